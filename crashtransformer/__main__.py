@@ -1,0 +1,3 @@
+from crashtransformer.cli import main
+
+main()

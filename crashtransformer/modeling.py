@@ -1,0 +1,279 @@
+"""Load any Hugging Face model by hub id or local path, safely; build small local models.
+
+Loading rules (DESIGN, "Safe loading" and "Offline by default"):
+- a local directory is used as is; weights must be safetensors unless allow_pickle;
+- a hub id is only fetched when the hub can be reached; otherwise one clear UserError;
+- trust_remote_code stays off unless the caller turns it on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+from urllib.parse import urlparse
+
+from crashtransformer.errors import UserError
+from crashtransformer.logs import log
+
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
+SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+
+# ----------------------------------------------------------------------------- locating
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are `name` or `owner/name`; anything else the user meant as a path."""
+    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP probe, so an offline machine fails in seconds instead of minutes of retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    from huggingface_hub import constants
+
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _cached_on_disk(repo_id: str) -> bool:
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+    except Exception:  # an invalid repo id is simply "not cached"
+        return False
+
+
+def _offline_message(name: str) -> str:
+    return (
+        f"cannot load model '{name}': it is not a local directory and the model hub cannot be "
+        "reached. Pass a local directory (for example one made by `crashtransformer.py init-model` "
+        "or `train`), or run with network access."
+    )
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from, as from_pretrained wants it."""
+
+    name: str  # what the user passed
+    location: str  # a directory, or the hub id
+    local_files_only: bool
+
+
+def locate_model(name_or_path: str, allow_pickle: bool = False) -> ModelSource:
+    """Resolve a hub id or a path; raise UserError with what to do when it cannot be had."""
+    if not name_or_path:
+        raise UserError("no model given: pass --model DIR_OR_HUB_ID")
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        check_model_dir(path, allow_pickle)
+        return ModelSource(name_or_path, str(path), local_files_only=True)
+    if _looks_like_path(name_or_path):
+        raise UserError(f"model directory not found: {name_or_path}")
+    if _cached_on_disk(name_or_path):
+        return ModelSource(name_or_path, name_or_path, local_files_only=not _hub_reachable())
+    if not _hub_reachable():
+        raise UserError(_offline_message(name_or_path))
+    return ModelSource(name_or_path, name_or_path, local_files_only=False)
+
+
+def check_model_dir(path: Path, allow_pickle: bool = False) -> None:
+    """A model directory must have a config and safetensors weights (pickle only if allowed)."""
+    if not (path / "config.json").is_file():
+        raise UserError(f"{path} is not a model directory: config.json is missing")
+    has_safe = any((path / name).is_file() for name in SAFE_WEIGHTS)
+    has_pickle = any((path / name).is_file() for name in PICKLE_WEIGHTS)
+    if not has_safe and has_pickle and not allow_pickle:
+        raise UserError(
+            f"{path} holds only pickle weights (pytorch_model.bin), which can run code when loaded; "
+            "convert them to safetensors, or pass --allow_pickle if you trust the source"
+        )
+    if not has_safe and not has_pickle:
+        raise UserError(f"{path} has no model weights (expected model.safetensors)")
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _from_pretrained(loader, source: ModelSource, **kwargs):
+    try:
+        return loader.from_pretrained(source.location, local_files_only=source.local_files_only, **kwargs)
+    except UserError:
+        raise
+    except (OSError, ValueError) as exc:
+        if source.local_files_only and not Path(source.location).is_dir():
+            raise UserError(_offline_message(source.name)) from None
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot load '{source.name}' with {loader.__name__}: {first_line}") from None
+
+
+def load_config(name_or_path: str, trust_remote_code: bool = False, allow_pickle: bool = False):
+    from transformers import AutoConfig
+
+    source = locate_model(name_or_path, allow_pickle)
+    return _from_pretrained(AutoConfig, source, trust_remote_code=trust_remote_code)
+
+
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    source = locate_model(name_or_path, allow_pickle=True)  # tokenizers carry no weights
+    return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
+
+
+def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool = False,
+               allow_pickle: bool = False, **kwargs):
+    """Load a model for `task` (seq2seq | classification | ner) with safe defaults."""
+    import transformers
+
+    loader = {
+        "seq2seq": transformers.AutoModelForSeq2SeqLM,
+        "classification": transformers.AutoModelForSequenceClassification,
+        "ner": transformers.AutoModelForTokenClassification,
+    }[task]
+    source = locate_model(name_or_path, allow_pickle)
+    model = _from_pretrained(
+        loader,
+        source,
+        trust_remote_code=trust_remote_code,
+        use_safetensors=None if allow_pickle else True,
+        **kwargs,
+    )
+    log.info("loaded %s model from %s (%s, %.1fM parameters)", task, source.location,
+             model.config.model_type, model.num_parameters() / 1e6)
+    return model
+
+
+def model_task(config) -> str:
+    """Which of our tasks a model config belongs to: seq2seq, classification or ner."""
+    architectures = " ".join(getattr(config, "architectures", None) or [])
+    if "TokenClassification" in architectures:
+        return "ner"
+    if "SequenceClassification" in architectures:
+        return "classification"
+    return "seq2seq"
+
+
+# ----------------------------------------------------------------------------- building
+
+# Preset sizes for init-model. tiny: tests (builds in seconds); small: a CPU-trainable model
+# that still fits the 25 MB shipped-model budget in fp16; base-like: bart-base-shaped.
+SIZES = {
+    "tiny": dict(d_model=64, layers=2, heads=2, ffn=128, vocab=1000),
+    "small": dict(d_model=256, layers=3, heads=4, ffn=1024, vocab=8000),
+    "base-like": dict(d_model=768, layers=6, heads=12, ffn=3072, vocab=16000),
+}
+MAX_POSITIONS = 1024  # longest input the learned position tables of BART/Pegasus allow
+
+
+def _train_bpe_tokenizer(texts: Iterable[str], vocab_size: int):
+    """Byte-level BPE, as BART uses; ids 0-3 are <s> <pad> </s> <unk>, as in facebook/bart-*."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import BartTokenizer
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=2,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], show_progress=False)
+    merges = [tuple(pair) if isinstance(pair, list) else tuple(pair.split(" "))
+              for pair in json.loads(bpe.to_str())["model"]["merges"]]
+    return BartTokenizer(vocab=bpe.get_vocab(), merges=merges)
+
+
+def _train_unigram_vocab(texts: Iterable[str], vocab_size: int, specials: list[str]) -> list[tuple[str, float]]:
+    """SentencePiece-style unigram vocabulary with `specials` first, as T5 and Pegasus expect."""
+    from tokenizers import SentencePieceUnigramTokenizer
+
+    unigram = SentencePieceUnigramTokenizer()
+    unigram.train_from_iterator(texts, vocab_size=vocab_size, special_tokens=specials,
+                                unk_token="<unk>", show_progress=False)
+    pieces = json.loads(unigram.to_str())["model"]["vocab"]
+    return [(piece, 0.0 if piece in specials else float(score)) for piece, score in pieces]
+
+
+def train_tokenizer(arch: str, texts: list[str], vocab_size: int):
+    """A tokenizer of the architecture's own class, trained on `texts`."""
+    from transformers import PegasusTokenizer, T5Tokenizer
+
+    if arch == "bart":
+        return _train_bpe_tokenizer(texts, vocab_size)
+    if arch == "t5":
+        return T5Tokenizer(vocab=_train_unigram_vocab(texts, vocab_size, ["<pad>", "</s>", "<unk>"]), extra_ids=0)
+    if arch == "pegasus":
+        specials = ["<pad>", "</s>", "<mask_1>", "<mask_2>", "<unk>"]
+        return PegasusTokenizer(vocab=_train_unigram_vocab(texts, vocab_size, specials), offset=0)
+    raise UserError(f"unknown --arch {arch!r}: use bart, t5 or pegasus")
+
+
+def model_config(arch: str, size: str, tokenizer):
+    """A transformers config for `arch` at preset `size`, wired to the tokenizer's special ids."""
+    import transformers
+
+    s = SIZES[size]
+    vocab = len(tokenizer)
+    ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    if arch == "t5":
+        return transformers.T5Config(
+            vocab_size=vocab, d_model=s["d_model"], d_kv=s["d_model"] // s["heads"], d_ff=s["ffn"],
+            num_layers=s["layers"], num_decoder_layers=s["layers"], num_heads=s["heads"],
+            decoder_start_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, **ids)
+    common = dict(
+        vocab_size=vocab, d_model=s["d_model"], encoder_layers=s["layers"], decoder_layers=s["layers"],
+        encoder_attention_heads=s["heads"], decoder_attention_heads=s["heads"],
+        encoder_ffn_dim=s["ffn"], decoder_ffn_dim=s["ffn"], max_position_embeddings=MAX_POSITIONS,
+        forced_eos_token_id=tokenizer.eos_token_id, **ids)
+    if arch == "bart":
+        return transformers.BartConfig(bos_token_id=tokenizer.bos_token_id,
+                                       decoder_start_token_id=tokenizer.eos_token_id, **common)
+    return transformers.PegasusConfig(decoder_start_token_id=tokenizer.pad_token_id, **common)
+
+
+def default_generation_config(config):
+    """Generation defaults written with every model we build or train (run may override)."""
+    from transformers import GenerationConfig
+
+    return GenerationConfig(
+        max_new_tokens=128,  # summaries are short; the seed's --max_target_length default
+        num_beams=4,  # beam search: the usual choice for summarization
+        no_repeat_ngram_size=3,  # stops the loops small models fall into
+        early_stopping=True,
+        decoder_start_token_id=config.decoder_start_token_id,
+        bos_token_id=getattr(config, "bos_token_id", None),
+        eos_token_id=config.eos_token_id,
+        pad_token_id=config.pad_token_id,
+        forced_eos_token_id=getattr(config, "forced_eos_token_id", None),
+    )
+
+
+def build_model(arch: str, size: str, texts: list[str], output: str | os.PathLike,
+                vocab_size: int | None = None, seed: int = 42) -> Path:
+    """Train a tokenizer on `texts`, build a randomly initialised model, save both to `output`."""
+    import torch
+    import transformers
+
+    if size not in SIZES:
+        raise UserError(f"unknown --size {size!r}: use {', '.join(SIZES)}")
+    if not texts:
+        raise UserError("the corpus holds no text to train a tokenizer on")
+    vocab_size = vocab_size or SIZES[size]["vocab"]
+    tokenizer = train_tokenizer(arch, texts, vocab_size)
+    config = model_config(arch, size, tokenizer)
+    torch.manual_seed(seed)
+    model = transformers.AutoModelForSeq2SeqLM.from_config(config)
+    model.generation_config = default_generation_config(config)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)  # safetensors by default
+    tokenizer.save_pretrained(out)
+    log.info("built %s-%s: %.2fM parameters, vocabulary %d, written to %s",
+             arch, size, model.num_parameters() / 1e6, len(tokenizer), out)
+    return out
