@@ -84,3 +84,42 @@ MANCOLL_LABELS = {
     6: "Sideswipe, Opposite Direction",
     9: "Unknown",
 }
+
+
+# ----------------------------------------------------------------------------- plan lines
+# The seed's format: "1) failed to control speed -> rear-end collision", optionally followed
+# by " | actors=U1 -> U2". format_plan and parse_plan round-trip exactly.
+
+import re  # noqa: E402  (kept beside the only code that needs it)
+
+_PLAN_LINE = re.compile(r"^\s*(\d+)\)\s*(?P<cause>.+?)\s*->\s*(?P<effect>.+?)(?:\s*\|\s*actors=(?P<actors>.*?))?\s*$")
+
+
+@dataclass(frozen=True)
+class PlanStep:
+    cause: str  # a factor's plan_text, or free text from an external graph
+    effect: str  # a manner's plan_text, or free text
+    actors: tuple[str, ...] = ()  # acting unit first: ("U1", "U2")
+
+
+def format_plan(steps: list[PlanStep]) -> list[str]:
+    lines = []
+    for number, step in enumerate(steps, start=1):
+        line = f"{number}) {step.cause} -> {step.effect}"
+        if step.actors:
+            line += f" | actors={' -> '.join(step.actors)}"
+        lines.append(line)
+    return lines
+
+
+def parse_plan(lines: list[str]) -> list[PlanStep]:
+    """Plan lines back into steps; a line not in the format is kept whole as its cause."""
+    steps = []
+    for line in lines:
+        match = _PLAN_LINE.match(line)
+        if not match:
+            steps.append(PlanStep(cause=line.strip(), effect=""))
+            continue
+        actors = tuple(a.strip() for a in (match["actors"] or "").split("->") if a.strip())
+        steps.append(PlanStep(match["cause"], match["effect"], actors))
+    return steps
