@@ -1,0 +1,171 @@
+"""The base: CLI entry points, errors and exit codes, logging, configs, model loading, init-model."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+from crashtransformer.config import arg, resolve_config
+from crashtransformer.errors import UserError
+
+
+def test_help_lists_subcommands_with_descriptions():
+    result = run_cli("--help", check=True)
+    assert "init-model" in result.stdout
+    assert "Build a new small" in result.stdout
+
+
+def test_module_and_console_script_entry_points():
+    by_module = subprocess.run([sys.executable, "-m", "crashtransformer", "--help"],
+                               capture_output=True, text=True, cwd=REPO)
+    assert by_module.returncode == 0 and "init-model" in by_module.stdout
+    script = shutil.which("crashtransformer", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("package not installed with pip (make install does it); console script absent")
+    by_script = subprocess.run([script, "--help"], capture_output=True, text=True)
+    assert by_script.returncode == 0 and "init-model" in by_script.stdout
+
+
+def test_dashed_and_underscored_flags_are_the_same_option(tmp_path, corpus_file):
+    out = tmp_path / "m"
+    result = run_cli("--log-dir", str(tmp_path / "logs"), "init-model", "--corpus", str(corpus_file),
+                     "--output", str(out), "--vocab-size", "500", cwd=tmp_path, check=True)
+    assert (out / "config.json").is_file(), result.stderr
+
+
+@pytest.mark.parametrize("arch", ["bart", "t5", "pegasus"])
+def test_init_model_loads_back_with_auto_classes_and_generates(arch, request):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    model_dir = request.getfixturevalue(f"tiny_{arch}")
+    assert (model_dir / "model.safetensors").is_file()
+    assert (model_dir / "generation_config.json").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+    text = "Unit 1 failed to control speed and struck Unit 2."
+    encoded = tokenizer([text], return_tensors="pt")
+    assert tokenizer.decode(encoded.input_ids[0], skip_special_tokens=True) == text
+    output = model.generate(**encoded, max_new_tokens=4, num_beams=1)
+    assert output.shape[0] == 1 and 1 < output.shape[1] <= 6
+
+
+def test_init_model_cli_writes_model_config_and_log(tmp_path, corpus_file):
+    out = tmp_path / "t5"
+    result = run_cli("--log_dir", "logs", "init-model", "--arch", "t5", "--size", "tiny",
+                     "--corpus", str(corpus_file), "--output", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "init_model_config.json").is_file()
+    logs = list((tmp_path / "logs").glob("crashtransformer-*.log"))
+    assert len(logs) == 1
+    text = logs[0].read_text()
+    for expected in ("command: crashtransformer.py --log_dir logs init-model", "torch", "transformers", "device:", "seed: 42"):
+        assert expected in text
+
+
+def test_log_lines_reach_the_file_while_the_command_runs(tmp_path):
+    """tail -f must show progress live: the file grows before the process exits."""
+    script = (
+        "import time; from crashtransformer.logs import setup_logging, log\n"
+        f"setup_logging({str(tmp_path)!r})\n"
+        "log.info('first line'); time.sleep(3); log.info('second line')\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    try:
+        deadline = time.time() + 2.5
+        seen = ""
+        while time.time() < deadline and "first line" not in seen:
+            files = list(tmp_path.glob("crashtransformer-*.log"))
+            seen = files[0].read_text() if files else ""
+            time.sleep(0.1)
+        assert "first line" in seen and "second line" not in seen
+    finally:
+        process.wait(timeout=30)
+
+
+def test_user_error_exits_2_with_one_line_and_no_traceback(tmp_path):
+    result = run_cli("init-model", "--corpus", str(tmp_path / "missing.csv"), "--output", str(tmp_path / "m"),
+                     cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "corpus file not found" in result.stderr.strip().splitlines()[-1]
+
+
+def test_bad_flag_value_exits_2(tmp_path):
+    result = run_cli("init-model", "--arch", "gpt2", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_internal_error_exits_1_with_log_path(tmp_path, monkeypatch):
+    bad_corpus = tmp_path / "corpus.txt"
+    bad_corpus.write_text("just one line\n")
+    # vocab_size below the special tokens makes the tokenizer library itself fail: not a user-level check
+    result = run_cli("init-model", "--corpus", str(bad_corpus), "--output", str(tmp_path / "m"),
+                     "--vocab_size", "-5", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "internal error" in result.stderr and "logs/crashtransformer-" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_offline_hub_id_gives_one_clear_error(monkeypatch):
+    from crashtransformer.modeling import load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="Pass a local directory.*or run with network access"):
+        load_model("facebook/bart-base")
+
+
+def test_missing_local_directory_and_pickle_only_weights(tmp_path, tiny_bart):
+    from crashtransformer.modeling import locate_model
+
+    with pytest.raises(UserError, match="model directory not found"):
+        locate_model(str(tmp_path / "nope"))
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    shutil.copy(tiny_bart / "config.json", pickled / "config.json")
+    (pickled / "pytorch_model.bin").write_bytes(b"not loaded")
+    with pytest.raises(UserError, match="--allow_pickle"):
+        locate_model(str(pickled))
+    assert locate_model(str(pickled), allow_pickle=True).local_files_only
+
+
+@dataclass
+class _Demo:
+    num_epochs: int = arg(3, "epochs")
+    learning_rate: float = arg(5e-5, "lr")
+    report_to: str = arg("tensorboard", "where", choices=("tensorboard", "none"))
+    fp16: bool = arg(False, "half precision")
+
+
+def test_config_precedence_defaults_yaml_flags(tmp_path):
+    preset = tmp_path / "preset.yaml"
+    preset.write_text("num_epochs: 5\nlearning-rate: 3.0e-5\nfp16: true\n")
+    cfg = resolve_config(_Demo, str(preset), {"num_epochs": 7, "learning_rate": None, "fp16": None})
+    assert (cfg.num_epochs, cfg.learning_rate, cfg.fp16, cfg.report_to) == (7, 3e-5, True, "tensorboard")
+
+
+@pytest.mark.parametrize("content, message", [
+    ("num_epoch: 5\n", "unknown option 'num_epoch'"),
+    ("num_epochs: five\n", "option 'num_epochs': expected int"),
+    ("fp16: 1\n", "option 'fp16': expected bool"),
+    ("report_to: wandb\n", "not one of tensorboard, none"),
+    ("- a list\n", "expected a mapping"),
+])
+def test_config_file_errors_name_the_file_and_key(tmp_path, content, message):
+    preset = tmp_path / "bad.yaml"
+    preset.write_text(content)
+    with pytest.raises(UserError, match=message):
+        resolve_config(_Demo, str(preset), {})
+
+
+def test_config_presets_in_repo_are_valid_yaml():
+    import yaml
+
+    for preset in (REPO / "configs").glob("*.yaml"):
+        assert isinstance(yaml.safe_load(preset.read_text()), dict), preset

@@ -1,0 +1,67 @@
+"""Lock, torn-line repair and input ledger: the pieces that make `run` cron-safe."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO
+from crashtransformer.runstate import (DirectoryLock, InputLedger, LockedError, append_jsonl, file_digest,
+                                       iter_jsonl, repair_jsonl)
+
+
+def _hold_lock_in_child(directory):
+    code = ("import sys, time; from crashtransformer.runstate import DirectoryLock\n"
+            f"lock = DirectoryLock({str(directory)!r}).__enter__(); print('held', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "held"
+    return child
+
+
+def test_second_holder_is_refused_at_once_with_the_holder_named(tmp_path):
+    child = _hold_lock_in_child(tmp_path)
+    try:
+        started = time.monotonic()
+        with pytest.raises(LockedError, match=f"pid {child.pid}") as caught:
+            with DirectoryLock(tmp_path):
+                pass
+        assert time.monotonic() - started < 1.0
+        assert caught.value.exit_code == 4
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_lock_of_a_killed_holder_is_taken_over(tmp_path):
+    child = _hold_lock_in_child(tmp_path)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    with DirectoryLock(tmp_path):  # the kernel released the dead holder's lock
+        assert "pid" in (tmp_path / ".lock").read_text()
+
+
+def test_torn_last_line_is_cut_and_whole_lines_kept(tmp_path):
+    path = tmp_path / "out.jsonl"
+    append_jsonl(path, [{"Crash_ID": "1"}, {"Crash_ID": "2"}])
+    with open(path, "a") as handle:
+        handle.write('{"Crash_ID": "3", "best_su')  # a kill mid-write
+    assert repair_jsonl(path) > 0
+    assert [row["Crash_ID"] for row in iter_jsonl(path)] == ["1", "2"]
+    assert repair_jsonl(path) == 0
+
+
+def test_ledger_remembers_content_not_names(tmp_path):
+    data = tmp_path / "crashes.csv"
+    data.write_text("Crash_ID,Narrative\n1,text\n")
+    ledger = InputLedger(tmp_path / "out")
+    (tmp_path / "out").mkdir()
+    digest = file_digest(data)
+    ledger.mark_done(digest, str(data), rows=1)
+    assert InputLedger(tmp_path / "out").is_done(digest)
+    data.write_text("Crash_ID,Narrative\n1,changed text\n")
+    assert not InputLedger(tmp_path / "out").is_done(file_digest(data))
