@@ -1,9 +1,48 @@
-"""CrashRecord: one crash as every stage sees it, and the readers/writers for it."""
+"""CrashRecord: one crash as every stage sees it, and reading records from any crash file.
+
+Reading (streams: a million-row export is never held in memory)::
+
+    from crashtransformer.records import CrashRecord, Reject, iter_records
+    for item in iter_records("crashes.csv"):              # CSV, XLSX or JSONL, by extension
+        if isinstance(item, Reject):
+            ...                                            # row_number, crash_id, field, reason, detail, raw
+        else:
+            ...                                            # a validated, cleaned CrashRecord
+
+    reader = RecordReader("export.xlsx", worksheet="2024")  # same, plus reader.info / reader.columns
+    records = read_training_file("training_data.csv")       # what `train` calls: records with summaries
+
+Writing lives in writers.py (`write_records`, `RecordWriter`, `safe_cell`).
+
+Columns are matched case-insensitively against the aliases in ROLE_ALIASES (`Narrative`,
+`Investigator_Narrative`, `text`, ...; `Summary`, `reference_summary`, `best_summary`, ...;
+`Crash_ID`, `CASEID`, `id`, ...), or named with text_column / summary_column / id_column. When a
+file has no narrative column but has a summary-like one (CISS: `SUMMARY`), that column is read as
+the narrative. Other columns go to `metadata` under their own names, except the well-known ones
+renamed to Crash_Severity, City, County and CrashDate.
+
+Crash IDs are strings. A row without one gets `auto-<12 hex digits of sha1(narrative)>`, stable
+across reruns and row order; a repeated narrative gets `-2`, `-3`, ... appended.
+
+Validation turns a row into a Reject (never an exception) when: its narrative is empty or
+whitespace, longer than max_chars, or a number where text is expected; its summary is a number;
+its plan_lines cannot be parsed; its Crash_ID repeats an earlier row's; or the file layer could
+not parse it (see readers.py). Files that cannot be read at all raise UserError.
+"""
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import json
+import re
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
+
+from crashtransformer.errors import UserError
+from crashtransformer.logs import log
 
 
 @dataclass
@@ -14,3 +53,348 @@ class CrashRecord:
     plan_lines: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)  # severity, city, county, date, ...
     row_number: int | None = None  # 1-based data row in the source file, for error messages
+
+
+@dataclass
+class Reject:
+    """A row that did not become a record, with everything needed to find and fix it."""
+
+    row_number: int | None
+    crash_id: str
+    field: str  # the column at fault ("" when the whole row is)
+    reason: str  # short code: empty_narrative, too_long, not_text, duplicate_crash_id, ...
+    detail: str  # one human sentence
+    raw: dict[str, Any] = field(default_factory=dict)  # the original values of the row
+
+
+# ----------------------------------------------------------------------------- columns
+
+ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "narrative": ("narrative", "investigator_narrative", "crash_narrative", "raw_narrative",
+                  "crash.raw_narrative", "crash.narrative", "narrative_text", "text", "description"),
+    "summary": ("summary", "reference_summary", "best_summary", "best.summary", "llm_summary",
+                "target_summary", "causal_summary", "target"),
+    "crash_id": ("crash_id", "crashid", "crash.crash_id", "metadata.crash_id", "caseid", "case_id",
+                 "crash_number", "id"),
+    "plan_lines": ("plan_lines", "plan", "causal_plan"),
+}
+METADATA_ALIASES: dict[str, tuple[str, ...]] = {
+    "Crash_Severity": ("crash_severity", "severity", "crash_sev", "metadata.severity",
+                       "metadata.crash_severity", "crash.crash_severity", "crash.severity"),
+    "City": ("city", "metadata.city", "crash.city", "rpt_city"),
+    "County": ("county", "metadata.county", "crash.county", "rpt_county"),
+    "CrashDate": ("crashdate", "crash_date", "metadata.crashdate", "metadata.crash_date",
+                  "crash.crash_date", "crash.crashdate"),
+}
+_FLAGS = {"narrative": "--text_column", "summary": "--summary_column", "crash_id": "--id_column"}
+
+
+def column_key(name: str) -> str:
+    """How column names are compared: case-, space- and hyphen-insensitive."""
+    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().lower())
+
+
+def known_column_keys() -> tuple[str, ...]:
+    return tuple(a for aliases in ROLE_ALIASES.values() for a in aliases)
+
+
+@dataclass
+class ColumnMap:
+    narrative: str | None
+    summary: str | None = None
+    crash_id: str | None = None
+    plan_lines: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)  # source column -> metadata key
+
+
+def find_column(columns: list[str], aliases: tuple[str, ...]) -> str | None:
+    by_key = {}
+    for column in columns:
+        by_key.setdefault(column_key(column), column)
+    return next((by_key[a] for a in aliases if a in by_key), None)
+
+
+def _explicit(columns: list[str], name: str, role: str, where: str) -> str:
+    if name in columns:
+        return name
+    found = find_column(columns, (column_key(name),))
+    if found is None:
+        raise UserError(f"{where}: no column '{name}' ({_FLAGS[role]}); columns found: {', '.join(columns)}")
+    return found
+
+
+def metadata_name(column: str) -> str:
+    for canonical, aliases in METADATA_ALIASES.items():
+        if column_key(column) in aliases:
+            return canonical
+    for prefix in ("metadata.", "crash."):
+        if column.startswith(prefix):
+            return column[len(prefix):]
+    return column
+
+
+def resolve_columns(columns: list[str], where: str, text_column: str | None = None,
+                    summary_column: str | None = None, id_column: str | None = None,
+                    required: bool = True) -> ColumnMap:
+    """Which column plays which role. Missing narrative: UserError (or narrative=None if not required)."""
+    explicit = {"narrative": text_column, "summary": summary_column, "crash_id": id_column}
+    chosen: dict[str, str | None] = {}
+    for role, name in explicit.items():
+        chosen[role] = _explicit(columns, name, role, where) if name else None
+    taken = {c for c in chosen.values() if c}
+    remaining = [c for c in columns if c not in taken]
+    for role in ("narrative", "summary", "crash_id", "plan_lines"):
+        if chosen.get(role) is None:
+            chosen[role] = find_column(remaining, ROLE_ALIASES[role])
+            remaining = [c for c in remaining if c != chosen[role]]
+    if chosen["narrative"] is None and chosen["summary"] is not None and not summary_column:
+        log.warning("%s: no narrative column; reading '%s' as the narrative (use --text_column to choose)",
+                    where, chosen["summary"])
+        chosen["narrative"], chosen["summary"] = chosen["summary"], None
+    if chosen["narrative"] is None and required:
+        joined = "".join(columns)
+        separator = next((s for s in (";", "\t", "|") if s in joined), None)
+        hint = f" (the header looks separated by {separator!r}: pass --delimiter)" if separator else ""
+        raise UserError(f"{where}: no narrative column; columns found: {', '.join(columns) or '(none)'}; "
+                        f"name the one holding the narrative with --text_column{hint}")
+    roles = set(chosen.values())
+    metadata = {c: metadata_name(c) for c in columns if c not in roles}
+    return ColumnMap(chosen["narrative"], chosen["summary"], chosen["crash_id"], chosen["plan_lines"], metadata)
+
+
+# ----------------------------------------------------------------------------- values
+
+
+class PlanLinesError(ValueError):
+    """plan_lines that cannot be read as a list of lines."""
+
+
+def parse_plan_lines(value: Any) -> list[str]:
+    """A JSON list, a Python-list string (`"['1) a -> b']"`, what the original tool wrote), or
+    newline-separated text -> list of non-empty lines. Raises PlanLinesError when malformed."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return []
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text.startswith(("[", "{", "(")):  # anything else is newline-separated text
+            return [line.strip() for line in text.splitlines() if line.strip()]
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                items = ast.literal_eval(text)  # literals only: never eval
+            except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+                raise PlanLinesError(f"starts like a list but is not a valid one ({type(exc).__name__})") from None
+        if not isinstance(items, (list, tuple)):
+            raise PlanLinesError(f"a {type(items).__name__}, expected a list of lines")
+    else:
+        raise PlanLinesError(f"a {type(value).__name__}, expected a list of lines")
+    if not all(isinstance(item, str) for item in items):
+        raise PlanLinesError("the list holds values that are not text")
+    return [item.strip() for item in items if item.strip()]
+
+
+_NOT_TEXT = re.compile(r"[\s.,:;/+\-$%#()]*\d[\d\s.,:;/+\-$%#()]*")  # digits and punctuation only: a number
+
+
+def is_number_like(value: Any) -> bool:
+    """True for numbers (and other non-text values) where prose is expected."""
+    if isinstance(value, str):
+        return bool(_NOT_TEXT.fullmatch(value))
+    return True
+
+
+def id_text(value: Any) -> str:
+    """A crash ID as a string: 19955047.0 from a spreadsheet becomes "19955047"."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def generated_id(narrative: str) -> str:
+    return "auto-" + hashlib.sha1(narrative.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------- rows -> records
+
+
+def row_to_record(values: dict[str, Any], row_number: int | None, columns: ColumnMap) -> CrashRecord | Reject:
+    """Map one raw row onto a CrashRecord; values that cannot be text or plans give a Reject."""
+    crash_id = id_text(values.get(columns.crash_id)) if columns.crash_id else ""
+    narrative = values.get(columns.narrative, "") if columns.narrative else ""
+    summary = values.get(columns.summary) if columns.summary else None
+    if narrative is None:
+        narrative = ""
+    for name, value in ((columns.narrative, narrative), (columns.summary, summary)):
+        if value not in (None, "") and is_number_like(value):
+            return Reject(row_number, crash_id, name, "not_text",
+                          f"{name} holds {str(value)[:40]!r}, a number or non-text value where text is expected",
+                          values)
+    try:
+        plans = parse_plan_lines(values.get(columns.plan_lines)) if columns.plan_lines else []
+    except PlanLinesError as exc:
+        return Reject(row_number, crash_id, columns.plan_lines, "bad_plan_lines", f"plan_lines is {exc}", values)
+    metadata = {key: values[column] for column, key in columns.metadata.items()
+                if column in values and values[column] not in (None, "")}
+    return CrashRecord(crash_id, narrative, summary or None, plans, metadata, row_number)
+
+
+class Validator:
+    """Per-file checks that need the record as a whole or memory of earlier rows."""
+
+    def __init__(self, max_chars: int | None = None):
+        self.max_chars = max_chars
+        self.first_row_of_id: dict[str, int | None] = {}
+        self.generated: Counter = Counter()
+
+    def check(self, record: CrashRecord, raw: dict[str, Any]) -> CrashRecord | Reject:
+        row = record.row_number
+        if not record.narrative.strip():
+            return Reject(row, record.crash_id, "narrative", "empty_narrative", "the narrative is empty", raw)
+        if self.max_chars and len(record.narrative) > self.max_chars:
+            return Reject(row, record.crash_id, "narrative", "too_long",
+                          f"the narrative has {len(record.narrative)} characters, over --max_chars {self.max_chars}", raw)
+        if not record.crash_id:
+            record.crash_id = self._generate_id(record.narrative)
+        elif record.crash_id in self.first_row_of_id:
+            return Reject(row, record.crash_id, "crash_id", "duplicate_crash_id",
+                          f"Crash_ID {record.crash_id} already used by row {self.first_row_of_id[record.crash_id]}", raw)
+        self.first_row_of_id[record.crash_id] = row
+        return record
+
+    def _generate_id(self, narrative: str) -> str:
+        base = generated_id(narrative)
+        self.generated[base] += 1
+        crash_id = base if self.generated[base] == 1 else f"{base}-{self.generated[base]}"
+        while crash_id in self.first_row_of_id:  # a user ID that happens to look generated
+            self.generated[base] += 1
+            crash_id = f"{base}-{self.generated[base]}"
+        return crash_id
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+class RecordReader:
+    """Iterate a crash file as CrashRecord | Reject; `info` and `columns` describe what was found.
+
+    clean: repair mojibake and whitespace (cleaning.clean_record), keeping the original text;
+    scrub_pii: also mask phone numbers and e-mail addresses; max_chars: longer narratives are
+    rejected; allow_empty: a file with a header but no rows yields nothing instead of UserError.
+    `cleaning_counts` tallies what cleaning changed.
+    """
+
+    def __init__(self, path: str | Path, *, data_format: str | None = None, text_column: str | None = None,
+                 summary_column: str | None = None, id_column: str | None = None, worksheet: str | None = None,
+                 encoding: str | None = None, delimiter: str | None = None, max_chars: int | None = None,
+                 clean: bool = True, scrub_pii: bool = False, allow_empty: bool = False):
+        self.path = Path(path)
+        self.data_format = data_format
+        self.explicit = {"text_column": text_column, "summary_column": summary_column, "id_column": id_column}
+        self.worksheet, self.encoding, self.delimiter = worksheet, encoding, delimiter
+        self.max_chars, self.clean, self.scrub_pii, self.allow_empty = max_chars, clean, scrub_pii, allow_empty
+        self.info = None
+        self.columns: ColumnMap | None = None
+        self.cleaning_counts: Counter = Counter()
+
+    def _raw_rows(self):
+        from crashtransformer import readers
+
+        path = readers.check_input_file(self.path)
+        fmt = (self.data_format or readers.detect_format(path)).lower()
+        self.info = readers.SourceInfo(str(path), fmt)
+        if fmt == "csv":
+            return readers.read_csv_rows(path, self.info, self.encoding, self.delimiter,
+                                         known_columns=known_column_keys())
+        if fmt == "xlsx":
+            return readers.read_xlsx_rows(path, self.info, self.worksheet)
+        if fmt == "jsonl":
+            return readers.read_jsonl_rows(path, self.info)
+        raise UserError(f"{path}: unknown data format '{fmt}'; use csv, xlsx or jsonl")
+
+    def __iter__(self) -> Iterator[CrashRecord | Reject]:
+        from crashtransformer.cleaning import clean_record
+        from crashtransformer.readers import RawProblem
+
+        validator = Validator(self.max_chars)
+        maps: dict[tuple, ColumnMap] = {}
+        seen_rows = 0
+        for item in self._raw_rows():
+            seen_rows += 1
+            if not maps and self.info.format != "jsonl":  # one header: check it before any row
+                self._columns_for(dict.fromkeys(self.info.columns, ""), maps, first=True)
+            if isinstance(item, RawProblem):
+                yield Reject(item.row_number, "", "", item.reason, item.detail, item.raw)
+                continue
+            columns = self._columns_for(item.values, maps, first=not maps)
+            if columns.narrative is None:
+                yield Reject(item.row_number, "", "narrative", "missing_field",
+                             f"no narrative field; fields: {', '.join(item.values)}", item.values)
+                continue
+            result = row_to_record(item.values, item.row_number, columns)
+            if isinstance(result, CrashRecord):
+                if self.clean:
+                    result = clean_record(result, self.scrub_pii, self.cleaning_counts)
+                result = validator.check(result, item.values)
+            yield result
+        if seen_rows == 0:
+            if self.info.columns:
+                self._columns_for(dict.fromkeys(self.info.columns, ""), maps, first=True)
+            if not self.allow_empty:
+                raise UserError(f"{self.path}: no data rows (only a header)" if self.info.columns
+                                else f"{self.path}: no data rows")
+
+    def _columns_for(self, values: dict[str, Any], maps: dict[tuple, ColumnMap], first: bool) -> ColumnMap:
+        """The column map for this row's set of columns (one per file for CSV/XLSX)."""
+        key = tuple(values)
+        if key not in maps:
+            maps[key] = resolve_columns(list(values), str(self.path), required=first, **self.explicit)
+            if first:
+                self.columns = maps[key]
+                log.debug("%s: columns %s", self.path, maps[key])
+        return maps[key]
+
+
+def iter_records(path: str | Path, **options: Any) -> Iterator[CrashRecord | Reject]:
+    """Stream a CSV/XLSX/JSONL file as CrashRecord | Reject; options as for RecordReader."""
+    return iter(RecordReader(path, **options))
+
+
+def read_training_file(path: str | Path, data_format: str | None = None) -> list[CrashRecord]:
+    """A training file (prepare-data's CSV or JSONL): records that have a summary.
+
+    Rows that fail validation or lack a summary are skipped with a warning naming the rows;
+    a file with no summary column, or no usable row, raises UserError.
+    """
+    from crashtransformer.writers import unneutralize
+
+    fmt = data_format.lower() if data_format else None
+    if fmt == "json":
+        fmt = "jsonl"
+    reader = RecordReader(path, data_format=fmt, clean=False)
+    records, problems = [], Counter()
+    examples: list[str] = []
+    for item in reader:
+        if isinstance(item, Reject):
+            problems[item.reason] += 1
+            examples.append(f"row {item.row_number}: {item.detail}")
+            continue
+        if reader.columns and reader.columns.summary is None:
+            raise UserError(f"{path}: no summary column (columns: {', '.join(reader.info.columns)}); "
+                            "a training file needs Summary targets: make one with prepare-data")
+        if not item.summary or not item.summary.strip():
+            problems["missing_summary"] += 1
+            examples.append(f"row {item.row_number}: no summary")
+            continue
+        item.narrative, item.summary = unneutralize(item.narrative), unneutralize(item.summary)
+        records.append(item)
+    if problems:
+        log.warning("%s: skipped %d row(s) (%s); first: %s", path, sum(problems.values()),
+                    ", ".join(f"{k}={v}" for k, v in problems.items()), "; ".join(examples[:3]))
+    if not records:
+        raise UserError(f"{path}: no usable training rows ({', '.join(f'{k}={v}' for k, v in problems.items())})")
+    return records

@@ -5,7 +5,7 @@ JSONL that survives kill -9, and a ledger of input files already processed.
   so a lock left by a killed run is never "stale" — the next run simply gets it. The file
   records who holds it, for the message the second run prints.
 - JSONL outputs are appended a chunk at a time, flushed and fsynced. A kill can leave at most
-  one torn last line; `repair_jsonl` cuts it off before a rerun appends, so every line is whole.
+  one torn last line; `cut_torn_tail` cuts it off before a rerun appends, so every line is whole.
 - The ledger maps each input file's SHA-256 to when it was processed, so a re-delivered file
   is skipped and a changed file under the same name is processed again.
 """
@@ -69,8 +69,8 @@ class DirectoryLock:
 # ----------------------------------------------------------------------------- JSONL
 
 
-def repair_jsonl(path: str | os.PathLike) -> int:
-    """Cut a torn final line (left by a kill mid-write); return the number of bytes removed."""
+def cut_torn_tail(path: str | os.PathLike) -> int:
+    """Cut a torn final line of a JSONL or CSV file we append to; return the bytes removed."""
     file = Path(path)
     if not file.exists():
         return 0
@@ -84,7 +84,7 @@ def repair_jsonl(path: str | os.PathLike) -> int:
 
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
-    """Whole lines of a JSONL file we wrote (after repair_jsonl, every line is whole)."""
+    """Whole lines of a JSONL file we wrote (after cut_torn_tail, every line is whole)."""
     file = Path(path)
     if not file.exists():
         return

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO
 from crashtransformer.runstate import (DirectoryLock, InputLedger, LockedError, append_jsonl, file_digest,
-                                       iter_jsonl, repair_jsonl)
+                                       iter_jsonl, cut_torn_tail)
 
 
 def _hold_lock_in_child(directory):
@@ -50,9 +50,9 @@ def test_torn_last_line_is_cut_and_whole_lines_kept(tmp_path):
     append_jsonl(path, [{"Crash_ID": "1"}, {"Crash_ID": "2"}])
     with open(path, "a") as handle:
         handle.write('{"Crash_ID": "3", "best_su')  # a kill mid-write
-    assert repair_jsonl(path) > 0
+    assert cut_torn_tail(path) > 0
     assert [row["Crash_ID"] for row in iter_jsonl(path)] == ["1", "2"]
-    assert repair_jsonl(path) == 0
+    assert cut_torn_tail(path) == 0
 
 
 def test_ledger_remembers_content_not_names(tmp_path):

@@ -1,0 +1,280 @@
+"""Records: readers (CSV/XLSX/JSONL) on good and bad input, plan lines, cleaning, writers, duplicates."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from crashtransformer.cleaning import ORIGINAL_KEY, clean_record, repair_mojibake, scrub_pii
+from crashtransformer.errors import UserError
+from crashtransformer.records import (CrashRecord, PlanLinesError, RecordReader, Reject, iter_records,
+                                      parse_plan_lines, read_training_file)
+from crashtransformer.splitting import DROPPED, DuplicateFinder, assign_splits
+from crashtransformer.writers import RecordWriter, safe_cell, write_records
+
+NARRATIVE = "Unit 1 failed to control speed and struck Unit 2 from behind in the 600 block of Main St."
+
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def split_items(items):
+    records = [i for i in items if isinstance(i, CrashRecord)]
+    rejects = [i for i in items if isinstance(i, Reject)]
+    return records, rejects
+
+
+# ----------------------------------------------------------------------------- plan lines
+
+@pytest.mark.parametrize("value, expected", [
+    ('["1) failed to control speed -> rear-end collision"]', ["1) failed to control speed -> rear-end collision"]),
+    ("['1) failed to control speed -> rear-end collision', '2) a -> b']",
+     ["1) failed to control speed -> rear-end collision", "2) a -> b"]),
+    ("1) a -> b\n\n2) c -> d\n", ["1) a -> b", "2) c -> d"]),
+    (["1) a -> b", "  "], ["1) a -> b"]),
+    ("", []), (None, []),
+])
+def test_parse_plan_lines_accepts_json_python_and_text(value, expected):
+    assert parse_plan_lines(value) == expected
+
+
+@pytest.mark.parametrize("value", ["['1) a -> b'", "[1, 2]", "{'a': 1}", "[__import__('os').system('true')]", 12])
+def test_parse_plan_lines_rejects_malformed_without_eval(value):
+    with pytest.raises(PlanLinesError):
+        parse_plan_lines(value)
+
+
+# ----------------------------------------------------------------------------- CSV
+
+def test_csv_columns_by_alias_ids_stay_strings(tmp_path):
+    path = write(tmp_path, "a.csv", "CRASH_ID,Investigator_Narrative,reference_summary,crash severity,Extra\n"
+                                    f"0012,{NARRATIVE},U1 rear-ended U2.,Not Injured,x\n")
+    (record,) = list(iter_records(path))
+    assert record.crash_id == "0012"
+    assert record.narrative == NARRATIVE and record.summary == "U1 rear-ended U2."
+    assert record.metadata == {"Crash_Severity": "Not Injured", "Extra": "x"}
+    assert record.row_number == 1
+
+
+def test_csv_explicit_columns_and_summary_as_narrative(tmp_path, caplog):
+    path = write(tmp_path, "ciss.csv", f"CASEID,MANCOLL,SUMMARY\n6035,1,{NARRATIVE}\n")
+    (record,) = list(iter_records(path))  # no narrative column: SUMMARY is read as the narrative
+    assert record.narrative == NARRATIVE and record.summary is None and record.crash_id == "6035"
+    (record,) = list(iter_records(path, text_column="summary", id_column="MANCOLL"))
+    assert record.narrative == NARRATIVE and record.crash_id == "1" and record.metadata["CASEID"] == "6035"
+
+
+def test_missing_narrative_column_lists_columns_and_flag(tmp_path):
+    path = write(tmp_path, "a.csv", "id,notes\n1,hello there\n")
+    with pytest.raises(UserError, match=r"columns found: id, notes.*--text_column"):
+        list(iter_records(path))
+    with pytest.raises(UserError, match=r"no column 'story' \(--text_column\)"):
+        list(iter_records(path, text_column="story"))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "empty"),
+    (b"Narrative,Summary\n", "only a header"),
+    (b"\n\n", "no header"),
+])
+def test_empty_and_header_only_files(tmp_path, content, message):
+    with pytest.raises(UserError, match=message):
+        list(iter_records(write(tmp_path, "a.csv", content)))
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        list(iter_records(tmp_path / "nope.csv"))
+
+
+def test_semicolon_file_is_detected_and_forced_comma_says_so(tmp_path):
+    path = write(tmp_path, "a.csv", f"Crash_ID;Narrative;Summary\n7;{NARRATIVE};short, with a comma\n")
+    reader = RecordReader(path)
+    (record,) = list(reader)
+    assert reader.info.delimiter == ";" and record.summary == "short, with a comma"
+    with pytest.raises(UserError, match="separated by ';'"):
+        list(iter_records(path, delimiter=","))
+
+
+def test_bom_cp1252_and_undecodable_bytes(tmp_path):
+    bom = write(tmp_path, "bom.csv", "\ufeffNarrative,Crash_ID\nCafé crash on Main St,1\n".encode("utf-8"))
+    reader = RecordReader(bom)
+    assert [r.narrative for r in reader] == ["Café crash on Main St"] and reader.info.encoding == "utf-8-sig"
+
+    cp = write(tmp_path, "cp.csv", "Narrative,Crash_ID\nCafé crash – on Main St,1\n".encode("cp1252"))
+    reader = RecordReader(cp)
+    assert [r.narrative for r in reader] == ["Café crash - on Main St"] and reader.info.encoding == "cp1252"
+
+    mixed = write(tmp_path, "mixed.csv", "Narrative,Crash_ID\nCafé one,1\n".encode() + b"bad \xff byte,2\nfine,3\n")
+    records, rejects = split_items(list(iter_records(mixed)))
+    assert [r.crash_id for r in records] == ["1", "3"]
+    assert rejects[0].reason == "undecodable_bytes" and rejects[0].row_number == 2
+    assert "\ufffd" in rejects[0].raw["Narrative"]
+
+
+def test_unclosed_quote_keeps_earlier_rows(tmp_path):
+    path = write(tmp_path, "a.csv", f'Narrative,Crash_ID\n{NARRATIVE},1\n"never closed,2\n{NARRATIVE} again,3\n')
+    records, rejects = split_items(list(iter_records(path)))
+    assert [r.crash_id for r in records] == ["1"]
+    assert rejects[0].reason == "unclosed_quote" and "line 3" in rejects[0].detail
+    assert "never closed" in rejects[0].raw["raw_text"]
+
+
+def test_row_level_rejects(tmp_path):
+    path = write(tmp_path, "a.csv", "Crash_ID,Narrative,Summary,plan_lines\n"
+                                    f"1,{NARRATIVE},ok,\n"
+                                    f"1,{NARRATIVE} twice,ok,\n"          # duplicate Crash_ID
+                                    "2,   ,ok,\n"                           # whitespace narrative
+                                    "3,12345.5,ok,\n"                       # a number for a narrative
+                                    f"4,{NARRATIVE},42,\n"                  # a number for a summary
+                                    f"5,{NARRATIVE},ok,\"['1) a -> b'\"\n"   # malformed plan list
+                                    f"6,{NARRATIVE},ok,,extra\n"             # one field too many
+                                    f"7,{'x' * 200},ok,\n")                  # over max_chars
+    records, rejects = split_items(list(iter_records(path, max_chars=len(NARRATIVE) + 10)))
+    assert [r.crash_id for r in records] == ["1"]
+    assert [(r.row_number, r.reason, r.field) for r in rejects] == [
+        (2, "duplicate_crash_id", "crash_id"), (3, "empty_narrative", "narrative"), (4, "not_text", "Narrative"),
+        (5, "not_text", "Summary"), (6, "bad_plan_lines", "plan_lines"), (7, "wrong_field_count", ""),
+        (8, "too_long", "narrative")]
+    assert "row 1" in rejects[0].detail and rejects[0].crash_id == "1"
+    assert rejects[4].raw["plan_lines"] == "['1) a -> b'" and "extra" in rejects[5].raw["raw_text"]
+
+
+def test_nul_bytes_are_dropped_and_counted(tmp_path):
+    path = write(tmp_path, "a.csv", f"Narrative,Crash_ID\nUnit 1\x00 struck a pole,1\n{NARRATIVE},2\n".encode())
+    reader = RecordReader(path)
+    records = list(reader)
+    assert records[0].narrative == "Unit 1 struck a pole" and reader.info.rows_with_nul_bytes == 1
+
+
+def test_generated_ids_are_stable_and_unique(tmp_path):
+    path = write(tmp_path, "a.csv", f"Narrative\n{NARRATIVE}\nOther crash text here\n{NARRATIVE}\n")
+    ids = [r.crash_id for r in iter_records(path)]
+    again = [r.crash_id for r in iter_records(path)]
+    assert ids == again and len(set(ids)) == 3
+    assert ids[0].startswith("auto-") and ids[2] == ids[0] + "-2"
+
+
+# ----------------------------------------------------------------------------- JSONL / XLSX
+
+def test_jsonl_seed_shape_and_broken_line(tmp_path):
+    good = {"narrative": NARRATIVE, "summary": "U1 rear-ended U2.", "plan_lines": ["1) a -> b"],
+            "metadata": {"crash_id": "0019", "severity": "Not Injured", "city": "Dallas"}}
+    path = write(tmp_path, "a.jsonl", json.dumps(good) + "\n{broken\n\n" + json.dumps({**good, "metadata": {"crash_id": 7}}) + "\n")
+    records, rejects = split_items(list(iter_records(path)))
+    assert [r.crash_id for r in records] == ["0019", "7"]
+    assert records[0].metadata == {"Crash_Severity": "Not Injured", "City": "Dallas"}
+    assert rejects[0].reason == "broken_json" and rejects[0].row_number == 2
+
+
+def test_jsonl_number_narrative_is_rejected(tmp_path):
+    path = write(tmp_path, "a.jsonl", json.dumps({"narrative": 12, "Crash_ID": "1"}) + "\n"
+                 + json.dumps({"narrative": NARRATIVE, "Crash_ID": "2"}) + "\n")
+    records, rejects = split_items(list(iter_records(path)))
+    assert [r.crash_id for r in records] == ["2"] and rejects[0].reason == "not_text"
+
+
+def test_xlsx_sheet_selection_and_types(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    sheet = book.create_sheet("2024")
+    sheet.append(["Crash_ID", "Narrative", "Crash_Severity"])
+    sheet.append([19955047, NARRATIVE, "Not Injured"])
+    sheet.append(["0012", 3.5, "Fatal"])
+    path = tmp_path / "crashes.xlsx"
+    book.save(path)
+    records, rejects = split_items(list(iter_records(path, worksheet="2024")))
+    assert records[0].crash_id == "19955047" and records[0].metadata["Crash_Severity"] == "Not Injured"
+    assert rejects[0].crash_id == "0012" and rejects[0].reason == "not_text"
+    with pytest.raises(UserError, match="no worksheet 'Sheet9'; sheets found: Notes, 2024"):
+        list(iter_records(path, worksheet="Sheet9"))
+    with pytest.raises(UserError, match="cannot open as an Excel"):
+        list(iter_records(write(tmp_path, "fake.xlsx", b"not a zip")))
+
+
+# ----------------------------------------------------------------------------- cleaning
+
+def test_mojibake_repair_keeps_original():
+    assert repair_mojibake("driverâ€™s side") == "driver's side"
+    assert repair_mojibake("the lane.\u00e2\u00a0 unit 1") == "the lane.  unit 1"
+    record = clean_record(CrashRecord("1", "unit 1  struck\n unit 2.\u00e2\u00a0 the driverâ€™s door"))
+    assert record.narrative == "unit 1 struck unit 2. the driver's door"
+    assert record.metadata[ORIGINAL_KEY] == "unit 1  struck\n unit 2.\u00e2\u00a0 the driverâ€™s door"
+    assert ORIGINAL_KEY not in clean_record(CrashRecord("2", "only  spaces ")).metadata
+
+
+def test_scrub_pii_masks_phones_and_emails_not_block_numbers():
+    counts = Counter()
+    text = scrub_pii("call 956-555-0101 or (956) 555 0102, mail j.doe@example.com; 1200 block, id 19955047", counts)
+    assert text == "call [PHONE] or [PHONE], mail [EMAIL]; 1200 block, id 19955047"
+    assert counts == Counter({"phone": 2, "email": 1})
+
+
+# ----------------------------------------------------------------------------- writers
+
+def test_writers_round_trip_and_neutralise_formulas(tmp_path):
+    records = [CrashRecord("0012", "=HYPERLINK(\"x\") unit 1 struck unit 2", "-U1 rear-ended U2.", ["1) a -> b"],
+                           {"Crash_Severity": "Fatal", "City": "Waco", "factors": ["speed"]}),
+               CrashRecord("13", NARRATIVE, "Plain summary.", [], {"County": "Hidalgo"})]
+    for name in ("out.csv", "out.jsonl"):
+        path = write_records(records, tmp_path / name)
+        back = read_training_file(path)
+        assert [(r.crash_id, r.narrative, r.summary, r.plan_lines) for r in back] == \
+               [(r.crash_id, r.narrative, r.summary, r.plan_lines) for r in records]
+        assert back[1].metadata["County"] == "Hidalgo" and back[0].metadata["City"] == "Waco"
+    header, first = (tmp_path / "out.csv").read_text().splitlines()[:2]
+    assert header.startswith("Narrative,Summary,plan_lines,Crash_ID,Crash_Severity,City")
+    assert first.startswith("\"'=HYPERLINK") and safe_cell("@SUM(A1)") == "'@SUM(A1)" and safe_cell("ok") == "ok"
+    line = json.loads((tmp_path / "out.jsonl").read_text().splitlines()[0])
+    assert line["metadata"]["crash_id"] == "0012" and line["metadata"]["severity"] == "Fatal"
+
+
+def test_writer_is_atomic(tmp_path):
+    target = tmp_path / "out.csv"
+    with pytest.raises(RuntimeError):
+        with RecordWriter(target) as out:
+            out.write(CrashRecord("1", NARRATIVE, "s"))
+            raise RuntimeError("killed")
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_training_file_without_summary_column(tmp_path):
+    with pytest.raises(UserError, match="no summary column"):
+        read_training_file(write(tmp_path, "a.csv", f"Narrative\n{NARRATIVE}\n"))
+
+
+# ----------------------------------------------------------------------------- duplicates and splits
+
+def test_duplicate_finder_exact_and_near():
+    base = ("unit 1 was traveling north in the 1200 block of main street when unit 2 pulled out of a private "
+            "drive without yielding the right of way and the front of unit 1 struck the left side of unit 2 "
+            "causing disabling damage to both vehicles and minor injuries to the driver of unit 2")
+    finder = DuplicateFinder(0.8)
+    assert finder.add(base) is None
+    assert finder.add(base.upper() + "!").exact  # same words: an exact duplicate after normalizing
+    near = finder.add(base.replace("disabling", "functional"))
+    assert near is not None and not near.exact and near.index == 0 and near.similarity >= 0.8
+    assert finder.add("unit 3 backed out of a parking space into a light pole at the shopping center") is None
+    assert finder.groups() == [0, 0, 0, 3]
+
+
+def test_splits_keep_groups_together_and_are_seeded():
+    groups = [i // 3 for i in range(300)]  # 100 groups of three near-copies
+    keep = [True] * 300
+    first = assign_splits(groups, keep, 0.1, 0.2, seed=7)
+    assert first == assign_splits(groups, keep, 0.1, 0.2, seed=7)
+    assert first != assign_splits(groups, keep, 0.1, 0.2, seed=8)
+    for group in range(100):
+        assert len({first[i] for i in range(300) if groups[i] == group}) == 1
+    counts = Counter(first)
+    assert counts[2] == 60 and counts[1] == 30 and counts[0] == 210
+    dropped = assign_splits(groups, [i % 3 == 0 for i in range(300)], 0.0, 0.0, seed=1)
+    assert dropped.count(DROPPED) == 200
