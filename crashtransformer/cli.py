@@ -8,7 +8,11 @@ import sys
 import click
 
 from crashtransformer import __version__
-from crashtransformer.config import InitModelConfig, config_options, resolve_config, save_config
+from crashtransformer.config import RunConfig, InitModelConfig, config_options, resolve_config, save_config
+from crashtransformer.config import TrainConfig
+from crashtransformer.config import EvaluateConfig
+from crashtransformer.config import PrepareDataConfig
+from crashtransformer.config import ExportConfig
 from crashtransformer.errors import EXIT_INTERNAL, EXIT_USAGE, UserError
 from crashtransformer.logs import log, log_run_header, setup_logging
 
@@ -45,6 +49,75 @@ def init_model_command(config_file, **options) -> None:
     out = build_model(cfg.arch, cfg.size, texts, cfg.output, cfg.vocab_size, cfg.seed)
     save_config(cfg, out, "init_model_config.json")
     click.echo(str(out))
+
+
+@cli.command("train")
+@config_options(TrainConfig)
+def train_command(config_file, **options) -> None:
+    """Fine-tune a model on crash narratives (plan-conditioned seq2seq summaries)."""
+    from crashtransformer.training import train
+
+    cfg = resolve_config(TrainConfig, config_file, options)
+    log_run_header(cfg.seed)
+    click.echo(str(train(cfg)))
+
+
+@cli.command("evaluate")
+@config_options(EvaluateConfig)
+def evaluate_command(config_file, **options) -> None:
+    """Score summaries: ROUGE, BLEU, BERTScore, similarity, length, plan coverage, faithfulness.
+
+    Either --predictions P [--references R] (joined by Crash_ID), or --model DIR --data FILE
+    (generate, then score). Exit code 3 when some rows could not be paired (see
+    evaluation_problems.csv)."""
+    from crashtransformer.evaluation import evaluate
+
+    cfg = resolve_config(EvaluateConfig, config_file, options)
+    log_run_header(cfg.seed)
+    out, exit_code = evaluate(cfg)
+    click.echo(str(out))
+    sys.exit(exit_code)  # SystemExit passes through click's non-standalone main (an Exit would not)
+
+
+@cli.command("prepare-data")
+@config_options(PrepareDataConfig)
+def prepare_data_command(config_file, **options) -> None:
+    """Make a training file from synthetic crashes, `run` artifacts, or a raw CSV/XLSX/JSONL export:
+    validated, cleaned, optionally de-duplicated and split; rejects and a data report beside it."""
+    from crashtransformer.prepare import prepare_data
+
+    cfg = resolve_config(PrepareDataConfig, config_file, options)
+    log_run_header(cfg.seed)
+    result = prepare_data(cfg)
+    click.echo(result.text)
+    sys.exit(result.exit_code)  # 3 when rows were rejected; SystemExit passes through click's main
+
+
+@cli.command("run")
+@config_options(RunConfig)
+def run_command(config_file, **options) -> None:
+    """Summarize crash files: graphs, plans, reranked summaries, metrics and a report in --out_dir.
+
+    Exit codes: 0 done; 3 done, some rows rejected (see rejects.csv); 4 another run holds
+    --out_dir; 2 usage error; 1 internal error."""
+    from crashtransformer.runner import run
+
+    cfg = resolve_config(RunConfig, config_file, options)
+    log_run_header(cfg.seed)
+    result = run(cfg)
+    click.echo(str(result.report_path))
+    sys.exit(result.exit_code)
+
+
+@cli.command("export")
+@config_options(ExportConfig)
+def export_command(config_file, **options) -> None:
+    """Convert a fine-tuned model to CTranslate2 (int8 by default) for `run --backend ctranslate2`."""
+    from crashtransformer.export import export_model
+
+    cfg = resolve_config(ExportConfig, config_file, options)
+    log_run_header(None)
+    click.echo(str(export_model(cfg)))
 
 
 def main() -> None:

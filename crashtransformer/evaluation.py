@@ -1,0 +1,179 @@
+"""The `evaluate` command: pair predictions with references (or generate them), score, write.
+
+Two ways in:
+- `--predictions P [--references R]`: pairs joined by Crash_ID (evaluation_inputs.py);
+- `--model DIR --data FILE`: summaries generated through the one prompt builder and the same
+  generation code as `run` (generation.py), written to predictions.jsonl, then scored.
+
+Outputs in --output_dir: evaluation_results.json (aggregates, 95% CIs, counts, skipped metrics
+and why, settings, versions, join report), evaluation_per_example.csv (spreadsheet-safe),
+evaluation_problems.csv (rows that could not be paired; only when there are some), and
+plots/metric_histograms.png, plots/length_scatter.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import platform
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from crashtransformer.config import EvaluateConfig
+from crashtransformer.errors import EXIT_OK, EXIT_PARTIAL, UserError
+from crashtransformer.evaluation_inputs import EvaluationPairs, Problem, load_pairs
+from crashtransformer.logs import log
+from crashtransformer.metrics_suite import MetricOptions, MetricReport, score_pairs
+
+RESULTS_FILE = "evaluation_results.json"
+PER_EXAMPLE_FILE = "evaluation_per_example.csv"
+PROBLEMS_FILE = "evaluation_problems.csv"
+PREDICTIONS_FILE = "predictions.jsonl"
+# Headline figures printed at the end of a run (all are in the JSON).
+HEADLINE = ("rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "bleu_4", "sentence_bleu", "bertscore_f1",
+            "similarity_mean", "length_ratio_mean", "faithfulness_unigram", "plan_coverage", "hallucination_rate")
+
+
+def evaluate(cfg: EvaluateConfig) -> tuple[Path, int]:
+    """Run one evaluation; returns the output directory and the exit code (3 when rows were unpaired)."""
+    started = time.perf_counter()
+    out = Path(cfg.output_dir)
+    generation_report = None
+    if cfg.model or cfg.data:
+        if not (cfg.model and cfg.data):
+            raise UserError("--model and --data go together: the model generates summaries for the data's narratives")
+        if cfg.predictions or cfg.references:
+            raise UserError("give either --predictions/--references or --model/--data, not both")
+        from crashtransformer.evaluation_generate import generate_pairs
+
+        pairs, generation_report = generate_pairs(cfg, out / PREDICTIONS_FILE)
+    elif cfg.predictions:
+        pairs = load_pairs(cfg.predictions, cfg.references, cfg.id_column, cfg.prediction_column, cfg.reference_column)
+    else:
+        raise UserError("nothing to evaluate: pass --predictions FILE [--references FILE], or --model DIR --data FILE")
+    if not pairs.ids:
+        raise UserError(f"no pairs to score ({_describe_problems(pairs.problems) or 'the files are empty'})")
+    if pairs.problems:
+        log.warning("%d row(s) could not be scored: %s (listed in %s)", len(pairs.problems),
+                    _describe_problems(pairs.problems), out / PROBLEMS_FILE)
+    report = score_pairs(pairs.predictions, pairs.references, pairs.narratives, pairs.plans, _metric_options(cfg))
+    write_outputs(out, pairs, report, cfg, generation_report, time.perf_counter() - started)
+    _log_headline(report)
+    return out, EXIT_PARTIAL if pairs.problems else EXIT_OK
+
+
+def _metric_options(cfg: EvaluateConfig) -> MetricOptions:
+    return MetricOptions(bertscore=cfg.bertscore, bertscore_model=cfg.bertscore_model,
+                         bertscore_num_layers=cfg.bertscore_num_layers, similarity=cfg.similarity,
+                         similarity_model=cfg.similarity_model, batch_size=cfg.metric_batch_size,
+                         device=cfg.device, bootstrap_samples=cfg.bootstrap_samples, seed=cfg.seed,
+                         workers=cfg.workers)
+
+
+def _describe_problems(problems: list[Problem]) -> str:
+    counts: dict[str, int] = {}
+    for problem in problems:
+        counts[problem.reason] = counts.get(problem.reason, 0) + 1
+    return ", ".join(f"{reason}={count}" for reason, count in counts.items())
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def versions() -> dict[str, str]:
+    from crashtransformer import __version__
+
+    found = {"crashtransformer": __version__, "python": platform.python_version()}
+    for package in ("torch", "transformers", "rouge-score", "sacrebleu", "bert-score", "nltk", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def write_outputs(out: Path, pairs: EvaluationPairs, report: MetricReport, cfg: EvaluateConfig,
+                  generation_report: dict | None, elapsed: float) -> list[Path]:
+    from crashtransformer.config import save_config
+    from crashtransformer.writers import AtomicFile
+
+    out.mkdir(parents=True, exist_ok=True)
+    results = {**report.to_dict(), "join": pairs.join, "generation": generation_report,
+               "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+               "elapsed_s": round(elapsed, 2)}
+    written = [_write_json(out / RESULTS_FILE, results, AtomicFile)]
+    written.append(_write_per_example(out / PER_EXAMPLE_FILE, pairs, report.per_example, AtomicFile))
+    problems_path = out / PROBLEMS_FILE
+    if pairs.problems:
+        written.append(_write_problems(problems_path, pairs.problems, AtomicFile))
+    elif problems_path.exists():  # a stale list from an earlier run would mislead
+        problems_path.unlink()
+    if cfg.plots:
+        from crashtransformer.evaluation_plots import write_plots
+
+        written.extend(write_plots(report.per_example, out / "plots"))
+    written.append(save_config(cfg, out, "evaluation_config.json"))
+    for path in written:
+        log.info("wrote %s", path)
+    return written
+
+
+def _write_json(path: Path, data: dict, atomic) -> Path:
+    file = atomic(path)
+    try:
+        json.dump(data, file.handle, indent=2, ensure_ascii=False, default=str)
+        file.handle.write("\n")
+    except BaseException:
+        file.abort()
+        raise
+    return file.commit()
+
+
+def _csv_file(path: Path, header: list[str], rows, atomic) -> Path:
+    """A CSV whose text cells are neutralised: a cell starting with = + - @ gets a leading '."""
+    from crashtransformer.writers import safe_cell
+
+    file = atomic(path)
+    try:
+        writer = csv.writer(file.handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([_csv_value(value, safe_cell) for value in row])
+    except BaseException:
+        file.abort()
+        raise
+    return file.commit()
+
+
+def _csv_value(value, safe_cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"  # numbers stay numbers, never neutralised (a negative score is -0.1)
+    return safe_cell(value)
+
+
+def _write_per_example(path: Path, pairs: EvaluationPairs, rows: list[dict], atomic) -> Path:
+    metric_columns = list(dict.fromkeys(key for row in rows for key in row))
+    header = ["Crash_ID", "prediction", "reference", *metric_columns]
+    table = ([crash_id, prediction, reference, *(row.get(column) for column in metric_columns)]
+             for crash_id, prediction, reference, row in zip(pairs.ids, pairs.predictions, pairs.references, rows))
+    return _csv_file(path, header, table, atomic)
+
+
+def _write_problems(path: Path, problems: list[Problem], atomic) -> Path:
+    rows = ([p.crash_id, p.file, p.row_number, p.reason, p.detail] for p in problems)
+    return _csv_file(path, ["Crash_ID", "file", "row_number", "reason", "detail"], rows, atomic)
+
+
+def _log_headline(report: MetricReport) -> None:
+    for key in HEADLINE:
+        value = report.aggregates.get(key)
+        interval = report.confidence_intervals.get(key)
+        if value is None:
+            continue
+        ci = f"  [95% CI {interval[0]:.4f} – {interval[1]:.4f}]" if interval else ""
+        log.info("%-22s %.4f%s", key, value, ci)
+    for name, reason in report.skipped.items():
+        log.info("%-22s skipped: %s", name, reason)

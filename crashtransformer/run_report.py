@@ -1,0 +1,133 @@
+"""Counts, progress and run_report.json for `run`."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crashtransformer.logs import log
+from crashtransformer.run_artifacts import REPORT, SUMMARIES
+from crashtransformer.runstate import iter_jsonl, write_json_atomic
+
+PROGRESS_EVERY_SECONDS = 30  # how often a run without a terminal logs done/total, rate and ETA
+
+
+@dataclass
+class RunStats:
+    total_rows: int | None
+    files_skipped: int = 0
+    files_processed: int = 0
+    summarized: int = 0
+    rejected: int = 0
+    resumed_skips: int = 0
+    generated_tokens: int = 0
+    rows_done: int = 0
+    _started: float = field(default_factory=time.monotonic)
+    _last_log: float = 0.0
+    _bar: object = None
+
+    def start(self, total_rows: int) -> None:
+        self.total_rows = total_rows
+        self._started = self._last_log = time.monotonic()
+        if sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total_rows or None, unit="crash", desc="run")
+
+    def add_chunk(self, summaries: list[dict], generated_tokens: int) -> None:
+        self.summarized += len(summaries)
+        self.generated_tokens += generated_tokens
+
+    def progress(self, rows_done: int) -> None:
+        step = rows_done - self.rows_done if rows_done >= self.rows_done else rows_done
+        self.rows_done += step
+        if self._bar is not None:
+            self._bar.update(step)
+            return
+        now = time.monotonic()
+        if now - self._last_log >= PROGRESS_EVERY_SECONDS:
+            self._last_log = now
+            rate = self.summarized / max(now - self._started, 1e-9)
+            left = (self.total_rows or 0) - self.rows_done
+            eta = f", ETA {left / rate:.0f}s" if rate > 0 and left > 0 else ""
+            log.info("progress: %d/%s rows, %.2f crashes/s%s", self.rows_done, self.total_rows or "?", rate, eta)
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self._started
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def peak_memory() -> dict:
+    """Peak resident memory of this process, and of the GPU when one was used."""
+    import torch
+
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    peak = {"peak_rss_mb": round(rss_kb / 1024, 1)}
+    if torch.cuda.is_available():
+        peak["peak_gpu_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    return peak
+
+
+def _aggregate_metrics(out_dir: Path) -> dict:
+    """Means over every summarized crash in the directory (this run and earlier ones)."""
+    from crashtransformer.metrics_suite import aggregate
+
+    rows = [row["metrics"] for row in iter_jsonl(out_dir / SUMMARIES)]
+    with_reference = [r for r in rows if "_bleu_sys_len" in r]
+    result: dict = {"crashes": len(rows), "with_reference": len(with_reference)}
+    for key in ("plan_coverage", "faithfulness_unigram", "has_hallucinated_specific"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        result[f"{key}_mean"] = sum(values) / len(values) if values else None
+    if with_reference:
+        aggregates, _ = aggregate(with_reference)
+        result["against_reference"] = aggregates
+    return result
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    from crashtransformer import __version__
+
+    return {"crashtransformer": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "transformers": transformers.__version__}
+
+
+def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started: float) -> Path:
+    stats.close()
+    seconds = stats.seconds
+    report = {
+        "counts": {"files_processed": stats.files_processed, "files_skipped_already_done": stats.files_skipped,
+                   "rows_read": stats.rows_done, "summarized": stats.summarized, "rejected": stats.rejected,
+                   "skipped_already_done": stats.resumed_skips, "total_summarized_in_dir": len(store.done)},
+        "throughput": {"wall_seconds": round(time.time() - started, 2), "generation_seconds": round(seconds, 2),
+                       "crashes_per_second": round(stats.summarized / seconds, 3) if seconds > 0 else None,
+                       "generated_tokens": stats.generated_tokens,
+                       "generated_tokens_per_second": round(stats.generated_tokens / seconds, 1) if seconds else None},
+        "memory": peak_memory(),
+        "metrics": _aggregate_metrics(out_dir),
+        "config": dataclasses.asdict(cfg),
+        "versions": _versions(),
+    }
+    if processor is not None:
+        report["model"] = {"directory": processor.model_dir, "model_type": processor.family,
+                           "parameters": processor.model.num_parameters(), "backend": processor.backend_name,
+                           "quantization": processor.quantization}
+        report["device"] = {"device": str(processor.device), "dtype": str(processor.dtype).replace("torch.", ""),
+                            "batch_size": processor.batch_size}
+        report["generation"] = processor.generation_config.to_diff_dict() | {
+            "num_candidates": processor.settings.num_candidates, "max_length": processor.max_length,
+            "no_plan": processor.no_plan, "plans": "graphs_file" if processor.graphs is not None else "offline"}
+    path = out_dir / REPORT
+    write_json_atomic(path, report)
+    return path

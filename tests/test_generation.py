@@ -1,0 +1,103 @@
+"""Batched generation: order kept under length sorting, candidates, device and dtype choice."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from transformers import GenerationConfig
+
+from crashtransformer.errors import UserError
+from crashtransformer.generation import Candidate, TorchGenerator, default_batch_size, generate_summaries, \
+    generate_with_backend, length_sorted_batches, pick_device, pick_dtype
+from crashtransformer.modeling import load_model, load_tokenizer
+from crashtransformer.prompt import build_model_input, model_family
+
+NARRATIVES = [
+    "Unit 1 failed to control speed and struck Unit 2 in the 1200 block of Main St.",
+    "U1 backed into V2 in a parking lot.",
+    "Unit 2 was stopped at the light. Unit 1 followed too closely behind Unit 2 and struck it on IH 35 northbound.",
+    "Unit #3 disregarded the signal.",
+    "V2 changed lanes unsafely into Unit 1 at the intersection of Oak Ave and 5th St. The driver was not injured.",
+]
+
+
+class EchoBackend:
+    """Returns each input's length and first id, so the test can see where every answer went."""
+
+    def __init__(self):
+        self.batches = []
+
+    def generate(self, batch):
+        self.batches.append([len(ids) for ids in batch])
+        return [[Candidate(f"{len(ids)}:{ids[0]}", None)] for ids in batch]
+
+
+def test_results_come_back_in_input_order_whatever_the_batch_order():
+    inputs = [[7] * 3, [8] * 9, [9] * 1, [10] * 5, [11] * 7]
+    backend = EchoBackend()
+    results = generate_with_backend(backend, inputs, batch_size=2)
+    assert [r[0].text for r in results] == ["3:7", "9:8", "1:9", "5:10", "7:11"]
+    assert backend.batches == [[9, 7], [5, 3], [1]]  # longest first, similar lengths together
+
+
+def test_length_sorted_batches_cover_every_input_once():
+    inputs = [[1] * n for n in (4, 1, 4, 2, 9, 3, 3)]
+    batches = length_sorted_batches(inputs, 3)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(inputs)))
+    assert all(len(batch) <= 3 for batch in batches)
+
+
+@pytest.fixture(scope="module")
+def bart(tiny_bart):
+    return load_model(str(tiny_bart)), load_tokenizer(str(tiny_bart))
+
+
+def _inputs(model, tokenizer):
+    plan = ["1) failed to control speed -> rear-end collision"]
+    return [build_model_input(n, plan, tokenizer, model_family(model), 64).input_ids for n in NARRATIVES]
+
+
+def test_batched_generation_equals_one_at_a_time(bart):
+    model, tokenizer = bart
+    inputs = _inputs(model, tokenizer)
+    config = GenerationConfig(max_new_tokens=8, num_beams=1, do_sample=False,
+                              decoder_start_token_id=model.config.decoder_start_token_id,
+                              eos_token_id=model.config.eos_token_id, pad_token_id=model.config.pad_token_id)
+    batched = generate_summaries(model, tokenizer, inputs, batch_size=3, generation_config=config)
+    single = [generate_summaries(model, tokenizer, [ids], batch_size=1, generation_config=config)[0]
+              for ids in inputs]
+    assert [c[0].text for c in batched] == [c[0].text for c in single]
+    assert all(c[0].score is None for c in batched)  # one candidate: no scoring pass
+
+
+def test_several_candidates_come_with_scores(bart):
+    model, tokenizer = bart
+    config = GenerationConfig(max_new_tokens=6, num_beams=3,
+                              decoder_start_token_id=model.config.decoder_start_token_id,
+                              eos_token_id=model.config.eos_token_id, pad_token_id=model.config.pad_token_id)
+    results = generate_summaries(model, tokenizer, _inputs(model, tokenizer)[:3], batch_size=2,
+                                 generation_config=config, num_return_sequences=3)
+    assert [len(r) for r in results] == [3, 3, 3]
+    assert all(isinstance(c.score, float) and c.score <= 0 for r in results for c in r)
+    assert model.generation_config.num_return_sequences in (None, 1)  # the model's config is untouched
+
+
+def test_more_candidates_than_beams_is_a_user_error(bart):
+    model, tokenizer = bart
+    with pytest.raises(UserError, match="num_beams"):
+        TorchGenerator(model, tokenizer, GenerationConfig(num_beams=1), num_return_sequences=2)
+
+
+def test_cpu_device_dtype_and_batch_size():
+    cpu = pick_device("cpu")
+    assert cpu.type == "cpu" and pick_dtype(cpu) is torch.float32 and default_batch_size(cpu) == 8
+    assert pick_dtype(cpu, "bf16") is torch.bfloat16
+    if not torch.cuda.is_available():
+        assert pick_device("auto").type in ("cpu", "mps")
+        with pytest.raises(UserError, match="no CUDA"):
+            pick_device("cuda")
+
+
+def test_no_autocast_on_cpu(bart):
+    model, tokenizer = bart
+    assert TorchGenerator(model, tokenizer).autocast_dtype is None
