@@ -4,6 +4,7 @@ there is no logic here beyond that."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -123,9 +124,11 @@ def export_command(config_file, **options) -> None:
 def main() -> None:
     """Entry point: user mistakes exit 2 with one line; anything else exits 1 with the log path."""
     try:
-        cli.main(standalone_mode=False, prog_name="crashtransformer.py")
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        # `python -m crashtransformer` would show "__main__.py": name the script users type instead
+        invoked = Path(sys.argv[0]).name
+        cli.main(standalone_mode=False, prog_name="crashtransformer.py" if invoked == "__main__.py" else invoked)
+    except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM (signals.stop_on_signals)
+        click.echo("interrupted", err=True)
         sys.exit(130)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -199,13 +199,18 @@ class InitModelConfig:
 
 @dataclasses.dataclass
 class TrainConfig:
-    """`train`: fine-tune a model on crash narratives (seq2seq now; classification/ner plug in later)."""
+    """`train`: fine-tune a model on crash narratives (seq2seq summaries, classification or ner tagging)."""
 
     training_data: str = arg("", "Training file (CSV or JSONL) with narrative, summary and optional plan_lines.")
     data_format: str | None = arg(None, "Format of the data files (default: from the file extension).", choices=("csv", "jsonl"))
     validation_data: str | None = arg(None, "Validation file; replaces the random --validation_split.")
     validation_split: float = arg(0.1, "Fraction of the training rows held out for validation (seeded).")
-    task: str = arg("seq2seq", "What to train.", choices=("seq2seq",))
+    task: str = arg("seq2seq", "What to train: plan-conditioned summaries, text labels, or BIO entity tags.",
+                    choices=("seq2seq", "classification", "ner"))
+    text_column: str | None = arg(None, "classification/ner: column holding the text (default: Narrative, text, ...).")
+    label_column: str | None = arg(None, "classification: column holding the label (e.g. label, MANCOLL_LABEL).")
+    class_weights: str = arg("none", "classification: weight the loss by inverse class frequency (balanced) for imbalanced labels.",
+                             choices=("none", "balanced"))
     model_name: str = arg("facebook/bart-base", "Model to fine-tune: hub id or local directory (e.g. from init-model).")
     output_dir: str | None = arg(None, "Where outputs go (default: fine_tuned_models/<model name>).")
     overwrite_output_dir: bool = arg(False, "Train again into an output directory that already holds a run.")
@@ -227,7 +232,8 @@ class TrainConfig:
     eval_steps: int = arg(500, "Steps between evaluations when --eval_strategy steps.")
     num_beams: int = arg(4, "Beams for generation during evaluation.")
     max_eval_samples: int | None = arg(None, "Evaluate on at most this many validation rows per evaluation (default: all).")
-    metric_for_best_model: str = arg("rougeL_f1", "Metric that picks the best checkpoint (rouge*_f1 or loss).")
+    metric_for_best_model: str = arg("rougeL_f1", "Metric that picks the best checkpoint (seq2seq: rouge*_f1 or loss; "
+                                     "classification uses macro_f1 and ner entity f1 unless another of theirs is named).")
     no_model_metrics: bool = arg(False, "Leave BERTScore and embedding similarity out of the final evaluation (faster).")
     early_stopping_patience: int = arg(3, "Evaluations without improvement before stopping (0: never stop early).")
     save_total_limit: int = arg(2, "Checkpoints kept on disk (the best one is always kept).")

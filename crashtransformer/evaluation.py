@@ -37,8 +37,10 @@ HEADLINE = ("rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "bleu_4", "se
 
 def evaluate(cfg: EvaluateConfig) -> tuple[Path, int]:
     """Run one evaluation; returns the output directory and the exit code (3 when rows were unpaired)."""
+    from crashtransformer.writers import check_writable_dir
+
     started = time.perf_counter()
-    out = Path(cfg.output_dir)
+    out = check_writable_dir(cfg.output_dir, "--output_dir")
     generation_report = None
     if cfg.model or cfg.data:
         if not (cfg.model and cfg.data):

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from crashtransformer.errors import UserError
-from crashtransformer.records import ROLE_ALIASES, PlanLinesError, column_key, id_text, parse_plan_lines
+from crashtransformer.records import (ROLE_ALIASES, PlanLinesError, column_key, id_text, is_missing_marker,
+                                      parse_plan_lines)
 
 PREDICTION_ALIASES = ("prediction", "predictions", "predicted_summary", "generated_summary", "generated",
                       "best_summary", "best.summary", "hypothesis", "candidate", "output")
@@ -94,8 +95,8 @@ def find_column(table: Table, explicit: str | None, aliases: tuple[str, ...], ro
 def _text(value: Any) -> str:
     from crashtransformer.writers import unneutralize
 
-    if value is None or (isinstance(value, float) and value != value):  # NaN from a spreadsheet
-        return ""
+    if value is None or (isinstance(value, float) and value != value) or is_missing_marker(value):
+        return ""  # NaN, "N/A", "NULL": an empty cell as a spreadsheet or pandas wrote it
     return unneutralize(str(value)) or ""
 
 

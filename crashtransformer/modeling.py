@@ -21,6 +21,10 @@ from crashtransformer.logs import log
 
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+# A tokenizer directory holds at least one of these; without them transformers v5 quietly builds
+# an empty tokenizer from config.json, and every summary would be nonsense.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model", "source.spm")
 
 # ----------------------------------------------------------------------------- locating
 
@@ -106,15 +110,22 @@ def check_model_dir(path: Path, allow_pickle: bool = False) -> None:
 
 
 def _from_pretrained(loader, source: ModelSource, **kwargs):
+    from safetensors import SafetensorError
+
     try:
         return loader.from_pretrained(source.location, local_files_only=source.local_files_only, **kwargs)
     except UserError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, SafetensorError) as exc:
         if source.local_files_only and not Path(source.location).is_dir():
             raise UserError(_offline_message(source.name)) from None
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot load '{source.name}' with {loader.__name__}: {first_line}") from None
+        hint = ""
+        if isinstance(exc, SafetensorError):
+            hint = " (the weights file is truncated or corrupt: copy it again)"
+        elif "custom code" in first_line and not kwargs.get("trust_remote_code"):
+            hint = " Not run: pass --trust_remote_code only if you trust that code."
+        raise UserError(f"cannot load '{source.name}' with {loader.__name__}: {first_line}{hint}") from None
 
 
 def load_config(name_or_path: str, trust_remote_code: bool = False, allow_pickle: bool = False):
@@ -128,6 +139,10 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
     from transformers import AutoTokenizer
 
     source = locate_model(name_or_path, allow_pickle=True)  # tokenizers carry no weights
+    directory = Path(source.location)
+    if directory.is_dir() and not any((directory / name).is_file() for name in TOKENIZER_FILES):
+        raise UserError(f"{directory} has no tokenizer ({', '.join(TOKENIZER_FILES[:3])}, ...): copy the tokenizer "
+                        "files of the model it came from into it (tokenizer.save_pretrained)")
     return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
 
 
@@ -276,4 +291,37 @@ def build_model(arch: str, size: str, texts: list[str], output: str | os.PathLik
     tokenizer.save_pretrained(out)
     log.info("built %s-%s: %.2fM parameters, vocabulary %d, written to %s",
              arch, size, model.num_parameters() / 1e6, len(tokenizer), out)
+    return out
+
+
+# Encoder preset for tests and quick trials: a BERT this small trains in seconds on a CPU.
+TINY_ENCODER = dict(hidden=32, layers=2, heads=2, ffn=64, max_positions=512)
+
+
+def build_encoder(texts: list[str], output: str | os.PathLike, vocab_size: int = 1000, seed: int = 42) -> Path:
+    """A tiny randomly initialised BERT encoder with a WordPiece tokenizer trained on `texts`.
+
+    Saved as a plain BertModel, like a pretrained encoder (MiniLM, bert-base): loading it for
+    classification or ner adds a new head, exactly as with a hub model."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    if not texts:
+        raise UserError("the corpus holds no text to train a tokenizer on")
+    wordpiece = BertWordPieceTokenizer(lowercase=True)
+    wordpiece.train_from_iterator(texts, vocab_size=vocab_size, min_frequency=1, show_progress=False)
+    tokenizer = BertTokenizer(vocab=wordpiece.get_vocab(), do_lower_case=True)
+    s = TINY_ENCODER
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=s["hidden"], num_hidden_layers=s["layers"],
+                        num_attention_heads=s["heads"], intermediate_size=s["ffn"],
+                        max_position_embeddings=s["max_positions"], pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    model = BertModel(config)
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    log.info("built a tiny encoder: %.2fM parameters, vocabulary %d, written to %s",
+             model.num_parameters() / 1e6, len(tokenizer), out)
     return out

@@ -33,7 +33,7 @@ from crashtransformer.prepare_report import OutputStats, format_report
 from crashtransformer.prepare_sources import FileSource, open_source
 from crashtransformer.records import CrashRecord, Reject, metadata_name
 from crashtransformer.splitting import DROPPED, SPLIT_NAMES, TRAIN, DuplicateFinder, assign_splits
-from crashtransformer.writers import AtomicFile, RecordWriter, RejectWriter, output_format
+from crashtransformer.writers import AtomicFile, RecordWriter, RejectWriter, check_writable_dir, output_format
 
 CACHE_ROWS = 200_000  # rows kept in memory between the passes; larger sources are read twice
 DUPLICATE_REASONS = ("exact_duplicate", "near_duplicate")  # rejects that --dedupe asked for
@@ -192,6 +192,7 @@ def prepare_data(cfg: PrepareDataConfig) -> PrepareResult:
     """Run prepare-data; returns the paths, the report and the exit code (3 when rows were rejected)."""
     _check_config(cfg)
     fmt = output_format(cfg.output, cfg.format)
+    check_writable_dir(Path(cfg.output).parent, "--output")
     paths = output_paths(cfg, fmt)
     source = open_source(cfg)
     split_names = [name for name in SPLIT_NAMES.values() if name in paths]

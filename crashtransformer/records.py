@@ -206,6 +206,14 @@ def is_number_like(value: Any) -> bool:
     return True
 
 
+# What pandas, spreadsheets and databases write into an empty cell: never a narrative or a summary.
+MISSING_MARKERS = frozenset({"nan", "none", "null", "n/a", "#n/a", "na"})
+
+
+def is_missing_marker(value: Any) -> bool:
+    return isinstance(value, str) and value.strip().lower() in MISSING_MARKERS
+
+
 def id_text(value: Any) -> str:
     """A crash ID as a string: 19955047.0 from a spreadsheet becomes "19955047"."""
     if value is None:
@@ -229,6 +237,13 @@ def row_to_record(values: dict[str, Any], row_number: int | None, columns: Colum
     summary = values.get(columns.summary) if columns.summary else None
     if narrative is None:
         narrative = ""
+    if is_missing_marker(crash_id):
+        crash_id = ""  # generated from the narrative, like any row without an ID
+    if is_missing_marker(narrative):
+        return Reject(row_number, crash_id, columns.narrative, "empty_narrative",
+                      f"{columns.narrative} holds {narrative.strip()!r}, a missing-value marker, not a narrative", values)
+    if is_missing_marker(summary):
+        summary = None
     for name, value in ((columns.narrative, narrative), (columns.summary, summary)):
         if value not in (None, "") and is_number_like(value):
             return Reject(row_number, crash_id, name, "not_text",

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterable
 
 from crashtransformer.runstate import append_jsonl, cut_torn_tail, iter_jsonl
+from crashtransformer.signals import deferred_signals
 from crashtransformer.writers import safe_cell
 
 GRAPHS = "crash_graphs.jsonl"
@@ -75,6 +76,7 @@ class ArtifactStore:
         self.dir = Path(out_dir)
         self.done: dict[str, str] = {}  # Crash_ID -> source_sha256 it was summarized from
         self.reject_keys: set[tuple[str, str]] = set()  # (source_file, row_number) already rejected
+        self.metric_columns: tuple[str, ...] = METRIC_COLUMNS  # a classifier's or tagger's rows have others
 
     def path(self, name: str) -> Path:
         return self.dir / name
@@ -89,7 +91,8 @@ class ArtifactStore:
         for row in iter_jsonl(self.path(SUMMARIES)):
             self.done.setdefault(str(row["Crash_ID"]), row.get("source_sha256", ""))
         self._keep_only_done(GRAPHS)
-        self._keep_only_done_csv(METRICS, METRIC_COLUMNS)
+        self.metric_columns = self._csv_header(METRICS) or self.metric_columns
+        self._keep_only_done_csv(METRICS, self.metric_columns)
         self._ensure_header(REJECTS, REJECT_COLUMNS)
         self.reject_keys = {(row["source_file"], row["row_number"]) for row in read_csv_rows(self.path(REJECTS))}
         return self
@@ -137,6 +140,27 @@ class ArtifactStore:
         if len(kept) != len(rows):
             self._rewrite(path, _csv_text([columns]) + _csv_text_raw(kept))
 
+    def use_metric_columns(self, columns: tuple[str, ...]) -> None:
+        """Write summaries_metrics.csv with `columns` (the model's task decides them); a directory
+        already holding rows of another task's model is refused rather than mixed."""
+        columns = tuple(columns)
+        if columns == self.metric_columns:
+            return
+        if self.done:
+            from crashtransformer.errors import UserError
+
+            raise UserError(f"{self.dir} holds results of another kind of model (its {METRICS} has columns "
+                            f"{', '.join(self.metric_columns[:4])}, ...); use another --out_dir")
+        self._rewrite(self.path(METRICS), _csv_text([columns]))
+        self.metric_columns = columns
+
+    def _csv_header(self, name: str) -> tuple[str, ...] | None:
+        path = self.path(name)
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+        with open(path, encoding="utf-8", newline="") as handle:
+            return tuple(next(csv.reader(handle), ())) or None
+
     def _ensure_header(self, name: str, columns: tuple[str, ...]) -> bool:
         """Create the CSV with its header if missing; True when it already had rows."""
         path = self.path(name)
@@ -155,18 +179,21 @@ class ArtifactStore:
 
     def append_rejects(self, rows: list[dict]) -> int:
         fresh = [r for r in rows if (r["source_file"], str(r["row_number"])) not in self.reject_keys]
-        _append_text(self.path(REJECTS), _csv_text([[r.get(c, "") for c in REJECT_COLUMNS] for r in fresh]))
+        with deferred_signals():  # a SIGTERM waits for the rows to be on disk
+            _append_text(self.path(REJECTS), _csv_text([[r.get(c, "") for c in REJECT_COLUMNS] for r in fresh]))
         self.reject_keys.update((r["source_file"], str(r["row_number"])) for r in fresh)
         return len(fresh)
 
     def append_chunk(self, graphs: list[dict], summaries: list[dict]) -> None:
-        """Graphs and metrics first, summaries last: a summary line means the crash is done."""
-        append_jsonl(self.path(GRAPHS), graphs)
+        """Graphs and metrics first, summaries last: a summary line means the crash is done.
+        A SIGTERM during the three writes waits for all of them (signals.deferred_signals)."""
         rows = [metric_row(summary) for summary in summaries]
-        _append_text(self.path(METRICS), _csv_text([[r.get(c) for c in METRIC_COLUMNS] for r in rows]))
-        append_jsonl(self.path(SUMMARIES), summaries)
-        for row in summaries:
-            self.done[str(row["Crash_ID"])] = row.get("source_sha256", "")
+        with deferred_signals():
+            append_jsonl(self.path(GRAPHS), graphs)
+            _append_text(self.path(METRICS), _csv_text([[r.get(c) for c in self.metric_columns] for r in rows]))
+            append_jsonl(self.path(SUMMARIES), summaries)
+            for row in summaries:
+                self.done[str(row["Crash_ID"])] = row.get("source_sha256", "")
 
 
 def metric_row(summary: dict) -> dict:

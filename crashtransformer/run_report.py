@@ -119,7 +119,9 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
         "config": dataclasses.asdict(cfg),
         "versions": _versions(),
     }
-    if processor is not None:
+    if processor is not None and hasattr(processor, "report_sections"):  # a classifier or tagger (run_classify.py)
+        report.update(processor.report_sections(out_dir))
+    elif processor is not None:
         report["model"] = {"directory": processor.model_dir, "model_type": processor.family,
                            "parameters": processor.model.num_parameters(), "backend": processor.backend_name,
                            "quantization": processor.quantization}

@@ -24,6 +24,8 @@ from crashtransformer.run_artifacts import ArtifactStore
 from crashtransformer.run_crash import CrashProcessor
 from crashtransformer.run_report import RunStats, write_report
 from crashtransformer.runstate import DirectoryLock, InputLedger, file_digest
+from crashtransformer.signals import stop_on_signals
+from crashtransformer.writers import check_writable_dir
 
 # Where `run` finds the shipped default model when neither --model nor --fine_tuned_model is given.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "fine_tuned_models" / "crashtransformer-default"
@@ -167,11 +169,27 @@ def _pending_inputs(inputs: list[InputFile], ledger: InputLedger) -> list[tuple[
     return pending
 
 
+def make_processor(cfg, model_dir: str):
+    """The processor for the model's task, read from its config: summaries, or labels/entities."""
+    from crashtransformer.run_classify import EncoderProcessor, encoder_task
+
+    task = encoder_task(model_dir, cfg.trust_remote_code) if cfg.backend == "torch" else None
+    return EncoderProcessor.from_config(cfg, model_dir, task) if task else CrashProcessor.from_config(cfg, model_dir)
+
+
+def metric_columns_of(processor) -> tuple[str, ...]:
+    """summaries_metrics.csv columns for the processor's rows (a summarizer's unless it names others)."""
+    from crashtransformer.run_artifacts import METRIC_COLUMNS
+
+    return getattr(processor, "metric_columns", METRIC_COLUMNS)
+
+
 def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shard: Shard,
                        main_done: dict[str, str]) -> tuple[CrashProcessor | None, list[tuple[str, str, int]]]:
     """Process every pending file into `store`; return the processor and (digest, file, rows) done."""
-    processor = CrashProcessor.from_config(cfg, resolve_model_dir(cfg.model, cfg.fine_tuned_model)) \
-        if pending else None
+    processor = make_processor(cfg, resolve_model_dir(cfg.model, cfg.fine_tuned_model)) if pending else None
+    if processor is not None:
+        store.use_metric_columns(metric_columns_of(processor))
     stats.start(total_rows=sum(_count_rows(item) for item, _ in pending) // shard.world_size)
     finished = []
     for item, digest in pending:
@@ -190,10 +208,15 @@ def run(cfg) -> RunResult:
     own part directory (out_dir/.parts/rank<N>), then the main process merges the parts."""
     started = time.time()
     inputs = expand_inputs(cfg.csv, cfg.jsonl, cfg.xlsx, cfg.worksheet)
+    out_dir = check_writable_dir(cfg.out_dir, "--out_dir")
     shard = Shard.from_env()
-    if shard.world_size > 1:
-        return _run_sharded(cfg, inputs, shard, started)
-    out_dir = Path(cfg.out_dir)
+    with stop_on_signals():  # SIGTERM / Ctrl-C: finish the current write, release the lock, exit 130
+        if shard.world_size > 1:
+            return _run_sharded(cfg, inputs, shard, started)
+        return _run_single(cfg, inputs, out_dir, shard, started)
+
+
+def _run_single(cfg, inputs: list[InputFile], out_dir: Path, shard: Shard, started: float) -> RunResult:
     with DirectoryLock(out_dir):
         store = ArtifactStore(out_dir).open()
         ledger = InputLedger(out_dir)
@@ -232,6 +255,8 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> 
         report_path = out_dir / "run_report.json"
         if main:
             stats.summarized = stats.rejected = 0  # from here on: counts over all ranks
+            if processor is not None:
+                main_store.use_metric_columns(metric_columns_of(processor))
             for rank in range(shard.world_size):
                 summaries, rejects = main_store.merge_from(ArtifactStore(out_dir / ".parts" / f"rank{rank}"))
                 stats.summarized, stats.rejected = stats.summarized + summaries, stats.rejected + rejects

@@ -28,7 +28,9 @@ from crashtransformer.errors import UserError
 from crashtransformer.logs import describe_device, log
 
 # Task name -> "module:function" that runs it; new tasks register here.
-TASK_RUNNERS = {"seq2seq": "crashtransformer.training_seq2seq:train_seq2seq"}
+TASK_RUNNERS = {"seq2seq": "crashtransformer.training_seq2seq:train_seq2seq",
+                "classification": "crashtransformer.training_classification:train_classification",
+                "ner": "crashtransformer.training_ner:train_ner"}
 
 # Families whose activations overflow fp16 (the loss turns to NaN): fp16 is refused for them.
 FP16_UNSAFE_FAMILIES = frozenset({"t5", "mt5", "umt5", "longt5", "pegasus", "pegasus_x", "bigbird_pegasus"})
@@ -98,7 +100,10 @@ def resolve_checkpoint(resume: str | None, out: Path) -> str | None:
 
 def prepare_output_dir(cfg) -> tuple[Path, str | None]:
     """The output directory and the checkpoint to resume from; refuse to mix two runs in one directory."""
+    from crashtransformer.writers import check_writable_dir
+
     out = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg.model_name)
+    check_writable_dir(out, "--output_dir")
     checkpoint = resolve_checkpoint(cfg.resume_from_checkpoint, out)
     if checkpoint is None and _holds_earlier_run(out) and not cfg.overwrite_output_dir:
         raise UserError(

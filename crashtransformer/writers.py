@@ -59,6 +59,24 @@ def output_format(path: str | Path, data_format: str | None = None) -> str:
     return fmt
 
 
+def check_writable_dir(directory: str | Path, flag: str) -> Path:
+    """Create `directory` if needed and prove a file can be made in it; UserError naming `flag` if not.
+
+    Run before any work, so an output path under a regular file, on a read-only mount or in /proc
+    is one clear line at the start rather than an internal error after the work is done."""
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+        reason = (f"{blocker} is a file, not a folder" if blocker is not None and not blocker.is_dir()
+                  else exc.strerror or str(exc))
+        raise UserError(f"cannot write to {flag} {directory}: {reason}") from None
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

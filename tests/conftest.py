@@ -75,3 +75,33 @@ def tiny_t5(tmp_path_factory, corpus_file) -> Path:
 @pytest.fixture(scope="session")
 def tiny_pegasus(tmp_path_factory, corpus_file) -> Path:
     return _build("pegasus", corpus_file, tmp_path_factory.mktemp("tiny_pegasus"))
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory) -> Path:
+    """A tiny BERT encoder (no task head) with a WordPiece vocabulary of crash words, built offline:
+    what MiniLM or bert-base is to a real classification or tagging run."""
+    from crashtransformer.modeling import build_encoder
+    from crashtransformer.synthetic import generate_records
+
+    texts = _mini_corpus() + [record.narrative for record in generate_records(150, seed=7)]
+    return build_encoder(texts, tmp_path_factory.mktemp("tiny_encoder"), vocab_size=1200)
+
+
+@pytest.fixture
+def inprocess_cli(tmp_path):
+    """The CLI in this process (imports paid once), on one torch thread: tiny models on a shared CPU
+    stall when threads oversubscribe it."""
+    import torch
+    from click.testing import CliRunner
+
+    from crashtransformer.cli import cli as command_group
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(command_group, ["--log_dir", str(tmp_path / "logs"), *args])
+
+    yield invoke
+    torch.set_num_threads(threads)

@@ -1,0 +1,262 @@
+"""Quality table of the shipped default model on a held-out CRIS split (and its packaging).
+
+    python bench/bench_default_model.py table --data data/generated/default-model/cris.test.csv
+    python bench/bench_default_model.py table --data ... --no_plan_model DIR   # adds the --no_plan ablation
+    python bench/bench_default_model.py package --source TRAIN_OUT/final_model  # fp16 copy to the shipped dir
+
+Each model configuration is generated and scored by the `evaluate` command exactly as a user
+would run it (ROUGE/BLEU from the metrics module; BERTScore and similarity off for CPU time).
+On top of those figures this script measures the three things ROUGE does not show:
+- distinct: share of summaries that no other summary repeats word for word (a collapsed model
+  writes one generic sentence for every crash and can still score ROUGE-1 ~0.4);
+- cause kept: among narratives whose offline plan names one of the seven common factors, the
+  share of summaries that state a factor of the same family (plan keyword match, or the offline
+  extractor run on the summary itself finds it);
+- invented units: share of summaries naming a unit number the narrative never mentions.
+Side by side: the original project's fine-tuned facebook/bart-base (its authors' figures on 100
+rows; only ROUGE/BLEU published), the narrative's first two sentences (the extractive baseline a
+user gets with no model), and the LLM reference summaries themselves for the three extra checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from crashtransformer.catalogue import FACTOR_BY_PLAN_TEXT, parse_plan  # noqa: E402
+from crashtransformer.metrics_faithfulness import hallucinated_specifics, phrase_stated, stemmed_words  # noqa: E402
+from crashtransformer.metrics_suite import MetricOptions, score_pairs  # noqa: E402
+from crashtransformer.plan import extract_plan_lines  # noqa: E402
+from crashtransformer.runner import DEFAULT_MODEL_DIR  # noqa: E402
+
+# The original project's fine-tuned facebook/bart-base (140M parameters, GPU), its own figures.
+BART_BASE = {"rouge1_f1": 0.401, "rouge2_f1": 0.226, "rougeL_f1": 0.326, "bleu": 0.144}
+GOALS = {"distinct": 0.90, "cause_kept": 0.90, "invented_units": 0.05}
+
+# The seven factors the quality goal names, as families of catalogue keys.
+CAUSE_FAMILIES = {
+    "failed_to_control_speed": "speed", "unsafe_speed": "speed",
+    "yield_stop_sign": "yield", "yield_turning_left": "yield", "yield_yield_sign": "yield",
+    "yield_private_drive": "yield", "yield_pedestrian": "yield",
+    "disregarded_signal": "signal", "disregarded_stop_sign": "signal",
+    "followed_too_closely": "following",
+    "unsafe_lane_change": "lane change", "failed_single_lane": "lane change",
+    "backed_without_safety": "backing",
+    "driver_inattention": "inattention", "cell_phone": "inattention",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def plan_families(plan_lines: list[str]) -> dict[str, str]:
+    """family -> plan_text of the named factors in a plan."""
+    families = {}
+    for step in parse_plan(plan_lines):
+        factor = FACTOR_BY_PLAN_TEXT.get(step.cause)
+        if factor and factor.key in CAUSE_FAMILIES:
+            families.setdefault(CAUSE_FAMILIES[factor.key], step.cause)
+    return families
+
+
+def cause_kept(summary: str, narrative_plan: list[str]) -> float | None:
+    """1/0 when the narrative names a factor, None otherwise: does the summary state its family?"""
+    wanted = plan_families(narrative_plan)
+    if not wanted:
+        return None
+    tokens = set(stemmed_words(summary))
+    stated = set(plan_families(extract_plan_lines(summary)))
+    stated |= {family for family, text in wanted.items() if phrase_stated(text, tokens)}
+    return float(bool(stated & set(wanted)))
+
+
+def invents_unit(summary: str, narrative: str) -> bool:
+    listed = hallucinated_specifics(summary, narrative)["hallucinated_list"]
+    return any(item.startswith("unit ") for item in listed.split("; ") if item)
+
+
+def distinct_share(summaries: list[str]) -> float:
+    counts = Counter(s.strip().lower() for s in summaries)
+    return sum(counts[s.strip().lower()] == 1 for s in summaries) / len(summaries)
+
+
+def extra_checks(summaries: list[str], narratives: list[str], plans: list[list[str]]) -> dict[str, float]:
+    kept = [k for k in (cause_kept(s, p) for s, p in zip(summaries, plans)) if k is not None]
+    return {
+        "distinct": distinct_share(summaries),
+        "cause_kept": sum(kept) / len(kept) if kept else float("nan"),
+        "cause_rows": float(len(kept)),
+        "invented_units": sum(invents_unit(s, n) for s, n in zip(summaries, narratives)) / len(summaries),
+    }
+
+
+def evaluate_model(model: str, data: Path, out: Path, num_beams: int, no_plan: bool) -> tuple[dict, list[str], float]:
+    """`evaluate --model` as a user runs it; (aggregates, predictions in data order, seconds)."""
+    command = [sys.executable, str(REPO / "crashtransformer.py"), "evaluate", "--model", model, "--data", str(data),
+               "--output_dir", str(out), "--num_beams", str(num_beams), "--no_bertscore", "--no_similarity",
+               "--bootstrap_samples", "0", "--no_plots"] + (["--no_plan"] if no_plan else [])
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    results = json.loads((out / "evaluation_results.json").read_text(encoding="utf-8"))
+    per_example = pd.read_csv(out / "evaluation_per_example.csv", dtype={"Crash_ID": str}, keep_default_na=False)
+    by_id = dict(zip(per_example["Crash_ID"], per_example["prediction"]))
+    return results["aggregates"], by_id, seconds
+
+
+def lead_sentences(narrative: str, count: int = 2) -> str:
+    return " ".join(_SENTENCE_END.split(narrative.strip())[:count])
+
+
+def table_row(name: str, aggregates: dict, checks: dict | None, seconds: float | None) -> dict:
+    row = {"system": name}
+    row.update({key: aggregates.get(key) for key in BART_BASE})
+    row.update(checks or {})
+    row["seconds"] = seconds
+    return row
+
+
+def print_table(rows: list[dict]) -> None:
+    columns = ["rouge1_f1", "rouge2_f1", "rougeL_f1", "bleu", "distinct", "cause_kept", "invented_units", "seconds"]
+    print("| system | " + " | ".join(columns) + " |")
+    print("|---" * (len(columns) + 1) + "|")
+    for row in rows:
+        cells = [("-" if row.get(c) is None else f"{row[c]:.3f}" if c != "seconds" else f"{row[c]:.0f}")
+                 for c in columns]
+        print(f"| {row['system']} | " + " | ".join(cells) + " |")
+
+
+def verdicts(row: dict) -> list[str]:
+    lines = [f"{key}: {row[key]:.3f} vs bart-base {BART_BASE[key]:.3f} (ratio {row[key] / BART_BASE[key]:.2f}) "
+             f"{'MET' if row[key] > BART_BASE[key] else 'not met'}" for key in BART_BASE]
+    lines.append(f"distinct: {row['distinct']:.3f} (goal >= 0.90) {'MET' if row['distinct'] >= 0.90 else 'not met'}")
+    lines.append(f"cause kept: {row['cause_kept']:.3f} on {row['cause_rows']:.0f} rows (goal >= 0.90) "
+                 f"{'MET' if row['cause_kept'] >= 0.90 else 'not met'}")
+    lines.append(f"invented units: {row['invented_units']:.3f} (goal <= 0.05) "
+                 f"{'MET' if row['invented_units'] <= 0.05 else 'not met'}")
+    return lines
+
+
+def package(source: str, target: Path, check_data: Path | None) -> None:
+    """Copy a trained model to `target` with fp16 weights that load as fp32 (half the bytes).
+
+    save_pretrained records the weights' dtype (float16) in config.json, and transformers 5 would
+    then load the model as float16, which CPUs run slowly and inexactly; the config is set back to
+    float32 so every load upcasts. The copy is checked against the source: greedy summaries of
+    the first rows of `check_data` must be the same words.
+    """
+    import shutil
+
+    import torch
+
+    from crashtransformer.modeling import load_model, load_tokenizer
+
+    model, tokenizer = load_model(source), load_tokenizer(source)
+    card = target / "README.md"
+    card_text = card.read_text(encoding="utf-8") if card.is_file() else None  # the model card stays
+    if target.exists():
+        shutil.rmtree(target)
+    model.half().save_pretrained(target)
+    tokenizer.save_pretrained(target)
+    config_path = target / "config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["dtype"] = "float32"
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    if card_text is not None:
+        card.write_text(card_text, encoding="utf-8")
+    shipped = load_model(str(target))
+    if shipped.dtype != torch.float32:
+        raise SystemExit(f"{target} loads as {shipped.dtype}, not float32: config.json was not honoured")
+    size = sum(f.stat().st_size for f in target.iterdir() if f.is_file())
+    print(f"packaged {source} -> {target}: {size / 1e6:.1f} MB on disk")
+    if check_data:
+        same = _same_greedy_summaries(load_model(source).float(), shipped, tokenizer, check_data)
+        print(f"fp16 copy vs fp32 source: {same[0]} of {same[1]} greedy summaries identical")
+
+
+def _same_greedy_summaries(reference, shipped, tokenizer, data: Path, rows: int = 20) -> tuple[int, int]:
+    import torch
+
+    from crashtransformer.prompt import build_model_input, model_family
+
+    frame = pd.read_csv(data, keep_default_na=False).head(rows)
+    same = 0
+    for narrative, plan in zip(frame["Narrative"], frame["plan_lines"]):
+        prompt = build_model_input(narrative, json.loads(plan) if plan else [], tokenizer,
+                                   model_family(reference), 160, False)
+        encoded = tokenizer(prompt.text, return_tensors="pt")
+        with torch.no_grad():
+            outputs = [m.generate(**encoded, num_beams=1, max_new_tokens=64) for m in (reference, shipped)]
+        same += tokenizer.decode(outputs[0][0]) == tokenizer.decode(outputs[1][0])
+    return same, len(frame)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    packer = commands.add_parser("package", help="fp16 copy of a trained model into the shipped directory")
+    packer.add_argument("--source", required=True, help="a train output's final_model")
+    packer.add_argument("--target", default=str(DEFAULT_MODEL_DIR))
+    packer.add_argument("--check_data", help="rows whose greedy summaries must match between source and copy")
+    table = commands.add_parser("table", help="the quality table on a held-out split")
+    _table_options(table)
+    args = parser.parse_args()
+    if args.command == "package":
+        package(args.source, Path(args.target), Path(args.check_data) if args.check_data else None)
+    else:
+        quality_table(args)
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="plan-conditioned model (default: shipped)")
+    parser.add_argument("--no_plan_model", help="a model trained with --no_plan by the same recipe (ablation)")
+    parser.add_argument("--data", required=True, help="held-out split written by prepare-data (never trained on)")
+    parser.add_argument("--beams", type=int, nargs="+", default=[1, 4], help="beam counts to compare (1: greedy)")
+    parser.add_argument("--output_dir", default="artifacts/bench-default-model")
+    parser.add_argument("--json", help="also write the table rows here")
+
+
+def quality_table(args: argparse.Namespace) -> None:
+    data = pd.read_csv(args.data, dtype={"Crash_ID": str}, keep_default_na=False)
+    ids, narratives, references = list(data["Crash_ID"]), list(data["Narrative"]), list(data["Summary"])
+    plans = [json.loads(p) if p else [] for p in data["plan_lines"]]
+    out = Path(args.output_dir)
+
+    lead = [lead_sentences(n) for n in narratives]
+    text_only = MetricOptions(bertscore=False, similarity=False, bootstrap_samples=0)
+    lead_scores = score_pairs(lead, references, narratives, plans, text_only).aggregates
+    rows = [table_row("facebook/bart-base, original project (published, 100 rows)", BART_BASE, None, None),
+            table_row("first two narrative sentences (no model)", lead_scores,
+                      extra_checks(lead, narratives, plans), None),
+            table_row("LLM reference summaries (the targets)", {}, extra_checks(references, narratives, plans), None)]
+    configurations = [("plan", args.model, False)]
+    if args.no_plan_model:
+        configurations.append(("no plan", args.no_plan_model, True))
+    for label, model, no_plan in configurations:
+        for beams in args.beams:
+            name = f"{label}, {'greedy' if beams == 1 else f'beam {beams}'}"
+            aggregates, by_id, seconds = evaluate_model(model, Path(args.data), out / name.replace(", ", "-").replace(" ", "_"),
+                                                        beams, no_plan)
+            predictions = [by_id.get(i, "") for i in ids]
+            rows.append(table_row(f"ours ({name})", aggregates, extra_checks(predictions, narratives, plans), seconds))
+
+    print(f"{len(ids)} held-out rows from {args.data}; model {args.model}")
+    print_table(rows)
+    for row in rows[3:]:
+        print(f"\n{row['system']}:")
+        print("\n".join("  " + line for line in verdicts(row)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Fault injection: bad inputs, kills, overlapping runs and unsafe files (docs/reliability.md)."""
