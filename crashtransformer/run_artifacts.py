@@ -24,7 +24,7 @@ from typing import Iterable
 
 from crashtransformer.runstate import append_jsonl, cut_torn_tail, iter_jsonl
 from crashtransformer.signals import deferred_signals
-from crashtransformer.writers import safe_cell
+from crashtransformer.writers import safe_cell, unneutralize
 
 GRAPHS = "crash_graphs.jsonl"
 SUMMARIES = "crash_summaries.jsonl"
@@ -32,7 +32,8 @@ METRICS = "summaries_metrics.csv"
 REJECTS = "rejects.csv"
 REPORT = "run_report.json"
 
-REJECT_COLUMNS = ("source_file", "row_number", "Crash_ID", "field", "reason", "detail", "raw_values")
+REJECT_COLUMNS = ("source_file", "source_sha256", "row_number", "Crash_ID", "field", "reason", "detail",
+                  "raw_values")
 # Per-crash metric columns; reference-based ones stay empty when the input has no reference.
 METRIC_COLUMNS = (
     "Crash_ID", "source_file", "summary_words", "narrative_words", "plan_steps", "plan_coverage",
@@ -75,7 +76,9 @@ class ArtifactStore:
     def __init__(self, out_dir: str | os.PathLike):
         self.dir = Path(out_dir)
         self.done: dict[str, str] = {}  # Crash_ID -> source_sha256 it was summarized from
-        self.reject_keys: set[tuple[str, str]] = set()  # (source_file, row_number) already rejected
+        # (source_sha256, row_number) already rejected: by content, as the ledger, so a changed
+        # file under the same name gets its own rejects
+        self.reject_keys: set[tuple[str, str]] = set()
         self.metric_columns: tuple[str, ...] = METRIC_COLUMNS  # a classifier's or tagger's rows have others
 
     def path(self, name: str) -> Path:
@@ -94,7 +97,7 @@ class ArtifactStore:
         self.metric_columns = self._csv_header(METRICS) or self.metric_columns
         self._keep_only_done_csv(METRICS, self.metric_columns)
         self._ensure_header(REJECTS, REJECT_COLUMNS)
-        self.reject_keys = {(row["source_file"], row["row_number"]) for row in read_csv_rows(self.path(REJECTS))}
+        self.reject_keys = {(row["source_sha256"], row["row_number"]) for row in read_csv_rows(self.path(REJECTS))}
         return self
 
     def merge_from(self, other: "ArtifactStore") -> tuple[int, int]:
@@ -133,7 +136,7 @@ class ArtifactStore:
             rows = list(csv.DictReader(handle))
         seen, kept = set(), []
         for row in rows:
-            crash_id = row["Crash_ID"].removeprefix("'")
+            crash_id = unneutralize(row["Crash_ID"])
             if crash_id in self.done and crash_id not in seen:
                 seen.add(crash_id)
                 kept.append([row[c] for c in columns])
@@ -178,10 +181,10 @@ class ArtifactStore:
     # ------------------------------------------------------------------ append
 
     def append_rejects(self, rows: list[dict]) -> int:
-        fresh = [r for r in rows if (r["source_file"], str(r["row_number"])) not in self.reject_keys]
+        fresh = [r for r in rows if (r["source_sha256"], str(r["row_number"])) not in self.reject_keys]
         with deferred_signals():  # a SIGTERM waits for the rows to be on disk
             _append_text(self.path(REJECTS), _csv_text([[r.get(c, "") for c in REJECT_COLUMNS] for r in fresh]))
-        self.reject_keys.update((r["source_file"], str(r["row_number"])) for r in fresh)
+        self.reject_keys.update((r["source_sha256"], str(r["row_number"])) for r in fresh)
         return len(fresh)
 
     def append_chunk(self, graphs: list[dict], summaries: list[dict]) -> None:

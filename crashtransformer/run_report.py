@@ -43,8 +43,8 @@ class RunStats:
         self.summarized += len(summaries)
         self.generated_tokens += generated_tokens
 
-    def progress(self, rows_done: int) -> None:
-        step = rows_done - self.rows_done if rows_done >= self.rows_done else rows_done
+    def progress(self, step: int) -> None:
+        """Count `step` more rows read (over all files) and show or log the progress."""
         self.rows_done += step
         if self._bar is not None:
             self._bar.update(step)

@@ -121,7 +121,7 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
     mine = (row for index, row in enumerate(reader) if shard.owns(index))
     for chunk in _chunks(mine, cfg.chunk_size):
         rows += len(chunk)
-        rejects = [_reject_row(source, r) for r in chunk if isinstance(r, Reject)]
+        rejects = [_reject_row(source, digest, r) for r in chunk if isinstance(r, Reject)]
         todo = []
         for record in (r for r in chunk if not isinstance(r, Reject)):
             previous = store.done.get(record.crash_id) or main_done.get(record.crash_id)
@@ -130,7 +130,7 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
             elif previous == digest:
                 stats.resumed_skips += 1  # done before a kill: not done twice
             else:
-                rejects.append(_reject_row(source, Reject(record.row_number, record.crash_id, "Crash_ID",
+                rejects.append(_reject_row(source, digest, Reject(record.row_number, record.crash_id, "Crash_ID",
                                                           "already_summarized",
                                                           "this Crash_ID was summarized from another input file",
                                                           {"Crash_ID": record.crash_id})))
@@ -141,17 +141,17 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
             graphs, summaries = processor.process(todo, source, digest)
             store.append_chunk(graphs, summaries)
             stats.add_chunk(summaries, processor.last_generated_tokens)
-        stats.progress(rows_done=rows)
+        stats.progress(len(chunk))
         if cfg.limit is not None and stats.summarized >= cfg.limit:
             break
     return rows
 
 
-def _reject_row(source: str, reject) -> dict:
+def _reject_row(source: str, digest: str, reject) -> dict:
     import json
 
-    return {"source_file": source, "row_number": reject.row_number if reject.row_number is not None else "",
-            "Crash_ID": reject.crash_id, "field": reject.field, "reason": reject.reason,
+    row_number = reject.row_number if reject.row_number is not None else ""
+    return {"source_file": source, "source_sha256": digest, "row_number": row_number, "Crash_ID": reject.crash_id, "field": reject.field, "reason": reject.reason,
             "detail": reject.detail, "raw_values": json.dumps(reject.raw, ensure_ascii=False, default=str)}
 
 
@@ -193,6 +193,8 @@ def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shar
     stats.start(total_rows=sum(_count_rows(item) for item, _ in pending) // shard.world_size)
     finished = []
     for item, digest in pending:
+        if cfg.limit is not None and stats.summarized >= cfg.limit:
+            break
         log.info("processing %s%s", item.path, f" (rank {shard.rank}/{shard.world_size})" if shard.world_size > 1 else "")
         rows = _process_file(item, digest, cfg, processor, store, stats, shard, main_done)
         stats.files_processed += 1
@@ -288,8 +290,11 @@ def _count_rows(item: InputFile) -> int:
             from openpyxl import load_workbook
 
             book = load_workbook(item.path, read_only=True)
-            sheet = book[item.worksheet] if item.worksheet else book.active
-            return max((sheet.max_row or 1) - 1, 0)
+            try:
+                sheet = book[item.worksheet] if item.worksheet else book.active
+                return max((sheet.max_row or 1) - 1, 0)
+            finally:
+                book.close()
         with open(item.path, encoding="utf-8", errors="replace", newline="") as handle:
             if fmt == "jsonl":
                 return sum(1 for line in handle if line.strip())

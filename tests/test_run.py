@@ -124,6 +124,11 @@ def test_redelivered_file_is_not_processed_twice_and_new_files_are(tmp_path, tin
     assert len(ids) == len(set(ids)) == 20
     report = json.loads((out / REPORT).read_text())
     assert report["counts"]["files_skipped_already_done"] == 2 and report["counts"]["summarized"] == 8
+    _write_crashes(incoming / "night3a.csv", 3, seed=3)  # two new files in one run: counts add up
+    _write_crashes(incoming / "night3b.csv", 4, seed=4)
+    assert run_cli(*args, cwd=tmp_path).returncode == 0
+    counts = json.loads((out / REPORT).read_text())["counts"]
+    assert counts["files_processed"] == 2 and counts["rows_read"] == counts["summarized"] == 7
 
 
 def test_supplied_graphs_file_gives_the_plans(tmp_path, tiny_bart):
