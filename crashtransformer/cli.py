@@ -130,8 +130,6 @@ def main() -> None:
     except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM (signals.stop_on_signals)
         click.echo("interrupted", err=True)
         sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)

@@ -46,11 +46,6 @@ def prompt_prefix(plan_lines: Sequence[str], family: str, no_plan: bool = False)
     return prefix
 
 
-def build_prompt_text(narrative: str, plan_lines: Sequence[str], family: str, no_plan: bool = False) -> str:
-    """The untruncated prompt text (for display and for tokenizer-free backends' logs)."""
-    return prompt_prefix(plan_lines, family, no_plan) + " ".join(narrative.split())
-
-
 def build_model_input(narrative: str, plan_lines: Sequence[str], tokenizer, family: str,
                       max_length: int = 512, no_plan: bool = False) -> ModelInput:
     """Tokenized prompt of at most `max_length` tokens; only the narrative is ever cut."""

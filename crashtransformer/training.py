@@ -167,13 +167,9 @@ def split_validation(records: Sequence, fraction: float, seed: int,
                      key: Callable[[Any], str] = lambda r: " ".join(r.narrative.split()).lower()) -> tuple[list, list]:
     """Seeded train/validation split. Rows with the same narrative stay on one side, so the
     validation rows are never training rows in disguise."""
-    if not 0 <= fraction < 1:
-        raise UserError(f"--validation_split {fraction}: must be at least 0 and below 1")
-    if fraction == 0:
+    groups = duplicate_groups(records, fraction, key)
+    if not groups:
         return list(records), []
-    groups: dict[str, list[int]] = {}
-    for index, record in enumerate(records):
-        groups.setdefault(key(record), []).append(index)
     keys = list(groups)
     random.Random(seed).shuffle(keys)
     wanted = max(1, round(len(records) * fraction))
@@ -185,9 +181,24 @@ def split_validation(records: Sequence, fraction: float, seed: int,
     if len(held_out) >= len(records):
         raise UserError(f"too few distinct narratives ({len(groups)}) to hold out a validation split; add rows "
                         "or pass --validation_data")
-    train_rows = [r for i, r in enumerate(records) if i not in held_out]
-    validation_rows = [r for i, r in enumerate(records) if i in held_out]
-    return train_rows, validation_rows
+    return split_by_index(records, held_out)
+
+
+def duplicate_groups(rows: Sequence, fraction: float, key: Callable[[Any], str]) -> dict[str, list[int]]:
+    """Row indices grouped by `key` (rows that must stay on one side of a split); empty when
+    `fraction` is 0. Shared by the plain and the stratified split."""
+    if not 0 <= fraction < 1:
+        raise UserError(f"--validation_split {fraction}: must be at least 0 and below 1")
+    groups: dict[str, list[int]] = {}
+    if fraction > 0:
+        for index, row in enumerate(rows):
+            groups.setdefault(key(row), []).append(index)
+    return groups
+
+
+def split_by_index(rows: Sequence, held_out: set[int]) -> tuple[list, list]:
+    """(training rows, validation rows), in their original order."""
+    return [r for i, r in enumerate(rows) if i not in held_out], [r for i, r in enumerate(rows) if i in held_out]
 
 
 def load_train_and_validation(cfg) -> tuple[list, list]:

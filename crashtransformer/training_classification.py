@@ -27,6 +27,7 @@ from crashtransformer.logs import log
 from crashtransformer.training import (
     OrderedEvaluationMixin,
     capped_warmup,
+    duplicate_groups,
     effective_config,
     evaluation_history,
     planned_optimizer_steps,
@@ -35,6 +36,7 @@ from crashtransformer.training import (
     resolve_precision,
     run_summary,
     save_run_files,
+    split_by_index,
     trainer_arguments,
 )
 from crashtransformer.training_callbacks import attach_callbacks
@@ -127,13 +129,9 @@ def stratified_split(rows: Sequence, labels: Sequence[str], fraction: float, see
                      key=lambda row: _narrative_key(row.text)) -> tuple[list, list]:
     """Seeded validation split keeping each label's share; rows with the same text stay on one side,
     and every label keeps at least one training row (a label seen once is never held out)."""
-    if not 0 <= fraction < 1:
-        raise UserError(f"--validation_split {fraction}: must be at least 0 and below 1")
-    if fraction == 0:
+    groups = duplicate_groups(rows, fraction, key)
+    if not groups:
         return list(rows), []
-    groups: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        groups.setdefault(key(row), []).append(index)
     by_label: dict[str, list[str]] = {}
     for group, members in groups.items():
         by_label.setdefault(labels[members[0]], []).append(group)
@@ -149,7 +147,7 @@ def stratified_split(rows: Sequence, labels: Sequence[str], fraction: float, see
                 break
             held_out.update(groups[group])
             taken += len(groups[group])
-    return ([r for i, r in enumerate(rows) if i not in held_out], [r for i, r in enumerate(rows) if i in held_out])
+    return split_by_index(rows, held_out)
 
 
 def load_labelled_data(cfg) -> tuple[list[LabelledText], list[LabelledText], str]:

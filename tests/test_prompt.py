@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crashtransformer.prompt import NARRATIVE_MARK, PLAN_MARK, T5_PREFIX, build_model_input, build_prompt_text
+from crashtransformer.prompt import NARRATIVE_MARK, PLAN_MARK, T5_PREFIX, build_model_input, prompt_prefix
 from crashtransformer.records import CrashRecord
 
 PLAN = ["1) failed to control speed -> rear-end collision | actors=U1 -> U2",
@@ -42,7 +42,7 @@ def test_plan_comes_first_and_narrative_follows(bart_tokenizer):
 @pytest.mark.parametrize("family", ["t5", "bart"])
 def test_long_narrative_is_cut_but_the_plan_never_is(family, t5_tokenizer, bart_tokenizer):
     tokenizer = t5_tokenizer if family == "t5" else bart_tokenizer
-    prefix = build_prompt_text("", PLAN, family)
+    prefix = prompt_prefix(PLAN, family)
     limit = len(tokenizer(prefix)["input_ids"]) + 40  # room for the plan and a bit of narrative
     built = build_model_input(LONG_NARRATIVE, PLAN, tokenizer, family, limit)
     assert built.truncated and len(built.input_ids) <= limit
@@ -74,7 +74,7 @@ def test_training_and_inference_build_identical_inputs(family, t5_tokenizer, bar
     tokenizer = t5_tokenizer if family == "t5" else bart_tokenizer
     records = [CrashRecord("1", LONG_NARRATIVE, "Unit 1 rear-ended Unit 2.", PLAN),
                CrashRecord("2", "Unit  1 backed into\nUnit 2.", "Unit 1 backed into Unit 2.", [])]
-    limit = len(tokenizer(build_prompt_text("", PLAN, family))["input_ids"]) + 40
+    limit = len(tokenizer(prompt_prefix(PLAN, family))["input_ids"]) + 40
     dataset, truncated = encode_records(records, tokenizer, family, limit, 32, no_plan=False)
     at_inference = [build_model_input(r.narrative, r.plan_lines, tokenizer, family, limit).input_ids
                     for r in records]
