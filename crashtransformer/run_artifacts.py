@@ -100,13 +100,15 @@ class ArtifactStore:
         self.reject_keys = {(row["source_sha256"], row["row_number"]) for row in read_csv_rows(self.path(REJECTS))}
         return self
 
-    def merge_from(self, other: "ArtifactStore") -> tuple[int, int]:
+    def merge_from(self, other: "ArtifactStore") -> tuple[int, int, int]:
         """Take another store's crashes and rejects that this one lacks (multi-process runs);
-        return how many of each were new."""
+        return how many crashes and rejects were new, and how many rejects it held already."""
         graphs = {str(g.get("Crash_ID")): g for g in iter_jsonl(other.path(GRAPHS))}
         fresh = [s for s in iter_jsonl(other.path(SUMMARIES)) if str(s["Crash_ID"]) not in self.done]
         self.append_chunk([graphs[str(s["Crash_ID"])] for s in fresh if str(s["Crash_ID"]) in graphs], fresh)
-        return len(fresh), self.append_rejects(read_csv_rows(other.path(REJECTS)))
+        rejects = read_csv_rows(other.path(REJECTS))
+        fresh_rejects = self.append_rejects(rejects)
+        return len(fresh), fresh_rejects, len(rejects) - fresh_rejects
 
     def read_done(self) -> dict[str, str]:
         """The done set without repairing anything (for processes that must not write here)."""

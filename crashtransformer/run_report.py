@@ -25,6 +25,7 @@ class RunStats:
     summarized: int = 0
     rejected: int = 0
     resumed_skips: int = 0
+    resumed_rejects: int = 0  # rejected (and recorded) by an earlier, interrupted run of the same input
     generated_tokens: int = 0
     rows_done: int = 0
     _started: float = field(default_factory=time.monotonic)
@@ -109,7 +110,8 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
     report = {
         "counts": {"files_processed": stats.files_processed, "files_skipped_already_done": stats.files_skipped,
                    "rows_read": stats.rows_done, "summarized": stats.summarized, "rejected": stats.rejected,
-                   "skipped_already_done": stats.resumed_skips, "total_summarized_in_dir": len(store.done)},
+                   "skipped_already_done": stats.resumed_skips,
+                   "rejected_earlier": stats.resumed_rejects, "total_summarized_in_dir": len(store.done)},
         "throughput": {"wall_seconds": round(time.time() - started, 2), "generation_seconds": round(seconds, 2),
                        "crashes_per_second": round(stats.summarized / seconds, 3) if seconds > 0 else None,
                        "generated_tokens": stats.generated_tokens,

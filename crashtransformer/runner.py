@@ -136,7 +136,9 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
                                                           {"Crash_ID": record.crash_id})))
         if cfg.limit is not None:
             todo = todo[:max(cfg.limit - stats.summarized, 0)]
-        stats.rejected += store.append_rejects(rejects)
+        fresh_rejects = store.append_rejects(rejects)
+        stats.rejected += fresh_rejects
+        stats.resumed_rejects += len(rejects) - fresh_rejects
         if todo:
             graphs, summaries = processor.process(todo, source, digest)
             store.append_chunk(graphs, summaries)
@@ -256,14 +258,15 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> 
         dist.barrier()
         report_path = out_dir / "run_report.json"
         if main:
-            stats.summarized = stats.rejected = 0  # from here on: counts over all ranks
+            stats.summarized = stats.rejected = stats.resumed_rejects = 0  # from here on: counts over all ranks
             if processor is not None:
                 main_store.use_metric_columns(metric_columns_of(processor))
             for rank in range(shard.world_size):
-                summaries, rejects = main_store.merge_from(ArtifactStore(out_dir / ".parts" / f"rank{rank}"))
+                summaries, rejects, earlier = main_store.merge_from(ArtifactStore(out_dir / ".parts" / f"rank{rank}"))
                 stats.summarized, stats.rejected = stats.summarized + summaries, stats.rejected + rejects
+                stats.resumed_rejects += earlier
                 log.info("merged %d crashes and %d rejects from rank %d", summaries, rejects, rank)
-            stats.rows_done = stats.summarized + stats.rejected + stats.resumed_skips
+            stats.rows_done = stats.summarized + stats.rejected + stats.resumed_rejects + stats.resumed_skips
             for digest, source, rows in finished:
                 ledger.mark_done(digest, source, rows)
             report_path = write_report(out_dir, cfg, stats, processor, main_store, started)
@@ -274,9 +277,10 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> 
 
 
 def _result(stats: RunStats, report_path: Path, out_dir: Path) -> RunResult:
-    exit_code = EXIT_PARTIAL if stats.rejected else EXIT_OK
-    log.info("done: %d summarized, %d rejected, %d already done; artifacts in %s",
-             stats.summarized, stats.rejected, stats.resumed_skips, out_dir)
+    # a rerun after a kill still reports the rows rejected before the kill: the output is partial
+    exit_code = EXIT_PARTIAL if stats.rejected or stats.resumed_rejects else EXIT_OK
+    log.info("done: %d summarized, %d rejected (%d more rejected earlier), %d already done; artifacts in %s",
+             stats.summarized, stats.rejected, stats.resumed_rejects, stats.resumed_skips, out_dir)
     return RunResult(exit_code, report_path, stats)
 
 

@@ -181,6 +181,24 @@ def test_kill_while_writing_leaves_torn_lines_that_the_rerun_repairs(tmp_path, g
     assert all(r["Crash_ID"] != "C-torn" for r in read_csv(out / REJECTS))
 
 
+def test_rejects_recorded_before_a_kill_keep_the_rerun_partial(tmp_path, good_model):
+    """A kill after a chunk's rejects landed but before its summaries did: the rerun must not
+    reject the row twice, and must still exit 3 (the output holds a rejected row)."""
+    data = _crashes(tmp_path / "crashes.csv", 6, seed=24)
+    out = tmp_path / "out"
+    assert _rerun(data, good_model, out, tmp_path).exit_code == 3
+    for name in (SUMMARIES, GRAPHS):  # as the kill left them: rejects.csv only
+        (out / name).write_text("")
+    (out / METRICS).write_text((out / METRICS).read_text().splitlines(keepends=True)[0])
+    (out / "processed_inputs.json").unlink()
+
+    result = _rerun(data, good_model, out, tmp_path)
+    assert result.exit_code == 3, result.stderr
+    assert len(_assert_exactly_once(out, 7)) == 6
+    counts = json.loads((out / "run_report.json").read_text())["counts"]
+    assert (counts["rejected"], counts["rejected_earlier"]) == (0, 1)
+
+
 # ----------------------------------------------------------------------------- 4: SIGTERM
 
 
