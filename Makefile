@@ -1,4 +1,5 @@
-# Two commands on a fresh machine:  `make test`  and (once `run` lands) `make demo`.
+# Two commands on a fresh machine:  `make sample` (the main job on the shipped default model)
+# and `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
 # torch is pinned so pip takes the prebuilt wheel: a CPU build where one is on disk (CI),
@@ -6,7 +7,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 BIN     = $(VENV)/bin
 
-.PHONY: install test clean
+.PHONY: install sample test clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +17,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+# the README's main job: 150 synthetic crashes summarized by the shipped default model, offline
+sample: install
+	$(BIN)/python crashtransformer.py run --csv data/sample_crashes.csv --out_dir artifacts/sample
 
 test: install
 	$(BIN)/python -m pytest -q

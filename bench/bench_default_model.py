@@ -26,7 +26,6 @@ import re
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -35,6 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crashtransformer.catalogue import FACTOR_BY_PLAN_TEXT, parse_plan  # noqa: E402
+from crashtransformer.metrics import distinct_share  # noqa: E402
+from crashtransformer.modeling import PROVENANCE_FILE  # noqa: E402
 from crashtransformer.metrics_faithfulness import hallucinated_specifics, phrase_stated, stemmed_words  # noqa: E402
 from crashtransformer.metrics_suite import MetricOptions, score_pairs  # noqa: E402
 from crashtransformer.plan import extract_plan_lines  # noqa: E402
@@ -84,11 +85,6 @@ def invents_unit(summary: str, narrative: str) -> bool:
     return any(item.startswith("unit ") for item in listed.split("; ") if item)
 
 
-def distinct_share(summaries: list[str]) -> float:
-    counts = Counter(s.strip().lower() for s in summaries)
-    return sum(counts[s.strip().lower()] == 1 for s in summaries) / len(summaries)
-
-
 def extra_checks(summaries: list[str], narratives: list[str], plans: list[list[str]]) -> dict[str, float]:
     kept = [k for k in (cause_kept(s, p) for s, p in zip(summaries, plans)) if k is not None]
     return {
@@ -111,6 +107,28 @@ def evaluate_model(model: str, data: Path, out: Path, num_beams: int, no_plan: b
     per_example = pd.read_csv(out / "evaluation_per_example.csv", dtype={"Crash_ID": str}, keep_default_na=False)
     by_id = dict(zip(per_example["Crash_ID"], per_example["prediction"]))
     return results["aggregates"], by_id, seconds
+
+
+def run_model(model: str, data: Path, out: Path, no_plan: bool) -> tuple[dict, dict[str, str], float]:
+    """`run` with its defaults (4 beams, 4 candidates reranked by plan coverage and faithfulness):
+    what a user gets; (aggregates against the references, best summary by Crash_ID, seconds)."""
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    command = [sys.executable, str(REPO / "crashtransformer.py"), "--log_level", "WARNING", "run", "--model", model,
+               "--csv", str(data), "--out_dir", str(out)] + (["--no_plan"] if no_plan else [])
+    started = time.perf_counter()
+    finished = subprocess.run(command, capture_output=True, text=True)
+    if finished.returncode not in (0, 3):  # 3: finished, some rows rejected (counted, not summarized)
+        raise SystemExit(f"run failed (exit {finished.returncode}): {finished.stderr[-2000:]}")
+    seconds = time.perf_counter() - started
+    report = json.loads((out / "run_report.json").read_text(encoding="utf-8"))
+    by_id = {}
+    with open(out / "crash_summaries.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            by_id[str(row["Crash_ID"])] = row["best_summary"]
+    return report["metrics"]["against_reference"], by_id, seconds
 
 
 def lead_sentences(narrative: str, count: int = 2) -> str:
@@ -146,7 +164,24 @@ def verdicts(row: dict) -> list[str]:
     return lines
 
 
-def package(source: str, target: Path, check_data: Path | None) -> None:
+def cut_position_tables(model, positions: int) -> None:
+    """Keep the first `positions` rows of BART's learned position tables (encoder and decoder).
+
+    The model was trained on inputs of at most --max_length tokens; rows past that were never
+    fine-tuned, and dropping them keeps the shipped directory under its size budget. `run`,
+    `evaluate` and `train` cap inputs at config.max_position_embeddings (modeling.input_limit)."""
+    import torch
+
+    for stack in (model.model.encoder, model.model.decoder):
+        table = stack.embed_positions
+        shorter = type(table)(positions, table.embedding_dim)
+        with torch.no_grad():
+            shorter.weight.copy_(table.weight[:positions + table.offset])
+        stack.embed_positions = shorter
+    model.config.max_position_embeddings = positions
+
+
+def package(source: str, target: Path, check_data: Path | None, max_positions: int | None = None) -> None:
     """Copy a trained model to `target` with fp16 weights that load as fp32 (half the bytes).
 
     save_pretrained records the weights' dtype (float16) in config.json, and transformers 5 would
@@ -165,6 +200,8 @@ def package(source: str, target: Path, check_data: Path | None) -> None:
     card_text = card.read_text(encoding="utf-8") if card.is_file() else None  # the model card stays
     if target.exists():
         shutil.rmtree(target)
+    if max_positions:
+        cut_position_tables(model, max_positions)
     model.half().save_pretrained(target)
     tokenizer.save_pretrained(target)
     config_path = target / "config.json"
@@ -173,6 +210,7 @@ def package(source: str, target: Path, check_data: Path | None) -> None:
     config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if card_text is not None:
         card.write_text(card_text, encoding="utf-8")
+    write_provenance(Path(source), target)
     shipped = load_model(str(target))
     if shipped.dtype != torch.float32:
         raise SystemExit(f"{target} loads as {shipped.dtype}, not float32: config.json was not honoured")
@@ -181,6 +219,48 @@ def package(source: str, target: Path, check_data: Path | None) -> None:
     if check_data:
         same = _same_greedy_summaries(load_model(source).float(), shipped, tokenizer, check_data)
         print(f"fp16 copy vs fp32 source: {same[0]} of {same[1]} greedy summaries identical")
+
+
+def training_stages(final_model: Path) -> list[dict]:
+    """The `train` runs behind a final_model, first to last, following each run's --model_name
+    back to the `init-model` directory it started from."""
+    stages, model = [], final_model.resolve()
+    while (model.parent / "training_config.json").is_file():
+        config = json.loads((model.parent / "training_config.json").read_text(encoding="utf-8"))
+        results = json.loads((model.parent / "evaluation_results.json").read_text(encoding="utf-8"))
+        stages.append({key: config[key] for key in ("training_data", "validation_data", "model_name", "num_epochs",
+                                                    "learning_rate", "warmup_steps", "max_length", "no_plan", "seed")}
+                      | {"train_rows": results["data"]["train_rows"],
+                         "train_runtime_s": results["run"].get("train_runtime_s"), "device": results["run"].get("device"),
+                         "validation": {k: results["metrics"].get(k) for k in BART_BASE}})
+        model = Path(config["model_name"]).resolve()
+    stages.reverse()
+    init = model / "init_model_config.json"
+    start = json.loads(init.read_text(encoding="utf-8")) if init.is_file() else {"model": str(model)}
+    return [{"init_model": {k: start.get(k) for k in ("arch", "size", "vocab_size", "encoder_init", "encoder_layers",
+                                                       "decoder_layers", "seed", "corpus")}}] + stages
+
+
+def write_provenance(source: Path, target: Path) -> None:
+    import platform
+
+    import torch
+    import transformers
+
+    stages = training_stages(source)
+    record = {
+        "description": "CrashTransformer default model: BART warm-started from all-MiniLM-L6-v2, "
+                       "plan-conditioned, trained on Texas CRIS narratives",
+        "packaged": time.strftime("%Y-%m-%d"),
+        "recipe": "docs/default-model.md with configs/default-model.yaml",
+        "source": str(source),
+        "init_model": stages[0]["init_model"],
+        "stages": stages[1:],
+        "weights": "float16 on disk, loaded as float32",
+        "versions": {"python": platform.python_version(), "torch": torch.__version__,
+                     "transformers": transformers.__version__},
+    }
+    (target / PROVENANCE_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
 
 def _same_greedy_summaries(reference, shipped, tokenizer, data: Path, rows: int = 20) -> tuple[int, int]:
@@ -207,11 +287,12 @@ def main() -> None:
     packer.add_argument("--source", required=True, help="a train output's final_model")
     packer.add_argument("--target", default=str(DEFAULT_MODEL_DIR))
     packer.add_argument("--check_data", help="rows whose greedy summaries must match between source and copy")
+    packer.add_argument("--max_positions", type=int, help="cut the position tables to the training --max_length")
     table = commands.add_parser("table", help="the quality table on a held-out split")
     _table_options(table)
     args = parser.parse_args()
     if args.command == "package":
-        package(args.source, Path(args.target), Path(args.check_data) if args.check_data else None)
+        package(args.source, Path(args.target), Path(args.check_data) if args.check_data else None, args.max_positions)
     else:
         quality_table(args)
 
@@ -242,10 +323,12 @@ def quality_table(args: argparse.Namespace) -> None:
     if args.no_plan_model:
         configurations.append(("no plan", args.no_plan_model, True))
     for label, model, no_plan in configurations:
-        for beams in args.beams:
-            name = f"{label}, {'greedy' if beams == 1 else f'beam {beams}'}"
-            aggregates, by_id, seconds = evaluate_model(model, Path(args.data), out / name.replace(", ", "-").replace(" ", "_"),
-                                                        beams, no_plan)
+        runs = [(f"{label}, {'greedy' if beams == 1 else f'beam {beams}'}",
+                 lambda o, b=beams, m=model, n=no_plan: evaluate_model(m, Path(args.data), o, b, n)) for beams in args.beams]
+        runs.append((f"{label}, `run` defaults: beam 4, 4 candidates reranked",
+                     lambda o, m=model, n=no_plan: run_model(m, Path(args.data), o, n)))
+        for name, generate in runs:
+            aggregates, by_id, seconds = generate(out / re.sub(r"\W+", "_", name))
             predictions = [by_id.get(i, "") for i in ids]
             rows.append(table_row(f"ours ({name})", aggregates, extra_checks(predictions, narratives, plans), seconds))
 

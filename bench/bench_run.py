@@ -7,7 +7,10 @@ transformers 5 removed `pipeline("summarization")`; the baselines are what it di
 Ours is the whole `run` command in-process: reading the CSV, crash graphs and plans, prompts,
 length-sorted batches, generation, reranking, metrics and artifact writes all count against it.
 The baselines get the same prompt texts, built beforehand and not timed, so greedy outputs
-can be compared string for string.
+can be compared string for string. The pipeline runs at --batch_size (8: what a user writes);
+`run` at its own device-chosen batch size unless --ours_batch_size says otherwise. A fourth row is
+`run --backend ctranslate2` on the model exported by `export` (int8), when ctranslate2 is installed.
+Model: the shipped default model (a fresh untrained BART-small when it is absent).
 
 Each method runs in a child process, so each peak RSS is its own.
 
@@ -38,7 +41,8 @@ def _peak_rss_mb() -> float:
 
 
 def _prepare(workdir: Path, rows: int, model: str | None) -> tuple[Path, Path]:
-    """A CSV of `rows` real narratives and a model (a fresh small BART unless one is given)."""
+    """A CSV of `rows` real narratives and a model (the shipped default model unless one is given;
+    a fresh, untrained small BART when neither exists)."""
     import pandas as pd
 
     if not CRIS.is_file():
@@ -47,8 +51,10 @@ def _prepare(workdir: Path, rows: int, model: str | None) -> tuple[Path, Path]:
     data = workdir / "crashes.csv"
     pd.DataFrame({"Crash_ID": [f"B{i:06d}" for i in range(len(frame))], "Narrative": frame["Narrative"]}).to_csv(
         data, index=False)
-    if model:
-        return data, Path(model)
+    from crashtransformer.runner import DEFAULT_MODEL_DIR
+
+    if model or (DEFAULT_MODEL_DIR / "config.json").is_file():
+        return data, Path(model or DEFAULT_MODEL_DIR)
     from crashtransformer.corpus import read_corpus_texts
     from crashtransformer.modeling import build_model
 
@@ -90,7 +96,9 @@ def method_ours(args) -> dict:
 
     setup_logging(args.workdir / "logs", "WARNING")
     out = args.workdir / f"out-{args.num_beams}-{time.time_ns()}"
-    cfg = RunConfig(csv=[str(args.data)], model=str(args.model_dir), out_dir=str(out), batch_size=args.batch_size,
+    exported = args.method == "ours-ctranslate2"
+    cfg = RunConfig(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
+                    out_dir=str(out), batch_size=args.ours_batch_size, backend="ctranslate2" if exported else "torch",
                     num_beams=args.num_beams, num_candidates=1, max_new_tokens=args.max_new_tokens,
                     no_repeat_ngram_size=0, max_length=args.max_length)
     started = time.perf_counter()
@@ -122,7 +130,7 @@ def method_baseline(args, batch_size: int) -> dict:
 
 
 def child(args) -> None:
-    if args.method == "ours":
+    if args.method.startswith("ours"):
         result = method_ours(args)
     else:
         result = method_baseline(args, args.batch_size if args.method == "pipeline" else 1)
@@ -138,21 +146,46 @@ def _spawn(method: str, args, num_beams: int) -> dict:
                "--model_dir", str(args.model_dir), "--workdir", str(args.workdir), "--num_beams", str(num_beams),
                "--max_new_tokens", str(args.max_new_tokens), "--batch_size", str(args.batch_size),
                "--max_length", str(args.max_length)]
+    if args.ours_batch_size:
+        command += ["--ours_batch_size", str(args.ours_batch_size)]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if done.returncode != 0:
         sys.exit(f"{method} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _input_limit(model_dir: Path, requested: int) -> int:
+    """--max_length capped at the model's position table, as `run` caps it (the baseline too)."""
+    from crashtransformer.modeling import input_limit, load_config
+
+    return input_limit(load_config(str(model_dir)), requested)
+
+
+def _export_ct2(args) -> bool:
+    """`export` the model (int8, the CPU default) for the CTranslate2 row; False when unavailable."""
+    import importlib.util
+
+    if importlib.util.find_spec("ctranslate2") is None:
+        print("ctranslate2 not installed: no CTranslate2 row")
+        return False
+    subprocess.run([sys.executable, str(REPO / "crashtransformer.py"), "--log_level", "WARNING", "export",
+                    "--model", str(args.model_dir), "--output", str(args.workdir / "ct2")], check=True,
+                   capture_output=True)
+    return True
+
+
 def compare(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         args.workdir = Path(tmp)
         args.data, args.model_dir = _prepare(args.workdir, args.rows, args.model)
-        print(f"{args.rows} CRIS narratives, model {args.model or 'fresh bart-small (init-model)'}, "
-              f"max_new_tokens {args.max_new_tokens}, batch size {args.batch_size}, {os.cpu_count()} cores")
+        args.max_length = _input_limit(args.model_dir, args.max_length)
+        methods = ["pipeline", "one-by-one", "ours"] + (["ours-ctranslate2"] if _export_ct2(args) else [])
+        print(f"{args.rows} CRIS narratives, model {args.model_dir}, max_new_tokens {args.max_new_tokens}, "
+              f"pipeline batch size {args.batch_size}, ours {args.ours_batch_size or 'chosen for the device'}, "
+              f"{os.cpu_count()} cores")
         print(f"{'beams':>5} {'method':<24} {'crashes/s':>10} {'vs pipeline':>12} {'peak RSS MB':>12} {'same text':>10}")
         for beams in args.beams:
-            results = {m: _spawn(m, args, beams) for m in ("pipeline", "one-by-one", "ours")}
+            results = {m: _spawn(m, args, beams) for m in methods}
             base = args.rows / results["pipeline"]["seconds"]
             for method, result in results.items():
                 rate = args.rows / result["seconds"]
@@ -190,6 +223,7 @@ def main() -> None:
         p.add_argument("--max_new_tokens", type=int, default=48)
         p.add_argument("--batch_size", type=int, default=8)
         p.add_argument("--max_length", type=int, default=512)
+        p.add_argument("--ours_batch_size", type=int, help="run's --batch_size (default: chosen for the device)")
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--model", help="model directory (default: a fresh init-model small BART)")

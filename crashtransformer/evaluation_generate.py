@@ -52,7 +52,7 @@ def generate_pairs(cfg: EvaluateConfig, predictions_path: Path) -> tuple[Evaluat
     from transformers import set_seed
 
     from crashtransformer.generation import default_batch_size, generate_summaries, pick_device
-    from crashtransformer.modeling import load_model, load_tokenizer
+    from crashtransformer.modeling import input_limit, load_model, load_tokenizer
     from crashtransformer.prompt import build_model_input, model_family
 
     records, problems = _read_data(cfg)
@@ -63,10 +63,11 @@ def generate_pairs(cfg: EvaluateConfig, predictions_path: Path) -> tuple[Evaluat
     model = load_model(cfg.model).to(device)
     tokenizer = load_tokenizer(cfg.model)
     family = model_family(model)
-    inputs = [build_model_input(r.narrative, r.plan_lines, tokenizer, family, cfg.max_length, cfg.no_plan)
+    max_length = input_limit(model.config, cfg.max_length)
+    inputs = [build_model_input(r.narrative, r.plan_lines, tokenizer, family, max_length, cfg.no_plan)
               for r in records]
     generation_config = _generation_config(model, cfg)
-    batch_size = cfg.batch_size or default_batch_size(device)
+    batch_size = cfg.batch_size or default_batch_size(device, generation_config.num_beams or 1)
     log.info("generating %d summaries with %s on %s (batch %d, %d beams, %s new tokens)", len(inputs), cfg.model,
              device, batch_size, generation_config.num_beams, generation_config.max_new_tokens)
     started = time.perf_counter()

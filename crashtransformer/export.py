@@ -119,7 +119,7 @@ def _move_into_place(temporary: Path, output: Path) -> None:
 
 def export_model(cfg) -> Path:
     """Convert cfg.model to CTranslate2 at cfg.quantization in cfg.output; return the directory."""
-    from crashtransformer.modeling import load_config, locate_model
+    from crashtransformer.modeling import PROVENANCE_FILE, load_config, locate_model
 
     if cfg.format != "ctranslate2":
         raise UserError(f"unknown --format {cfg.format!r}: only ctranslate2 is supported")
@@ -139,6 +139,9 @@ def export_model(cfg) -> Path:
         converter = _converter(source.location, family, cfg.trust_remote_code, cfg.allow_pickle)
         converter.convert(str(temporary), quantization=cfg.quantization, force=True)
         _save_hf_files(source.location, temporary / HF_SUBDIR, cfg.trust_remote_code, cfg.allow_pickle)
+        provenance = Path(source.location) / PROVENANCE_FILE
+        if provenance.is_file():  # the export is the same model: it keeps its record
+            shutil.copy2(provenance, temporary / PROVENANCE_FILE)
         write_json_atomic(temporary / MANIFEST, _manifest(cfg, source, config, temporary,
                                                            time.perf_counter() - started))
         _move_into_place(temporary, output)

@@ -199,3 +199,11 @@ def text_metric_settings() -> dict[str, object]:
         "length": {"unit": "whitespace-separated words",
                    "compression": "prediction words / narrative words"},
     }
+
+
+def distinct_share(texts: list[str]) -> float:
+    """Share of texts that no other text repeats (case and outer spaces ignored); 0 for none."""
+    from collections import Counter
+
+    counts = Counter(t.strip().lower() for t in texts)
+    return sum(counts[t.strip().lower()] == 1 for t in texts) / len(texts) if texts else 0.0

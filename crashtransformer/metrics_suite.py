@@ -106,20 +106,51 @@ def _statistic(values: np.ndarray, statistic: str, axis: int | None = None):
         return np.nanmean(values, axis=axis) if statistic == _MEAN else np.nanstd(values, axis=axis)
 
 
-def aggregate(rows: list[dict]) -> tuple[dict[str, float | None], dict[str, int]]:
+class RunningAggregate:
+    """The aggregates of examples seen one at a time, in memory that does not grow with their
+    number (a 100k-crash run directory is summed as it is read): per column the count, sum and
+    sum of squares of the defined values, and the summed BLEU statistics."""
+
+    def __init__(self) -> None:
+        self.examples = 0
+        self.bleu_stats = [0.0] * len(BLEU_STAT_KEYS)
+        # plain floats, not numpy: a run report sums 100k rows of ~30 columns this way
+        self.moments = {column: [0, 0.0, 0.0] for _, column, statistic in AGGREGATES if statistic != _CORPUS_BLEU}
+
+    def add(self, row: dict) -> None:
+        self.examples += 1
+        for index, key in enumerate(BLEU_STAT_KEYS):
+            self.bleu_stats[index] += row[f"_bleu_{key}"]
+        for column, moments in self.moments.items():
+            value = row.get(column)
+            if value is not None and (value := float(value)) == value:  # NaN != NaN: left out
+                moments[0] += 1
+                moments[1] += value
+                moments[2] += value * value
+
+    def result(self) -> tuple[dict[str, float | None], dict[str, int]]:
+        """The flat aggregate dict (None where no example defines a metric) and the counts behind it."""
+        aggregates: dict[str, float | None] = {}
+        counts: dict[str, int] = {}
+        bleu = corpus_bleu_from_stats(np.array(self.bleu_stats)) if self.examples else {}
+        for key, column, statistic in AGGREGATES:
+            if statistic == _CORPUS_BLEU:
+                aggregates[key], counts[key] = bleu.get(key), self.examples
+                continue
+            defined, total, squares = self.moments[column]
+            counts[key] = int(defined)
+            mean = total / defined if defined else None
+            # population std (numpy's default, ddof=0); max() absorbs rounding below zero
+            aggregates[key] = mean if statistic == _MEAN or mean is None else max(squares / defined - mean * mean, 0.0) ** 0.5
+        return aggregates, counts
+
+
+def aggregate(rows) -> tuple[dict[str, float | None], dict[str, int]]:
     """The flat aggregate dict (None where no example defines a metric) and the counts behind it."""
-    aggregates: dict[str, float | None] = {}
-    counts: dict[str, int] = {}
-    bleu = corpus_bleu_from_stats(_bleu_stats(rows).sum(axis=0)) if rows else {}
-    for key, column, statistic in AGGREGATES:
-        if statistic == _CORPUS_BLEU:
-            aggregates[key], counts[key] = (bleu.get(key), len(rows))
-            continue
-        values = _column(rows, column)
-        defined = int(np.count_nonzero(~np.isnan(values)))
-        counts[key] = defined
-        aggregates[key] = float(_statistic(values, statistic)) if defined else None
-    return aggregates, counts
+    running = RunningAggregate()
+    for row in rows:
+        running.add(row)
+    return running.result()
 
 
 def _bleu_stats(rows: list[dict]) -> np.ndarray:

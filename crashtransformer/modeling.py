@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -146,10 +147,20 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
     return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
 
 
+def quiet_progress_bars_off_terminal() -> None:
+    """Off a terminal (cron, log files) library progress bars are noise: the log lines say it all."""
+    if not sys.stderr.isatty():
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
 def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool = False,
                allow_pickle: bool = False, **kwargs):
     """Load a model for `task` (seq2seq | classification | ner) with safe defaults."""
     import transformers
+
+    quiet_progress_bars_off_terminal()  # transformers 5 draws a "Loading weights" bar
 
     loader = {
         "seq2seq": transformers.AutoModelForSeq2SeqLM,
@@ -169,6 +180,16 @@ def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool
     return model
 
 
+def input_limit(config, requested: int) -> int:
+    """`requested` input tokens, capped at the model's learned position table (BART, Pegasus):
+    a longer input would index past it. Models without one (T5) take what is asked."""
+    table = getattr(config, "max_position_embeddings", None)
+    if table and requested > table:
+        log.info("--max_length %d exceeds the model's %d positions: inputs are cut to %d tokens", requested, table, table)
+        return table
+    return requested
+
+
 def model_task(config) -> str:
     """Which of our tasks a model config belongs to: seq2seq, classification or ner."""
     architectures = " ".join(getattr(config, "architectures", None) or [])
@@ -177,6 +198,29 @@ def model_task(config) -> str:
     if "SequenceClassification" in architectures:
         return "classification"
     return "seq2seq"
+
+
+PROVENANCE_FILE = "provenance.json"  # how a packaged model was made (bench/bench_default_model.py package)
+
+
+def read_provenance(model_dir: str | os.PathLike) -> dict | None:
+    """The model's provenance record, when its directory carries one."""
+    path = Path(model_dir) / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable %s: %s", path, exc)
+        return None
+
+
+def describe_provenance(record: dict) -> str:
+    """One log line: what the model is and how it was trained."""
+    stages = record.get("stages", [])
+    data = stages[0].get("training_data") if stages else None
+    return (f"{record.get('description', 'model')}; packaged {record.get('packaged', '?')}, "
+            f"{len(stages)} training stage(s) on {data or '?'}, recipe {record.get('recipe', '?')}")
 
 
 # ----------------------------------------------------------------------------- building
@@ -229,20 +273,22 @@ def train_tokenizer(arch: str, texts: list[str], vocab_size: int):
     raise UserError(f"unknown --arch {arch!r}: use bart, t5 or pegasus")
 
 
-def model_config(arch: str, size: str, tokenizer):
+def model_config(arch: str, size: str, tokenizer, encoder_layers: int | None = None,
+                 decoder_layers: int | None = None):
     """A transformers config for `arch` at preset `size`, wired to the tokenizer's special ids."""
     import transformers
 
     s = SIZES[size]
+    encoder_layers, decoder_layers = encoder_layers or s["layers"], decoder_layers or s["layers"]
     vocab = len(tokenizer)
     ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
     if arch == "t5":
         return transformers.T5Config(
             vocab_size=vocab, d_model=s["d_model"], d_kv=s["d_model"] // s["heads"], d_ff=s["ffn"],
-            num_layers=s["layers"], num_decoder_layers=s["layers"], num_heads=s["heads"],
+            num_layers=encoder_layers, num_decoder_layers=decoder_layers, num_heads=s["heads"],
             decoder_start_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, **ids)
     common = dict(
-        vocab_size=vocab, d_model=s["d_model"], encoder_layers=s["layers"], decoder_layers=s["layers"],
+        vocab_size=vocab, d_model=s["d_model"], encoder_layers=encoder_layers, decoder_layers=decoder_layers,
         encoder_attention_heads=s["heads"], decoder_attention_heads=s["heads"],
         encoder_ffn_dim=s["ffn"], decoder_ffn_dim=s["ffn"], max_position_embeddings=MAX_POSITIONS,
         forced_eos_token_id=tokenizer.eos_token_id, **ids)
@@ -270,8 +316,12 @@ def default_generation_config(config):
 
 
 def build_model(arch: str, size: str, texts: list[str], output: str | os.PathLike,
-                vocab_size: int | None = None, seed: int = 42) -> Path:
-    """Train a tokenizer on `texts`, build a randomly initialised model, save both to `output`."""
+                vocab_size: int | None = None, seed: int = 42, encoder_init: str | None = None,
+                encoder_layers: int | None = None, decoder_layers: int | None = None) -> Path:
+    """Train a tokenizer on `texts`, build a model, save both to `output`.
+
+    The weights are random, or with `encoder_init` warm-started from a pretrained BERT-style
+    encoder (bart only; its width replaces the size preset's)."""
     import torch
     import transformers
 
@@ -279,11 +329,20 @@ def build_model(arch: str, size: str, texts: list[str], output: str | os.PathLik
         raise UserError(f"unknown --size {size!r}: use {', '.join(SIZES)}")
     if not texts:
         raise UserError("the corpus holds no text to train a tokenizer on")
+    if encoder_init and arch != "bart":
+        raise UserError("--encoder_init builds a bart model: add --arch bart")
     vocab_size = vocab_size or SIZES[size]["vocab"]
     tokenizer = train_tokenizer(arch, texts, vocab_size)
-    config = model_config(arch, size, tokenizer)
-    torch.manual_seed(seed)
-    model = transformers.AutoModelForSeq2SeqLM.from_config(config)
+    if encoder_init:
+        from crashtransformer.warm_start import warm_start
+
+        layers = SIZES[size]["layers"]
+        model = warm_start(tokenizer, encoder_init, encoder_layers or layers, decoder_layers or layers, seed)
+        config = model.config
+    else:
+        config = model_config(arch, size, tokenizer, encoder_layers, decoder_layers)
+        torch.manual_seed(seed)
+        model = transformers.AutoModelForSeq2SeqLM.from_config(config)
     model.generation_config = default_generation_config(config)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)

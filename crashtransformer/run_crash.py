@@ -78,7 +78,7 @@ class CrashProcessor:
     @classmethod
     def from_config(cls, cfg, model_dir: str) -> "CrashProcessor":
         from crashtransformer.generation import default_batch_size, pick_device, pick_dtype
-        from crashtransformer.modeling import load_model, load_tokenizer
+        from crashtransformer.modeling import input_limit, load_model, load_tokenizer
 
         device = pick_device(cfg.device)
         dtype = pick_dtype(device, cfg.dtype)
@@ -94,16 +94,18 @@ class CrashProcessor:
             model = load_model(model_dir, "seq2seq", trust_remote_code=cfg.trust_remote_code,
                                allow_pickle=cfg.allow_pickle)
             model.to(device)
+            model.generation_config.max_length = None  # --max_new_tokens rules (older trained models saved 20)
             if device.type == "cuda" and cfg.dtype != "auto":
                 model.to(dtype)  # an explicit dtype converts the weights; auto uses autocast
             tokenizer = load_tokenizer(model_dir, trust_remote_code=cfg.trust_remote_code)
-        batch_size = cfg.batch_size or default_batch_size(device)
+        batch_size = cfg.batch_size or default_batch_size(device, max(cfg.num_beams, cfg.num_candidates))
         log.info("device %s, dtype %s, batch size %d%s", device, str(dtype).replace("torch.", ""), batch_size,
                  "" if cfg.batch_size else " (chosen for the device)")
         settings = GenerationSettings(cfg.max_new_tokens, cfg.num_beams, cfg.num_candidates,
                                       cfg.no_repeat_ngram_size, cfg.length_penalty)
         graphs = read_graphs_file(cfg.graphs_file) if cfg.graphs_file else None
-        return cls(model, tokenizer, model_dir, settings, batch_size=batch_size, max_length=cfg.max_length,
+        return cls(model, tokenizer, model_dir, settings, batch_size=batch_size,
+                   max_length=input_limit(model.config, cfg.max_length),
                    no_plan=cfg.no_plan, graphs=graphs, device=device, dtype=dtype)
 
     # ------------------------------------------------------------------ steps

@@ -79,18 +79,27 @@ def peak_memory() -> dict:
 
 
 def _aggregate_metrics(out_dir: Path) -> dict:
-    """Means over every summarized crash in the directory (this run and earlier ones)."""
-    from crashtransformer.metrics_suite import aggregate
+    """Means over every summarized crash in the directory (this run and earlier ones), summed
+    while reading: memory stays flat however many crashes the directory holds."""
+    from crashtransformer.metrics_suite import RunningAggregate
 
-    rows = [row["metrics"] for row in iter_jsonl(out_dir / SUMMARIES)]
-    with_reference = [r for r in rows if "_bleu_sys_len" in r]
-    result: dict = {"crashes": len(rows), "with_reference": len(with_reference)}
-    for key in ("plan_coverage", "faithfulness_unigram", "has_hallucinated_specific"):
-        values = [r[key] for r in rows if r.get(key) is not None]
-        result[f"{key}_mean"] = sum(values) / len(values) if values else None
-    if with_reference:
-        aggregates, _ = aggregate(with_reference)
-        result["against_reference"] = aggregates
+    crashes = 0
+    against_reference = RunningAggregate()
+    plain = {key: [0, 0.0] for key in ("plan_coverage", "faithfulness_unigram", "has_hallucinated_specific")}
+    for row in iter_jsonl(out_dir / SUMMARIES):
+        metrics = row["metrics"]
+        crashes += 1
+        if "_bleu_sys_len" in metrics:
+            against_reference.add(metrics)
+        for key, total in plain.items():
+            if metrics.get(key) is not None:
+                total[0] += 1
+                total[1] += metrics[key]
+    result: dict = {"crashes": crashes, "with_reference": against_reference.examples}
+    for key, (count, total) in plain.items():
+        result[f"{key}_mean"] = total / count if count else None
+    if against_reference.examples:
+        result["against_reference"] = against_reference.result()[0]
     return result
 
 
@@ -124,9 +133,11 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
     if processor is not None and hasattr(processor, "report_sections"):  # a classifier or tagger (run_classify.py)
         report.update(processor.report_sections(out_dir))
     elif processor is not None:
+        from crashtransformer.modeling import read_provenance
+
         report["model"] = {"directory": processor.model_dir, "model_type": processor.family,
                            "parameters": processor.model.num_parameters(), "backend": processor.backend_name,
-                           "quantization": processor.quantization}
+                           "quantization": processor.quantization, "provenance": read_provenance(processor.model_dir)}
         report["device"] = {"device": str(processor.device), "dtype": str(processor.dtype).replace("torch.", ""),
                             "batch_size": processor.batch_size}
         report["generation"] = processor.generation_config.to_diff_dict() | {

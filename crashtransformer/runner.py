@@ -75,7 +75,11 @@ def resolve_model_dir(model: str | None, fine_tuned_model: str | None) -> str:
     if not (DEFAULT_MODEL_DIR / "config.json").is_file():
         raise UserError(f"no model given and the shipped default model is missing ({DEFAULT_MODEL_DIR}); "
                         "pass --model DIR (for example a train output's final_model)")
-    log.info("using the shipped default model at %s", DEFAULT_MODEL_DIR)
+    from crashtransformer.modeling import describe_provenance, read_provenance
+
+    provenance = read_provenance(DEFAULT_MODEL_DIR)
+    log.info("using the shipped default model at %s (%s)", DEFAULT_MODEL_DIR,
+             describe_provenance(provenance) if provenance else "no provenance.json")
     return str(DEFAULT_MODEL_DIR)
 
 

@@ -250,7 +250,7 @@ def trainer_arguments(cfg, out: Path, fp16: bool, bf16: bool, has_validation: bo
         eval_steps=cfg.eval_steps,
         save_steps=cfg.eval_steps,
         save_total_limit=cfg.save_total_limit,
-        load_best_model_at_end=evaluate,
+        load_best_model_at_end=evaluate and cfg.load_best_model_at_end,
         metric_for_best_model=cfg.metric_for_best_model if evaluate else None,
         logging_strategy="steps",
         logging_steps=cfg.logging_steps,
@@ -273,14 +273,6 @@ def _cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
-
-
-def quiet_progress_bars_off_terminal() -> None:
-    """Off a terminal (cron, log files) library progress bars are noise: the log lines say it all."""
-    if not sys.stderr.isatty():
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
 
 
 # ----------------------------------------------------------------------------- trainer

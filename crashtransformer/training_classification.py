@@ -24,6 +24,7 @@ import numpy as np
 
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
+from crashtransformer.modeling import quiet_progress_bars_off_terminal
 from crashtransformer.training import (
     OrderedEvaluationMixin,
     capped_warmup,
@@ -32,7 +33,6 @@ from crashtransformer.training import (
     evaluation_history,
     planned_optimizer_steps,
     prepare_output_dir,
-    quiet_progress_bars_off_terminal,
     resolve_precision,
     run_summary,
     save_run_files,

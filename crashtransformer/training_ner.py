@@ -23,13 +23,13 @@ import numpy as np
 
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
+from crashtransformer.modeling import quiet_progress_bars_off_terminal
 from crashtransformer.training import (
     capped_warmup,
     effective_config,
     evaluation_history,
     planned_optimizer_steps,
     prepare_output_dir,
-    quiet_progress_bars_off_terminal,
     resolve_precision,
     run_summary,
     save_run_files,

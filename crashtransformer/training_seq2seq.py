@@ -18,7 +18,7 @@ import numpy as np
 
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
-from crashtransformer.training_callbacks import attach_callbacks
+from crashtransformer.modeling import input_limit, quiet_progress_bars_off_terminal
 from crashtransformer.training import (
     OrderedEvaluationMixin,
     capped_warmup,
@@ -27,12 +27,12 @@ from crashtransformer.training import (
     load_train_and_validation,
     planned_optimizer_steps,
     prepare_output_dir,
-    quiet_progress_bars_off_terminal,
     resolve_precision,
     run_summary,
     save_run_files,
     trainer_arguments,
 )
+from crashtransformer.training_callbacks import attach_callbacks
 
 
 def encode_records(records: Sequence, tokenizer, family: str, max_length: int, max_target_length: int,
@@ -69,13 +69,16 @@ def decode_generated(tokenizer, token_ids, rows: int) -> list[str]:
 
 def make_compute_metrics(tokenizer, references: list[str]):
     """compute_metrics for the Trainer: ROUGE F1 of generated summaries against the original
-    reference texts (not the truncated label ids), plus the mean length in words."""
-    from crashtransformer.metrics import rouge_scores
+    reference texts (not the truncated label ids), the mean length in words, and the share of
+    distinct summaries (a collapsing model writes one sentence for every crash, and ROUGE alone
+    does not show it)."""
+    from crashtransformer.metrics import distinct_share, rouge_scores
 
     def compute(eval_prediction) -> dict[str, float]:
         predictions = decode_generated(tokenizer, eval_prediction.predictions, len(references))
         scores = {k: v for k, v in rouge_scores(predictions, references).items() if k.endswith("_f1")}
         scores["gen_words"] = float(np.mean([len(p.split()) for p in predictions])) if predictions else 0.0
+        scores["gen_distinct"] = distinct_share(predictions)
         return scores
 
     return compute
@@ -151,12 +154,13 @@ def train_seq2seq(cfg) -> Path:
     model = load_model(cfg.model_name, "seq2seq", cfg.trust_remote_code, cfg.allow_pickle)
     model.generation_config.max_new_tokens = cfg.max_target_length  # evaluation summaries as long as the targets
 
-    train_set, truncated = encode_records(train_records, tokenizer, family, cfg.max_length, cfg.max_target_length, cfg.no_plan)
-    validation_set, _ = encode_records(validation_records, tokenizer, family, cfg.max_length, cfg.max_target_length,
+    max_length = input_limit(model.config, cfg.max_length)
+    train_set, truncated = encode_records(train_records, tokenizer, family, max_length, cfg.max_target_length, cfg.no_plan)
+    validation_set, _ = encode_records(validation_records, tokenizer, family, max_length, cfg.max_target_length,
                                        cfg.no_plan)
     if truncated:
         log.info("%d of %d training inputs were longer than --max_length %d: narratives cut, plans kept",
-                 truncated, len(train_set), cfg.max_length)
+                 truncated, len(train_set), max_length)
     per_epoch_rows = min(len(validation_set), cfg.max_eval_samples or len(validation_set))
     eval_set = validation_set.select(range(per_epoch_rows))
 
@@ -195,5 +199,8 @@ def train_seq2seq(cfg) -> Path:
         results.update(final_evaluation(trainer, validation_set, validation_records, tokenizer, out,
                                          not cfg.no_model_metrics))
     results["run"]["wall_time_s"] = round(time.time() - started, 2)
+    # Seq2SeqTrainer's evaluation leaves max_length=20 beside max_new_tokens in the generation
+    # config; saved so, every generate() with the trained model warns that both are set.
+    trainer.model.generation_config.max_length = None
     save_run_files(trainer, effective_config(cfg, fp16=fp16, bf16=bf16, warmup_steps=args.warmup_steps), out, results)
     return out

@@ -35,7 +35,7 @@ def _first_rows(count: int, target: Path) -> Path:
 
 
 def test_model_directory_is_complete_and_within_budget(shipped_model):
-    for name in ("config.json", "model.safetensors", "generation_config.json", "README.md"):
+    for name in ("config.json", "model.safetensors", "generation_config.json", "README.md", "provenance.json"):
         assert (shipped_model / name).is_file(), name
     assert any((shipped_model / name).is_file() for name in ("tokenizer.json", "vocab.json"))
     weights = sum(f.stat().st_size for f in shipped_model.iterdir() if f.is_file())
@@ -64,7 +64,12 @@ def test_loads_in_fp32_and_writes_a_plan_conditioned_summary(shipped_model):
 
 
 def test_run_without_model_uses_the_shipped_model(shipped_model, tmp_path):
-    crashes = _first_rows(5, tmp_path / "five.csv")
+    crashes = _first_rows(4, tmp_path / "five.csv")
+    with open(crashes, encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle))
+    long_narrative = "unit 1 failed to control speed and struck unit 2. " * 60  # ~720 tokens: past the 256 positions
+    with open(crashes, "a", encoding="utf-8", newline="") as handle:
+        csv.DictWriter(handle, header, restval="").writerow({"Narrative": long_narrative, "Crash_ID": "LONG-1"})
     out = tmp_path / "out"
     result = run_cli("run", "--csv", str(crashes), "--out_dir", str(out), "--num_beams", "1",
                      "--num_candidates", "1", "--max_new_tokens", "32", cwd=tmp_path)
@@ -73,6 +78,10 @@ def test_run_without_model_uses_the_shipped_model(shipped_model, tmp_path):
         assert (out / name).is_file(), name
     report = json.loads((out / REPORT).read_text(encoding="utf-8"))
     assert Path(report["model"]["directory"]).resolve() == shipped_model.resolve()
+    provenance = report["model"]["provenance"]  # how it was made, from provenance.json
+    assert provenance["init_model"]["encoder_init"] and provenance["stages"][0]["train_rows"] > 1000
+    log_text = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
+    assert f"using the shipped default model at {DEFAULT_MODEL_DIR}" in log_text and "packaged" in log_text
     summaries = [json.loads(line)["best_summary"] for line in (out / SUMMARIES).read_text().splitlines()]
     assert len(summaries) == 5 and all(s.strip() for s in summaries)
     assert len(read_csv_rows(out / METRICS)) == 5

@@ -100,7 +100,7 @@ def test_every_documented_command_and_flag_exists():
     assert not problems, "\n".join(problems)
 
 
-# run: executed below; ci: the test command itself (.ci/run executes it); needs-gpu,
+# run: executed below; ci: the make targets .ci/run executes (make sample, make test); needs-gpu,
 # needs-network: checked for flags only; bench: a benchmark over ../shared/data taking minutes,
 # its measured figures printed beside it. A crontab entry (```cron) is not a shell example.
 MARKERS = {"run", "ci", "needs-gpu", "needs-network", "bench"}

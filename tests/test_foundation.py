@@ -56,6 +56,46 @@ def test_init_model_loads_back_with_auto_classes_and_generates(arch, request):
     assert output.shape[0] == 1 and 1 < output.shape[1] <= 6
 
 
+def test_init_model_warm_starts_bart_from_a_bert_encoder(tmp_path, corpus_file, tiny_encoder):
+    """The BART encoder is the BERT's first layers exactly, the decoder starts from them too."""
+    import torch
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer, BertModel
+
+    out = tmp_path / "warm"
+    run_cli("init-model", "--corpus", str(corpus_file), "--output", str(out), "--vocab_size", "600",
+            "--encoder_init", str(tiny_encoder), "--encoder_layers", "2", "--decoder_layers", "1",
+            cwd=tmp_path, check=True)
+    bart, bert = AutoModelForSeq2SeqLM.from_pretrained(out).eval(), BertModel.from_pretrained(tiny_encoder).eval()
+    assert bart.config.d_model == bert.config.hidden_size
+    assert (bart.config.encoder_layers, bart.config.decoder_layers) == (2, 1)
+    assert torch.equal(bart.model.decoder.layers[0].fc1.weight, bert.encoder.layer[0].intermediate.dense.weight)
+    bert_tokenizer = AutoTokenizer.from_pretrained(tiny_encoder)
+    encoded = bert_tokenizer(["unit 1 failed to control speed and struck unit 2"], return_tensors="pt")
+    with torch.no_grad():
+        expected = bert(**encoded, output_hidden_states=True).hidden_states[2]
+        embedded = bert.embeddings.word_embeddings(encoded.input_ids)
+        got = bart.model.encoder(inputs_embeds=embedded, attention_mask=encoded.attention_mask).last_hidden_state
+    assert torch.allclose(got, expected, atol=1e-3)  # LayerNorm eps differs: 1e-5 here, 1e-12 in BERT
+    # our own cased BPE tokenizer, each token started from the BERT pieces it spells
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    speed = tokenizer.convert_tokens_to_ids("\u0120speed")  # " speed" in byte-level BPE
+    assert speed != tokenizer.unk_token_id
+    assert torch.allclose(bart.model.shared.weight[speed], bert.embeddings.word_embeddings.weight[
+        bert_tokenizer.convert_tokens_to_ids("speed")])
+    output = bart.generate(**tokenizer(["Unit 1 struck Unit 2."], return_tensors="pt"), max_new_tokens=4)
+    assert output.shape[1] > 1
+
+
+@pytest.mark.parametrize("flags, message", [
+    (("--arch", "t5"), "--encoder_init builds a bart model"),
+    (("--encoder_layers", "7"), "--encoder_layers must be 1..2"),
+])
+def test_init_model_warm_start_refuses_impossible_shapes(tmp_path, corpus_file, tiny_encoder, flags, message):
+    result = run_cli("init-model", "--corpus", str(corpus_file), "--output", str(tmp_path / "m"),
+                     "--encoder_init", str(tiny_encoder), *flags, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+
+
 def test_init_model_cli_writes_model_config_and_log(tmp_path, corpus_file):
     out = tmp_path / "t5"
     result = run_cli("--log_dir", "logs", "init-model", "--arch", "t5", "--size", "tiny",

@@ -90,7 +90,8 @@ def test_more_candidates_than_beams_is_a_user_error(bart):
 
 def test_cpu_device_dtype_and_batch_size():
     cpu = pick_device("cpu")
-    assert cpu.type == "cpu" and pick_dtype(cpu) is torch.float32 and default_batch_size(cpu) == 8
+    assert cpu.type == "cpu" and pick_dtype(cpu) is torch.float32 and default_batch_size(cpu) == 32
+    assert default_batch_size(cpu, num_beams=4) == 8  # ~32 sequences in flight on a CPU
     assert pick_dtype(cpu, "bf16") is torch.bfloat16
     if not torch.cuda.is_available():
         assert pick_device("auto").type in ("cpu", "mps")

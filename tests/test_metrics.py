@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
 from conftest import shared_file
-from crashtransformer.metrics import bleu_scores, length_example, rouge_example, rouge_scores
+from crashtransformer.metrics import bleu_scores, distinct_share, length_example, rouge_example, rouge_scores
 from crashtransformer.metrics_faithfulness import faithfulness, hallucinated_specifics, plan_coverage
 from crashtransformer.metrics_suite import AGGREGATE_KEYS, MetricOptions, aggregate, bootstrap_intervals, \
     score_pairs, text_rows
@@ -161,6 +162,28 @@ def test_aggregates_have_stable_keys_and_bootstrap_is_seeded():
     for key in ("rouge1_f1", "bleu_4", "faithfulness_unigram"):
         low, high = first[key]
         assert low <= aggregates[key] + 1e-12 and aggregates[key] - 1e-12 <= high
+
+
+def test_distinct_share_counts_summaries_no_other_repeats():
+    assert distinct_share(["Unit 1 sped.", "unit 1 sped. ", "Unit 2 turned.", "Unit 3 backed."]) == 0.5
+    assert distinct_share([]) == 0.0
+
+
+def test_running_aggregate_matches_numpy_and_corpus_bleu():
+    import sacrebleu
+
+    predictions = [p for p, _ in PAIRS] * 3
+    references = [r for _, r in PAIRS] * 3
+    rows = text_rows(predictions, references)
+    rows[2]["similarity"], rows[4]["similarity"] = 0.25, 0.75  # defined in two rows only; NaN/None elsewhere
+    rows[5]["similarity"] = float("nan")
+    aggregates, counts = aggregate(iter(rows))  # a generator: streamed, never a list
+    assert aggregates["length_ratio_mean"] == pytest.approx(np.mean([r["length_ratio"] for r in rows]))
+    assert aggregates["length_ratio_std"] == pytest.approx(np.std([r["length_ratio"] for r in rows]))
+    assert (aggregates["similarity_mean"], aggregates["similarity_std"], counts["similarity_mean"]) == \
+        (pytest.approx(0.5), pytest.approx(0.25), 2)
+    assert aggregates["bleu"] == pytest.approx(sacrebleu.corpus_bleu(predictions, [references]).score / 100)
+    assert aggregates["bertscore_f1"] is None and counts["bertscore_f1"] == 0
 
 
 def test_constant_metric_has_a_point_interval():

@@ -80,3 +80,13 @@ def test_training_and_inference_build_identical_inputs(family, t5_tokenizer, bar
                     for r in records]
     assert dataset["input_ids"] == at_inference
     assert truncated == 1
+
+
+def test_inputs_are_capped_at_the_models_position_table():
+    from types import SimpleNamespace
+
+    from crashtransformer.modeling import input_limit
+
+    assert input_limit(SimpleNamespace(max_position_embeddings=256), 512) == 256  # BART/Pegasus: a learned table
+    assert input_limit(SimpleNamespace(max_position_embeddings=1024), 512) == 512
+    assert input_limit(SimpleNamespace(), 2048) == 2048  # T5: relative positions, no table

@@ -59,6 +59,7 @@ def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bar
     report = json.loads((out / REPORT).read_text())
     assert report["counts"]["rows_read"] == report["counts"]["summarized"] + report["counts"]["rejected"] == 62
     assert report["model"]["directory"] == str(tiny_bart)
+    assert report["model"]["provenance"] is None  # init-model output: no provenance.json
     assert report["generation"]["num_beams"] == 2 and report["generation"]["max_new_tokens"] == 8
     assert report["metrics"]["with_reference"] == 60 and "rougeL_f1" in report["metrics"]["against_reference"]
     first = json.loads((out / SUMMARIES).read_text().splitlines()[0])

@@ -171,6 +171,7 @@ def test_bart_training_writes_the_seed_layout(tiny_bart, train_csv, tmp_path):
     results = json.loads((out / "evaluation_results.json").read_text())
     assert results["data"]["train_rows"] == 36 and results["data"]["validation_rows"] == 4
     assert results["run"]["optimizer_steps"] == 18 and len(results["per_evaluation"]) == 2
+    assert 0 <= results["per_evaluation"][-1]["gen_distinct"] <= 1  # the collapse check, per epoch
     assert {"rougeL_f1", "bleu", "bertscore_f1", "plan_coverage"} <= set(results["metrics"])
     assert results["run"]["train_samples_per_second"] > 0 and results["run"]["peak_memory"]["peak_rss_mib"] > 0
     assert results["generation"]["num_beams"] == 1
