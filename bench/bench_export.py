@@ -178,10 +178,13 @@ def _rouge_l(predictions: list[str], references: list[str]) -> float:
 def compare(args) -> None:
     import pandas as pd
 
+    from crashtransformer.modeling import input_limit, load_config
+
     with tempfile.TemporaryDirectory() as tmp:
         args.workdir = Path(tmp)
         args.data = _prepare_data(Path(args.source), args.rows, args.workdir)
         args.model_dir = _prepare_model(args.model, args.workdir)
+        args.max_length = input_limit(load_config(str(args.model_dir)), args.max_length)  # as `run` caps it
         exports = {q: _export(args.model_dir, q, args.workdir) for q in ("float32", "int8")}
         rows = len(pd.read_csv(args.data))
         references = pd.read_csv(args.data, keep_default_na=False)["Summary"].tolist()
