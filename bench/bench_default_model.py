@@ -248,9 +248,12 @@ def write_provenance(source: Path, target: Path) -> None:
     import transformers
 
     stages = training_stages(source)
+    init = stages[0]["init_model"]
+    start = f"warm-started from {init['encoder_init']}" if init.get("encoder_init") else "trained from scratch"
+    conditioning = "without plans (--no_plan)" if stages[-1].get("no_plan") else "plan-conditioned"
     record = {
-        "description": "CrashTransformer default model: BART warm-started from all-MiniLM-L6-v2, "
-                       "plan-conditioned, trained on Texas CRIS narratives",
+        "description": f"CrashTransformer default model: {init.get('arch') or 'seq2seq'} {start}, {conditioning}, "
+                       f"trained by `train` on {stages[-1].get('training_data') if len(stages) > 1 else '?'}",
         "packaged": time.strftime("%Y-%m-%d"),
         "recipe": "docs/default-model.md with configs/default-model.yaml",
         "source": str(source),

@@ -15,8 +15,6 @@ pretrained embeddings of the word pieces it spells.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
 
@@ -128,10 +126,3 @@ def warm_start(tokenizer, encoder: str, encoder_layers: int, decoder_layers: int
     log.info("warm-started from %s: encoder layers 1-%d, decoder layers 1-%d (cross-attention new)",
              encoder, encoder_layers, decoder_layers)
     return model
-
-
-def warm_start_source(encoder: str) -> Path:
-    """Where the encoder's weights came from, for the model's provenance."""
-    from crashtransformer.metrics_semantic import resolve_encoder
-
-    return Path(resolve_encoder(encoder).location)
