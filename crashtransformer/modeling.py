@@ -180,13 +180,15 @@ def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool
     return model
 
 
-def input_limit(config, requested: int) -> int:
-    """`requested` input tokens, capped at the model's learned position table (BART, Pegasus):
-    a longer input would index past it. Models without one (T5) take what is asked."""
-    table = getattr(config, "max_position_embeddings", None)
-    if table and requested > table:
-        log.info("--max_length %d exceeds the model's %d positions: inputs are cut to %d tokens", requested, table, table)
-        return table
+def input_limit(config, requested: int, tokenizer=None) -> int:
+    """`requested` input tokens, capped at the model's learned position table (BART, Pegasus,
+    BERT) and the tokenizer's own maximum: a longer input would index past the table. Models
+    without one (T5) take what is asked."""
+    limits = [getattr(config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limit = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000] or [requested])
+    if requested > limit:
+        log.info("--max_length %d exceeds the model's %d positions: inputs are cut to %d tokens", requested, limit, limit)
+        return limit
     return requested
 
 

@@ -13,6 +13,7 @@ JSONL that survives kill -9, and a ledger of input files already processed.
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -140,17 +141,24 @@ class InputLedger:
         write_json_atomic(self.path, self.entries)
 
 
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """The C library, looked up once (find_library runs a subprocess)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
 def release_freed_memory() -> None:
     """Hand the heap pages freed since the last call back to the OS (glibc's malloc_trim).
 
     Every generation batch allocates tensors of new shapes; glibc keeps the freed blocks in its
     arenas, and without this the resident memory of a long run grows with the input's length.
     A no-op where the C library has no malloc_trim (macOS, musl)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -24,7 +24,7 @@ import numpy as np
 
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
-from crashtransformer.modeling import quiet_progress_bars_off_terminal
+from crashtransformer.modeling import input_limit, quiet_progress_bars_off_terminal
 from crashtransformer.training import (
     OrderedEvaluationMixin,
     capped_warmup,
@@ -173,16 +173,6 @@ def label_maps(labels: Sequence[str]) -> tuple[dict[str, int], dict[int, str]]:
     """label2id / id2label in sorted order, so the same data always gives the same ids."""
     names = sorted(set(labels))
     return {name: i for i, name in enumerate(names)}, dict(enumerate(names))
-
-
-def input_length(cfg_max_length: int, model_config, tokenizer) -> int:
-    """--max_length, capped to what the encoder's position table holds."""
-    limits = [getattr(model_config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
-    limit = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000] or [cfg_max_length])
-    if cfg_max_length > limit:
-        log.info("--max_length %d is more than %s takes: using %d tokens", cfg_max_length,
-                 getattr(model_config, "model_type", "the model"), limit)
-    return min(cfg_max_length, limit)
 
 
 def best_model_metric(requested: str, known: Sequence[str], default: str, task: str) -> str:
@@ -377,7 +367,7 @@ def train_classification(cfg) -> Path:
                        num_labels=len(label2id), label2id=label2id, id2label=id2label,
                        ignore_mismatched_sizes=True)  # a classifier of other labels gets a new head
     model.config.label_column = label_column  # `run` reads the reference label from this column when present
-    max_length = input_length(cfg.max_length, model.config, tokenizer)
+    max_length = input_limit(model.config, cfg.max_length, tokenizer)
     train_set, truncated = encode_texts([r.text for r in train_rows], [label2id[r.label] for r in train_rows],
                                         tokenizer, max_length)
     validation_set, _ = encode_texts([r.text for r in validation_rows],

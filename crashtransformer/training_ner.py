@@ -23,7 +23,7 @@ import numpy as np
 
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
-from crashtransformer.modeling import quiet_progress_bars_off_terminal
+from crashtransformer.modeling import input_limit, quiet_progress_bars_off_terminal
 from crashtransformer.training import (
     capped_warmup,
     effective_config,
@@ -41,7 +41,6 @@ from crashtransformer.training_classification import (
     best_model_metric,
     describe_run,
     encoder_trainer_class,
-    input_length,
     precision_name,
 )
 
@@ -320,7 +319,7 @@ def train_ner(cfg) -> Path:
     tokenizer = load_tokenizer(cfg.model_name, cfg.trust_remote_code)
     model = load_model(cfg.model_name, "ner", cfg.trust_remote_code, cfg.allow_pickle, num_labels=len(tags),
                        label2id=tag2id, id2label=id2tag, ignore_mismatched_sizes=True)
-    max_length = input_length(cfg.max_length, model.config, tokenizer)
+    max_length = input_limit(model.config, cfg.max_length, tokenizer)
     train_set, _, truncated = encode_tagged(train_rows, tokenizer, max_length, tag2id)
     validation_set, validation_words, _ = encode_tagged(validation_rows, tokenizer, max_length, tag2id)
     if truncated:

@@ -90,3 +90,4 @@ def test_inputs_are_capped_at_the_models_position_table():
     assert input_limit(SimpleNamespace(max_position_embeddings=256), 512) == 256  # BART/Pegasus: a learned table
     assert input_limit(SimpleNamespace(max_position_embeddings=1024), 512) == 512
     assert input_limit(SimpleNamespace(), 2048) == 2048  # T5: relative positions, no table
+    assert input_limit(SimpleNamespace(max_position_embeddings=1024), 600, SimpleNamespace(model_max_length=512)) == 512
