@@ -5,8 +5,9 @@ int8 quantization of the baseline, to see whether it earns a `--quantize` flag.
 transformers 5 removed `pipeline("summarization")`; the baseline is what it did:
 `model.generate` over batches in file order, padded per batch, under torch.no_grad, on
 prompts our prompt builder made beforehand (not timed). `run` is timed whole (reading,
-plans, prompts, generation, rerank, metrics, artifact writes); every method's time includes
-loading its model. Each method runs in its own child process, so each peak RSS is its own.
+plans, prompts, generation, rerank, faithfulness metrics, artifact writes) at its own
+device-chosen batch size unless --ours_batch_size says otherwise; every method's time includes
+loading its model. References are kept out of `run`'s input (scored afterwards, for all alike). Each method runs in its own child process, so each peak RSS is its own.
 
     python bench/bench_export.py --model fine_tuned_models/x/final_model --data ../shared/data/x.csv
     python bench/bench_export.py --rows 200          # a fresh (untrained) init-model small BART
@@ -42,8 +43,9 @@ def _peak_rss_mb() -> float:
 # ----------------------------------------------------------------------------- setup (parent)
 
 
-def _prepare_data(source: Path, rows: int, workdir: Path) -> Path:
-    """Crash_ID, Narrative, Summary of the first `rows` rows (plans left to `run` to extract)."""
+def _prepare_data(source: Path, rows: int, workdir: Path) -> tuple[Path, list[str]]:
+    """(Crash_ID, Narrative of the first `rows` rows, their reference summaries). The references
+    stay out of the file: with them `run` would also score every crash, work the baseline skips."""
     import pandas as pd
 
     from crashtransformer.records import CrashRecord, iter_records
@@ -51,9 +53,8 @@ def _prepare_data(source: Path, rows: int, workdir: Path) -> Path:
     records = [r for r in iter_records(source) if isinstance(r, CrashRecord)][:rows]
     path = workdir / "crashes.csv"
     pd.DataFrame({"Crash_ID": [f"B{i:06d}" for i in range(len(records))],
-                  "Narrative": [r.narrative for r in records],
-                  "Summary": [r.summary for r in records]}).to_csv(path, index=False)
-    return path
+                  "Narrative": [r.narrative for r in records]}).to_csv(path, index=False)
+    return path, [r.summary for r in records]
 
 
 def _prepare_model(model: str | None, workdir: Path) -> Path:
@@ -131,7 +132,7 @@ def method_run(args, backend: str, model_dir: Path) -> dict:
     setup_logging(args.workdir / "logs", "WARNING")
     out = args.workdir / f"out-{backend}-{model_dir.name}-{time.time_ns()}"
     cfg = RunConfig(csv=[str(args.data)], model=str(model_dir), backend=backend, out_dir=str(out),
-                    batch_size=args.batch_size, num_beams=args.num_beams, num_candidates=1,
+                    batch_size=args.ours_batch_size, num_beams=args.num_beams, num_candidates=1,
                     max_new_tokens=args.max_new_tokens, no_repeat_ngram_size=args.no_repeat_ngram_size,
                     max_length=args.max_length)
     started = time.perf_counter()
@@ -161,6 +162,7 @@ def _spawn(method: str, args, export_dir: Path | None = None) -> dict:
                "--model_dir", str(args.model_dir), "--export_dir", str(export_dir or ""),
                "--workdir", str(args.workdir), "--num_beams", str(args.num_beams),
                "--max_new_tokens", str(args.max_new_tokens), "--batch_size", str(args.batch_size),
+               *(["--ours_batch_size", str(args.ours_batch_size)] if args.ours_batch_size else []),
                "--max_length", str(args.max_length), "--no_repeat_ngram_size", str(args.no_repeat_ngram_size)]
     done = subprocess.run(command, capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
@@ -182,15 +184,15 @@ def compare(args) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         args.workdir = Path(tmp)
-        args.data = _prepare_data(Path(args.source), args.rows, args.workdir)
+        args.data, references = _prepare_data(Path(args.source), args.rows, args.workdir)
         args.model_dir = _prepare_model(args.model, args.workdir)
         args.max_length = input_limit(load_config(str(args.model_dir)), args.max_length)  # as `run` caps it
         exports = {q: _export(args.model_dir, q, args.workdir) for q in ("float32", "int8")}
         rows = len(pd.read_csv(args.data))
-        references = pd.read_csv(args.data, keep_default_na=False)["Summary"].tolist()
         source_bytes = sum(f.stat().st_size for f in args.model_dir.glob("*.safetensors"))
         print(f"{rows} narratives from {args.source}; model {args.model or 'fresh bart-small (init-model, untrained)'}; "
-              f"beams {args.num_beams}, max_new_tokens {args.max_new_tokens}, batch size {args.batch_size}, "
+              f"beams {args.num_beams}, max_new_tokens {args.max_new_tokens}, baseline batch size {args.batch_size}, "
+              f"run's {args.ours_batch_size or 'chosen for the device'}, "
               f"{os.cpu_count()} cores")
         results = {}
         for method in args.methods:
@@ -207,8 +209,8 @@ def compare(args) -> None:
 def _table(results: dict, references: list[str], rows: int) -> None:
     base = rows / results["pipeline"]["seconds"] if "pipeline" in results else None
     anchor = results.get("run-torch", results.get("pipeline"))["outputs"]
-    print(f"| method | crashes/s | vs pipeline | peak RSS MB | size on disk MB | ROUGE-L vs refs | "
-          f"ROUGE-L vs torch | same text as torch |")
+    print("| method | crashes/s | vs pipeline | peak RSS MB | size on disk MB | ROUGE-L vs refs | "
+          "ROUGE-L vs torch | same text as torch |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for method, result in results.items():
         rate = rows / result["seconds"]
@@ -231,7 +233,8 @@ def main() -> None:
     for p in (parser, one):
         p.add_argument("--num_beams", type=int, default=1)
         p.add_argument("--max_new_tokens", type=int, default=64)
-        p.add_argument("--batch_size", type=int, default=8)
+        p.add_argument("--batch_size", type=int, default=8, help="the baseline's batch size (what a user writes)")
+        p.add_argument("--ours_batch_size", type=int, help="run's --batch_size (default: chosen for the device)")
         p.add_argument("--max_length", type=int, default=512)
         p.add_argument("--no_repeat_ngram_size", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1000)

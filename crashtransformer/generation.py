@@ -32,6 +32,9 @@ class Candidate:
 
 
 class GenerationBackend(Protocol):
+    # True: the backend is handed a whole chunk and cuts (and parallelises) its own batches
+    schedules_batches: bool
+
     def generate(self, batch: Sequence[Sequence[int]]) -> list[list[Candidate]]:
         """Candidates for each input of one batch, in the batch's order."""
 
@@ -84,6 +87,8 @@ def default_batch_size(device, num_beams: int = 1) -> int:
 
 class TorchGenerator:
     """Hugging Face `model.generate` on one device, with dynamic padding per batch."""
+
+    schedules_batches = False  # generate_with_backend cuts length-sorted batches for it
 
     def __init__(self, model, tokenizer, generation_config=None, num_return_sequences: int = 1,
                  score: bool | None = None, autocast_dtype=None):
@@ -174,6 +179,8 @@ def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[
     """Candidates for every input, in input order, whatever order the batches ran in."""
     from tqdm.auto import tqdm
 
+    if getattr(backend, "schedules_batches", False):
+        return backend.generate(inputs)
     results: list[list[Candidate] | None] = [None] * len(inputs)
     batches = length_sorted_batches(inputs, batch_size)
     for batch in tqdm(batches, desc="generating", unit="batch", disable=not progress):

@@ -66,6 +66,30 @@ def cpu_threads() -> int:
         return os.cpu_count() or 1
 
 
+def thread_layout(target: str) -> dict[str, int]:
+    """CTranslate2's inter_threads (batches decoded at once) and intra_threads (threads per batch).
+
+    On CPU, one thread per batch and as many batches at once as cores: the small models this
+    tool trains have matrices too small to share among threads. Measured on the 2-core dev box
+    (shipped model, int8, greedy): one batch of 8 on 2 threads ran 21 crashes/s, two batches on
+    one thread each 142 (docs/export.md). On CUDA, CTranslate2's defaults."""
+    if target != "cpu":
+        return {"inter_threads": 1, "intra_threads": 0}
+    return {"inter_threads": cpu_threads(), "intra_threads": 1}
+
+
+def default_batch_size(device, num_beams: int = 1) -> int:
+    """Crashes per CTranslate2 batch. On a CPU, small batches across parallel workers: the
+    shipped model (int8, 2 cores, whole chunks) ran greedy at 140 / 152 / 148 crashes/s with
+    batches of 4 / 8 / 16, and 4 beams at 77 / 90 / 87 / 77 with 2 / 4 / 8 / 16. On a GPU, the
+    torch backend's sizes."""
+    from crashtransformer.generation import default_batch_size as torch_default
+
+    if ct2_device(device) == "cpu":
+        return max(1, min(8, 16 // max(1, num_beams)))
+    return torch_default(device, num_beams)
+
+
 @dataclass
 class CTranslate2Model:
     """What `run` needs of a model, for a CTranslate2 export."""
@@ -84,8 +108,7 @@ class CTranslate2Model:
         return str(self.manifest.get("quantization", "unknown"))
 
 
-def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "default",
-                           threads: int | None = None):
+def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "default"):
     """(CTranslate2Model, tokenizer) from an export directory; UserError when it is not one."""
     from transformers import AutoConfig, AutoTokenizer, GenerationConfig
 
@@ -97,8 +120,7 @@ def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "de
                         f"`crashtransformer.py export --model {directory} --output DIR`, or use --backend torch")
     hf = str(Path(directory) / HF_SUBDIR)
     target = ct2_device(device)
-    translator = ctranslate2.Translator(directory, device=target, compute_type=compute_type,
-                                        intra_threads=threads or (cpu_threads() if target == "cpu" else 0))
+    translator = ctranslate2.Translator(directory, device=target, compute_type=compute_type, **thread_layout(target))
     model = CTranslate2Model(translator, AutoConfig.from_pretrained(hf, local_files_only=True),
                              GenerationConfig.from_pretrained(hf, local_files_only=True), directory,
                              read_manifest(directory))
@@ -112,11 +134,18 @@ class CTranslate2Generator:
     """`translator.translate_batch` with the settings of a transformers GenerationConfig.
 
     Scores, when asked for, are the mean token log-probability of each candidate (end token
-    included) from one teacher-forced `score_batch` pass: the torch backend's definition."""
+    included) from one teacher-forced `score_batch` pass: the torch backend's definition.
+
+    It takes a whole chunk at once: CTranslate2 sorts it by length, cuts batches of `batch_size`
+    and decodes as many at a time as it has workers (inter_threads), so none waits for another's
+    longest summary."""
+
+    schedules_batches = True
 
     def __init__(self, model: CTranslate2Model, tokenizer, generation_config=None, num_return_sequences: int = 1,
-                 score: bool | None = None):
+                 score: bool | None = None, batch_size: int = 8):
         self.translator = model.translator
+        self.batch_size = batch_size
         self.tokenizer = tokenizer
         self.generation_config = copy.deepcopy(generation_config or model.generation_config)
         self.num_return_sequences = num_return_sequences
@@ -152,7 +181,7 @@ class CTranslate2Generator:
 
     def generate(self, batch: Sequence[Sequence[int]]) -> list[list[Candidate]]:
         sources = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in batch]
-        results = self.translator.translate_batch(sources, **self._options())
+        results = self.translator.translate_batch(sources, max_batch_size=self.batch_size, **self._options())
         hypotheses = [result.hypotheses for result in results]  # tokens, end token left out
         scores = self._mean_log_probs(sources, hypotheses) if self.score else None
         candidates = []
@@ -165,7 +194,8 @@ class CTranslate2Generator:
 
     def _mean_log_probs(self, sources, hypotheses) -> list[list[float]]:
         pairs = [(source, tokens) for source, options in zip(sources, hypotheses) for tokens in options]
-        scored = self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0)
+        scored = self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0,
+                                             max_batch_size=self.batch_size * self.num_return_sequences)
         means = iter(self._mean(r.log_probs, len(tokens)) for r, (_, tokens) in zip(scored, pairs))
         return [[next(means) for _ in options] for options in hypotheses]
 

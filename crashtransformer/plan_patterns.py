@@ -66,7 +66,7 @@ ROAD = re.compile(
 _ON_FOOT = r"(?:walk(?:ing|ed)|standing|stood|jogging|running\s+across|on\s+foot|pedestrian|pedestrain|crossing\s+(?:the\s+)?(?:street|road|roadway))"
 _ON_BIKE = r"(?:rid(?:ing|den)\s+(?:a\s+|his\s+|her\s+|their\s+)?(?:bicycle|bike|bicyle)|(?:bi)?cyclist|bicyclist|on\s+(?:a\s+)?(?:bicycle|bike))"
 ROLE_AFTER = re.compile(rf"[\s,(]*(?:(?:who\s+|which\s+)?(?:was|were|is|had\s+been)\s+(?:\w+\s+){{0,2}}?|\(|,\s*(?:a|the)\s+)?(?:(?P<ped>{_ON_FOOT})|(?P<bike>{_ON_BIKE}))")
-ROLE_BEFORE = re.compile(rf"(?:(?P<ped>pedestrian|pedestrain)|(?P<bike>(?:bi)?cyclist|bicycle\s+rider|rider))[\s,]*(?:\(|,)?\s*$")
+ROLE_BEFORE = re.compile(r"(?:(?P<ped>pedestrian|pedestrain)|(?P<bike>(?:bi)?cyclist|bicycle\s+rider|rider))[\s,]*(?:\(|,)?\s*$")
 
 
 def unit_number(match: re.Match) -> int:

@@ -48,7 +48,7 @@ def rerank_score(candidate_metrics: dict, model_score: float | None) -> float:
     return score + MODEL_SCORE_WEIGHT * (model_score or 0.0)
 
 
-def make_backend(model, tokenizer, generation_config, num_candidates: int):
+def make_backend(model, tokenizer, generation_config, num_candidates: int, batch_size: int):
     """(backend name, weight quantization, generator) for a torch model or a CTranslate2 export."""
     from crashtransformer.generation import TorchGenerator
 
@@ -56,7 +56,8 @@ def make_backend(model, tokenizer, generation_config, num_candidates: int):
         from crashtransformer.generation_ct2 import CTranslate2Generator
 
         return ("ctranslate2", model.quantization,
-                CTranslate2Generator(model, tokenizer, generation_config, num_return_sequences=num_candidates))
+                CTranslate2Generator(model, tokenizer, generation_config, num_return_sequences=num_candidates,
+                                     batch_size=batch_size))
     return "torch", "none", TorchGenerator(model, tokenizer, generation_config, num_return_sequences=num_candidates)
 
 
@@ -72,7 +73,7 @@ class CrashProcessor:
         self.device, self.dtype = device, dtype
         self.generation_config = settings.to_config(model)
         self.backend_name, self.quantization, self.backend = make_backend(model, tokenizer, self.generation_config,
-                                                                          settings.num_candidates)
+                                                                          settings.num_candidates, batch_size)
         self.last_generated_tokens = 0
 
     @classmethod
@@ -82,11 +83,14 @@ class CrashProcessor:
 
         device = pick_device(cfg.device)
         dtype = pick_dtype(device, cfg.dtype)
+        beams = max(cfg.num_beams, cfg.num_candidates)
         if cfg.backend == "ctranslate2":
+            from crashtransformer.generation_ct2 import default_batch_size as ct2_batch_size
             from crashtransformer.generation_ct2 import load_ctranslate2_model
 
             model, tokenizer = load_ctranslate2_model(model_dir, device)
             dtype = model.translator.compute_type  # the export's quantization, as this device runs it
+            default_batch = ct2_batch_size(device, beams)
         else:
             from crashtransformer.generation_ct2 import refuse_export_for_torch
 
@@ -98,7 +102,8 @@ class CrashProcessor:
             if device.type == "cuda" and cfg.dtype != "auto":
                 model.to(dtype)  # an explicit dtype converts the weights; auto uses autocast
             tokenizer = load_tokenizer(model_dir, trust_remote_code=cfg.trust_remote_code)
-        batch_size = cfg.batch_size or default_batch_size(device, max(cfg.num_beams, cfg.num_candidates))
+            default_batch = default_batch_size(device, beams)
+        batch_size = cfg.batch_size or default_batch
         log.info("device %s, dtype %s, batch size %d%s", device, str(dtype).replace("torch.", ""), batch_size,
                  "" if cfg.batch_size else " (chosen for the device)")
         settings = GenerationSettings(cfg.max_new_tokens, cfg.num_beams, cfg.num_candidates,

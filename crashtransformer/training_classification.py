@@ -6,8 +6,7 @@
        confusion matrix PNG, majority-class baseline
 
 Output layout, callbacks, resume, precision and multi-process runs come from training.py, as
-for summarization. Helpers shared with the tagger (training_ner.py) live here too: reading
-labelled rows, capping the input length, picking the best-model metric, the encoder Trainer.
+for summarization; what it shares with the tagger (training_ner.py) is in training_encoder.py.
 """
 
 from __future__ import annotations
@@ -18,28 +17,15 @@ import random
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
 from crashtransformer.modeling import input_limit, quiet_progress_bars_off_terminal
-from crashtransformer.training import (
-    OrderedEvaluationMixin,
-    capped_warmup,
-    duplicate_groups,
-    effective_config,
-    evaluation_history,
-    planned_optimizer_steps,
-    prepare_output_dir,
-    resolve_precision,
-    run_summary,
-    save_run_files,
-    split_by_index,
-    trainer_arguments,
-)
-from crashtransformer.training_callbacks import attach_callbacks
+from crashtransformer.training import duplicate_groups, prepare_output_dir, resolve_precision, split_by_index
+from crashtransformer.training_encoder import base_results, best_model_metric, fit, save_results
 
 # Label columns tried, in order, when --label_column is not given.
 LABEL_COLUMN_ALIASES = ("label", "labels", "class", "category")
@@ -175,54 +161,10 @@ def label_maps(labels: Sequence[str]) -> tuple[dict[str, int], dict[int, str]]:
     return {name: i for i, name in enumerate(names)}, dict(enumerate(names))
 
 
-def best_model_metric(requested: str, known: Sequence[str], default: str, task: str) -> str:
-    """The metric that picks the best checkpoint: the task's default when a summarization metric
-    (the shared default rougeL_f1) is named, an error for a figure the task does not produce."""
-    name = requested.removeprefix("eval_")
-    if name.startswith("rouge"):
-        log.info("best checkpoint by %s (--metric_for_best_model %s is a summarization figure)", default, requested)
-        return default
-    if name not in list(known) + ["loss"]:
-        raise UserError(f"--metric_for_best_model {requested!r}: {task} produces {', '.join(list(known) + ['loss'])}")
-    return name
-
-
-def encoder_trainer_class():
-    """Trainer with evaluation in row order and an optional class-weighted cross-entropy."""
-    import torch
-    from transformers import Trainer
-
-    class EncoderTrainer(OrderedEvaluationMixin, Trainer):
-        class_weights: "torch.Tensor | None" = None
-        loss_is_scaled_for_ga = False  # our weighted loss is a per-batch mean: the Trainer divides it
-
-        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            if self.class_weights is None:
-                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            labels = inputs.pop("labels")
-            outputs = model(**inputs)
-            logits = outputs.logits.float()
-            loss = torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1),
-                                                     weight=self.class_weights.to(logits.device), ignore_index=-100)
-            return (loss, outputs) if return_outputs else loss
-
-    return EncoderTrainer
-
-
 def balanced_class_weights(labels: Sequence[str], label2id: dict[str, int]) -> list[float]:
     """n_rows / (n_classes * rows of the class): sklearn's 'balanced' weights."""
     counts = Counter(labels)
     return [len(labels) / (len(label2id) * counts[name]) for name in label2id]
-
-
-def describe_run(cfg, family: str, total_steps: int, args, fp16: bool, bf16: bool) -> str:
-    return (f"training {cfg.model_name} ({family}, {cfg.task}) for {total_steps} optimizer steps: batch "
-            f"{cfg.batch_size} x {cfg.gradient_accumulation_steps} accumulation x {args.world_size} processes, lr "
-            f"{cfg.learning_rate:g}, warm-up {args.warmup_steps}, precision {precision_name(fp16, bf16)}")
-
-
-def precision_name(fp16: bool, bf16: bool) -> str:
-    return "fp16" if fp16 else "bf16" if bf16 else "fp32"
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -340,7 +282,7 @@ def encode_texts(texts: Sequence[str], label_ids: Sequence[int], tokenizer, max_
 
 def train_classification(cfg) -> Path:
     """Fine-tune a sequence classifier as `cfg` says; return the output directory."""
-    from transformers import DataCollatorWithPadding, TrainingArguments
+    from transformers import DataCollatorWithPadding
 
     from crashtransformer.modeling import load_config, load_model, load_tokenizer
 
@@ -374,44 +316,23 @@ def train_classification(cfg) -> Path:
                                      [label2id[r.label] for r in validation_rows], tokenizer, max_length)
     if truncated:
         log.info("%d of %d training texts were longer than %d tokens and were cut", truncated, len(train_set), max_length)
-    per_epoch_rows = min(len(validation_set), cfg.max_eval_samples or len(validation_set))
 
-    args = TrainingArguments(**trainer_arguments(cfg, out, fp16, bf16, bool(validation_rows)))
-    total_steps = planned_optimizer_steps(len(train_set), cfg.batch_size, cfg.gradient_accumulation_steps,
-                                          args.world_size, cfg.num_epochs, cfg.max_steps)
-    args.warmup_steps = capped_warmup(cfg.warmup_steps, total_steps)
-    trainer = encoder_trainer_class()(
-        model=model, args=args, processing_class=tokenizer,
-        data_collator=DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if (fp16 or bf16) else None),
-        train_dataset=train_set, eval_dataset=validation_set.select(range(per_epoch_rows)) if validation_rows else None,
-        compute_metrics=make_compute_metrics() if validation_rows else None,
-    )
     weights = None
     if cfg.class_weights == "balanced":
-        import torch
-
         weights = balanced_class_weights([r.label for r in train_rows], label2id)
-        trainer.class_weights = torch.tensor(weights, dtype=torch.float32)
         log.info("class weights (balanced): %s", ", ".join(f"{id2label[i]}={w:.3g}" for i, w in enumerate(weights)))
-    attach_callbacks(trainer, cfg, out)
-    log.info("%s", describe_run(cfg, family, total_steps, args, fp16, bf16))
-    train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    done = fit(cfg, out, checkpoint, model, tokenizer,
+               DataCollatorWithPadding(tokenizer, pad_to_multiple_of=8 if (fp16 or bf16) else None),
+               train_set, validation_set if validation_rows else None, make_compute_metrics(),
+               fp16=fp16, bf16=bf16, family=family, started=started, class_weights=weights)
 
-    results: dict[str, Any] = {
-        "model": cfg.model_name, "model_type": family, "task": "classification",
-        "labels": {"column": label_column, "label2id": label2id, "class_weights": weights,
-                   "train_counts": dict(Counter(r.label for r in train_rows).most_common())},
-        "data": {"training_file": cfg.training_data, "train_rows": len(train_set), "validation_rows": len(validation_set),
-                 "per_epoch_validation_rows": per_epoch_rows, "max_length": max_length,
-                 "validation_source": cfg.validation_data or
-                 f"stratified split {cfg.validation_split:g} (seed {cfg.seed})", "truncated_train_inputs": truncated},
-        "run": run_summary(trainer, train_output, started, precision_name(fp16, bf16)),
-        "per_evaluation": evaluation_history(trainer.state.log_history),
-    }
+    results = base_results(cfg, done, train_rows=len(train_set), validation_rows=len(validation_set),
+                           max_length=max_length, truncated=truncated,
+                           validation_source=f"stratified split {cfg.validation_split:g} (seed {cfg.seed})")
+    results["labels"] = {"column": label_column, "label2id": label2id, "class_weights": weights,
+                         "train_counts": dict(Counter(r.label for r in train_rows).most_common())}
     if validation_rows:
-        results.update(final_evaluation(trainer, validation_set, validation_rows, id2label, out,
+        results.update(final_evaluation(done.trainer, validation_set, validation_rows, id2label, out,
                                         [r.label for r in train_rows]))
-    results["run"]["wall_time_s"] = round(time.time() - started, 2)
-    save_run_files(trainer, effective_config(cfg, fp16=fp16, bf16=bf16, warmup_steps=args.warmup_steps,
-                                             max_length=max_length), out, results)
+    save_results(cfg, done, out, results, max_length)
     return out

@@ -24,25 +24,8 @@ import numpy as np
 from crashtransformer.errors import UserError
 from crashtransformer.logs import log
 from crashtransformer.modeling import input_limit, quiet_progress_bars_off_terminal
-from crashtransformer.training import (
-    capped_warmup,
-    effective_config,
-    evaluation_history,
-    planned_optimizer_steps,
-    prepare_output_dir,
-    resolve_precision,
-    run_summary,
-    save_run_files,
-    split_validation,
-    trainer_arguments,
-)
-from crashtransformer.training_callbacks import attach_callbacks
-from crashtransformer.training_classification import (
-    best_model_metric,
-    describe_run,
-    encoder_trainer_class,
-    precision_name,
-)
+from crashtransformer.training import prepare_output_dir, resolve_precision, split_validation
+from crashtransformer.training_encoder import base_results, best_model_metric, fit, save_results
 
 ENTITY_METRICS = ("precision", "recall", "f1", "accuracy")  # entity P/R/F1 (seqeval) and token accuracy
 DEFAULT_METRIC = "f1"
@@ -293,7 +276,7 @@ def final_evaluation(trainer, dataset, rows: Sequence[TaggedText], words: list, 
 
 def train_ner(cfg) -> Path:
     """Fine-tune a token tagger as `cfg` says; return the output directory."""
-    from transformers import DataCollatorForTokenClassification, TrainingArguments
+    from transformers import DataCollatorForTokenClassification
 
     from crashtransformer.modeling import load_config, load_model, load_tokenizer
 
@@ -325,35 +308,18 @@ def train_ner(cfg) -> Path:
     if truncated:
         log.info("%d of %d training texts were longer than %d tokens: words past the cut are not tagged",
                  truncated, len(train_set), max_length)
-    per_epoch_rows = min(len(validation_set), cfg.max_eval_samples or len(validation_set))
 
-    args = TrainingArguments(**trainer_arguments(cfg, out, fp16, bf16, bool(validation_rows)))
-    total_steps = planned_optimizer_steps(len(train_set), cfg.batch_size, cfg.gradient_accumulation_steps,
-                                          args.world_size, cfg.num_epochs, cfg.max_steps)
-    args.warmup_steps = capped_warmup(cfg.warmup_steps, total_steps)
-    trainer = encoder_trainer_class()(
-        model=model, args=args, processing_class=tokenizer,
-        data_collator=DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE,
-                                                         pad_to_multiple_of=8 if (fp16 or bf16) else None),
-        train_dataset=train_set, eval_dataset=validation_set.select(range(per_epoch_rows)) if validation_rows else None,
-        compute_metrics=make_compute_metrics(id2tag) if validation_rows else None,
-    )
-    attach_callbacks(trainer, cfg, out)
-    log.info("%s", describe_run(cfg, family, total_steps, args, fp16, bf16))
-    train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    done = fit(cfg, out, checkpoint, model, tokenizer,
+               DataCollatorForTokenClassification(tokenizer, label_pad_token_id=IGNORE,
+                                                  pad_to_multiple_of=8 if (fp16 or bf16) else None),
+               train_set, validation_set if validation_rows else None, make_compute_metrics(id2tag),
+               fp16=fp16, bf16=bf16, family=family, started=started)
 
-    results: dict[str, Any] = {
-        "model": cfg.model_name, "model_type": family, "task": "ner", "tags": tags,
-        "data": {"training_file": cfg.training_data, "train_rows": len(train_set), "validation_rows": len(validation_set),
-                 "per_epoch_validation_rows": per_epoch_rows, "max_length": max_length,
-                 "validation_source": cfg.validation_data or f"seeded split {cfg.validation_split:g} (seed {cfg.seed})",
-                 "truncated_train_inputs": truncated},
-        "run": run_summary(trainer, train_output, started, precision_name(fp16, bf16)),
-        "per_evaluation": evaluation_history(trainer.state.log_history),
-    }
+    results = base_results(cfg, done, train_rows=len(train_set), validation_rows=len(validation_set),
+                           max_length=max_length, truncated=truncated,
+                           validation_source=f"seeded split {cfg.validation_split:g} (seed {cfg.seed})")
+    results["tags"] = tags
     if validation_rows:
-        results.update(final_evaluation(trainer, validation_set, validation_rows, validation_words, id2tag, out))
-    results["run"]["wall_time_s"] = round(time.time() - started, 2)
-    save_run_files(trainer, effective_config(cfg, fp16=fp16, bf16=bf16, warmup_steps=args.warmup_steps,
-                                             max_length=max_length), out, results)
+        results.update(final_evaluation(done.trainer, validation_set, validation_rows, validation_words, id2tag, out))
+    save_results(cfg, done, out, results, max_length)
     return out

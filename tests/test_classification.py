@@ -13,12 +13,12 @@ from crashtransformer.errors import UserError
 from crashtransformer.training_classification import (
     LabelledText,
     balanced_class_weights,
-    best_model_metric,
     classification_scores,
     label_maps,
     read_labelled_file,
     stratified_split,
 )
+from crashtransformer.training_encoder import best_model_metric
 
 # Words from the tiny encoder's corpus (conftest._mini_corpus): each label has its own verb phrase.
 ACTIONS = {"yield": "failed to yield to", "backing": "backed into", "following": "followed too closely behind"}

@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 import click
-import pytest
 
 from conftest import REPO
 
