@@ -1,5 +1,7 @@
 """Benchmark of fine-tuned classifiers and taggers against what a user would otherwise use.
 
+    python bench/bench_classification.py split [--out_dir data/generated/ciss]
+        ciss_train.csv (2017-2019) and ciss_2020.csv from ../shared/data, for `train`.
     python bench/bench_classification.py ciss --model DIR [--limit N]
         CISS 2020 manner of collision (MANCOLL_LABEL from SUMMARY): the fine-tuned classifier
         (trained on 2017-2019, see docs/classification-and-tagging.md) vs the majority class of
@@ -62,6 +64,20 @@ def extractor_labels(texts: list[str], code_to_label: dict[int, str]) -> tuple[l
         strict.append(label)
         fallback.append(label if manner else code_to_label[0])
     return strict, fallback
+
+
+def split_ciss(out_dir: str) -> None:
+    """ciss_train.csv (2017-2019) and ciss_2020.csv (2020) from the shared CISS file, for `train`."""
+    import pandas as pd
+
+    if not DATA.is_file():
+        sys.exit(f"needs {DATA} (real CISS narratives); absent here")
+    data = pd.read_csv(DATA, dtype={"CASEID": str, "CASENUMBER": str})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, rows in (("ciss_train.csv", data[data.CRASHYEAR <= 2019]), ("ciss_2020.csv", data[data.CRASHYEAR == 2020])):
+        rows.to_csv(out / name, index=False)
+        print(f"{out / name}: {len(rows)} rows")
 
 
 def bench_ciss(model_dir: str, limit: int | None, max_length: int, batch_size: int) -> None:
@@ -165,14 +181,19 @@ def main() -> None:
     import torch
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("ciss", "ner"))
-    parser.add_argument("--model", required=True, help="a train output's final_model directory")
+    parser.add_argument("what", choices=("split", "ciss", "ner"))
+    parser.add_argument("--model", help="a train output's final_model directory (ciss, ner)")
+    parser.add_argument("--out_dir", default="data/generated/ciss", help="split: where the two CSV files go")
     parser.add_argument("--limit", type=int, default=None, help="ciss: score only the first N 2020 crashes")
     parser.add_argument("--n", type=int, default=500, help="ner: synthetic crashes to tag")
     parser.add_argument("--seed", type=int, default=2024, help="ner: generator seed (not the training one)")
     parser.add_argument("--max_length", type=int, default=256)
     parser.add_argument("--batch_size", type=int, default=32)
     args = parser.parse_args()
+    if args.what == "split":
+        return split_ciss(args.out_dir)
+    if not args.model:
+        parser.error(f"{args.what} needs --model")
     torch.set_num_threads(1)
     if args.what == "ciss":
         bench_ciss(args.model, args.limit, args.max_length, args.batch_size)
