@@ -109,14 +109,15 @@ def evaluate_model(model: str, data: Path, out: Path, num_beams: int, no_plan: b
     return results["aggregates"], by_id, seconds
 
 
-def run_model(model: str, data: Path, out: Path, no_plan: bool) -> tuple[dict, dict[str, str], float]:
-    """`run` with its defaults (4 beams, 4 candidates reranked by plan coverage and faithfulness):
-    what a user gets; (aggregates against the references, best summary by Crash_ID, seconds)."""
+def run_model(model: str, data: Path, out: Path, no_plan: bool, *options: str) -> tuple[dict, dict[str, str], float]:
+    """`run` with its defaults (4 beam and 8 sampled candidates reranked by plan coverage and
+    faithfulness), or with `options` changing them: what a user gets; (aggregates against the
+    references, best summary by Crash_ID, seconds)."""
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, str(REPO / "crashtransformer.py"), "--log_level", "WARNING", "run", "--model", model,
-               "--csv", str(data), "--out_dir", str(out)] + (["--no_plan"] if no_plan else [])
+               "--csv", str(data), "--out_dir", str(out), *options] + (["--no_plan"] if no_plan else [])
     started = time.perf_counter()
     finished = subprocess.run(command, capture_output=True, text=True)
     if finished.returncode not in (0, 3):  # 3: finished, some rows rejected (counted, not summarized)
@@ -328,7 +329,9 @@ def quality_table(args: argparse.Namespace) -> None:
     for label, model, no_plan in configurations:
         runs = [(f"{label}, {'greedy' if beams == 1 else f'beam {beams}'}",
                  lambda o, b=beams, m=model, n=no_plan: evaluate_model(m, Path(args.data), o, b, n)) for beams in args.beams]
-        runs.append((f"{label}, `run` defaults: beam 4, 4 candidates reranked",
+        runs.append((f"{label}, `run --num_samples 0`: 4 beam candidates reranked",
+                     lambda o, m=model, n=no_plan: run_model(m, Path(args.data), o, n, "--num_samples", "0")))
+        runs.append((f"{label}, `run` defaults: 4 beam + 8 sampled candidates reranked",
                      lambda o, m=model, n=no_plan: run_model(m, Path(args.data), o, n)))
         for name, generate in runs:
             aggregates, by_id, seconds = generate(out / re.sub(r"\W+", "_", name))

@@ -131,7 +131,7 @@ def method_run(args, backend: str, model_dir: Path) -> dict:
 
     setup_logging(args.workdir / "logs", "WARNING")
     out = args.workdir / f"out-{backend}-{model_dir.name}-{time.time_ns()}"
-    cfg = RunConfig(csv=[str(args.data)], model=str(model_dir), backend=backend, out_dir=str(out),
+    cfg = RunConfig(csv=[str(args.data)], model=str(model_dir), backend=backend, out_dir=str(out), num_samples=0,
                     batch_size=args.ours_batch_size, num_beams=args.num_beams, num_candidates=1,
                     max_new_tokens=args.max_new_tokens, no_repeat_ngram_size=args.no_repeat_ngram_size,
                     max_length=args.max_length)

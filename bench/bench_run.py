@@ -99,7 +99,7 @@ def method_ours(args) -> dict:
     exported = args.method == "ours-ctranslate2"
     cfg = RunConfig(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
                     out_dir=str(out), batch_size=args.ours_batch_size, backend="ctranslate2" if exported else "torch",
-                    num_beams=args.num_beams, num_candidates=1, max_new_tokens=args.max_new_tokens,
+                    num_beams=args.num_beams, num_candidates=1, num_samples=0, max_new_tokens=args.max_new_tokens,
                     no_repeat_ngram_size=0, max_length=args.max_length)
     started = time.perf_counter()
     run(cfg)

@@ -327,7 +327,13 @@ class RunConfig:
     out_dir: str = arg("artifacts", "Where the artifacts go; reruns on it resume.")
     batch_size: int | None = arg(None, "Crashes per generation batch (default: chosen for the device).")
     num_beams: int = arg(4, "Beam width.")
-    num_candidates: int = arg(4, "Candidates kept per crash and reranked by plan coverage and faithfulness.")
+    num_candidates: int = arg(4, "Beam candidates kept per crash and reranked by plan coverage and faithfulness.")
+    num_samples: int = arg(8, "More candidates per crash drawn by nucleus sampling and reranked with the beam "
+                              "candidates: beam search alone writes the same generic summary for similar crashes "
+                              "(0: beam candidates only).")
+    top_p: float = arg(0.9, "Nucleus sampling: draw each token from the most likely ones that hold this share of "
+                            "the probability.")
+    temperature: float = arg(0.7, "Sampling temperature (below 1: closer to the most likely summary).")
     max_new_tokens: int = arg(128, "Longest summary, in tokens.")
     no_repeat_ngram_size: int = arg(3, "Never repeat an n-gram of this size in a summary (0: off).")
     length_penalty: float = arg(1.0, "Beam length penalty (>1 favours longer summaries).")
@@ -347,7 +353,7 @@ class RunConfig:
     chunk_size: int = arg(256, "Rows read, generated and appended per chunk (memory stays flat).")
     trust_remote_code: bool = arg(False, "Allow model code from the hub (off: safer).")
     allow_pickle: bool = arg(False, "Allow pickle weights (*.bin); off: safetensors only.")
-    seed: int = arg(42, "Random seed (sampling only; beam search is deterministic).")
+    seed: int = arg(42, "Seed of the sampled candidates (beam search is deterministic).")
 
 
 @dataclasses.dataclass

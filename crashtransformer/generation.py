@@ -11,6 +11,7 @@ beside it with the same shape.
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -164,6 +165,34 @@ class TorchGenerator:
         return totals.tolist()
 
 
+# ----------------------------------------------------------------------------- native memory
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """The C library, looked up once (find_library runs a subprocess)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+
+
+def release_freed_memory() -> None:
+    """Hand the heap pages freed since the last call back to the OS (glibc's malloc_trim).
+
+    Each batch frees tensors of shapes the next batch does not reuse exactly. glibc keeps those
+    blocks in its heap; the heap fragments, later batches spill into pages freed long ago, and
+    a long run's peak memory creeps up with the input's length. Trimming after every batch, not
+    only after every chunk, cut the peak of a 40,000-crash run from 1,115 to 933 MB for about 4%
+    of speed (bench_run.py memory). A no-op where the C library has no malloc_trim (macOS, musl)."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 # ----------------------------------------------------------------------------- batching
 
 
@@ -186,6 +215,7 @@ def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[
     for batch in tqdm(batches, desc="generating", unit="batch", disable=not progress):
         for index, candidates in zip(batch, backend.generate([inputs[i] for i in batch])):
             results[index] = candidates
+        release_freed_memory()
     log.debug("generated %d inputs in %d batches of up to %d", len(inputs), len(batches), batch_size)
     return results  # type: ignore[return-value]
 

@@ -100,6 +100,13 @@ def _sentence_bleu() -> BLEU:
     return BLEU(tokenize=BLEU_TOKENIZER, effective_order=True)
 
 
+def release_bleu_cache() -> None:
+    """Empty sacrebleu's tokenizer memo: it keeps up to 65,536 sentences (about 50 MB when full)
+    and `run` never sees a crash's sentences twice, so it clears it after every chunk to keep a
+    long run's memory flat."""
+    type(_sentence_bleu().tokenizer).__call__.cache_clear()
+
+
 def bleu_example(prediction: str, reference: str) -> dict[str, float]:
     """Sentence BLEU (0..1, effective order) plus the statistics corpus BLEU is built from."""
     score = _sentence_bleu().sentence_score(prediction or "", [reference or ""])

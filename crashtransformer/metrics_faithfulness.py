@@ -17,6 +17,7 @@ import math
 import re
 from crashtransformer.catalogue import parse_plan
 from crashtransformer.metrics import STEMMER
+from crashtransformer.plan_patterns import UNIT, unit_number
 
 # A plan item counts as stated when this share of its keywords is in the summary: strict
 # enough that "unsafe speed" is not met by "speed" alone, loose enough for paraphrase.
@@ -100,7 +101,6 @@ def faithfulness(summary: str, narrative: str) -> dict[str, float | None]:
 # ("IH 35", "I-35", "US 290", "FM 1960", "SH 71", "CR 12") and named roads ("Main St",
 # "texas blvd": the word before a street suffix, plus the suffix), then any remaining number.
 
-_UNIT = re.compile(r"\b(?:unit|vehicle|veh|v|u)\s*#?\s*(\d+)\b")
 _NUMBERED_ROAD = re.compile(
     r"\b(interstate|ih|i|us|sh|state highway|fm|rm|cr|county road|spur|loop|hwy|highway|sl|bus)\s*-?\s*(\d+)\b")
 _ROAD_PREFIX = {"interstate": "ih", "i": "ih", "state highway": "sh", "highway": "hwy",
@@ -122,14 +122,15 @@ _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 def _specifics(text: str) -> tuple[set[str], set[str], set[str], str]:
     """(units, roads, numbers, text with unit and road mentions blanked) of lower-cased text."""
     text = text.lower()
-    units = {f"unit {int(m[1])}" for m in _UNIT.finditer(text)}
+    # every spelling the plan extractor knows: "Unit #2", "veh 2", "V2", "unit two" are one unit
+    units = {f"unit {unit_number(m)}" for m in UNIT.finditer(text)}
     roads = {f"{_ROAD_PREFIX.get(m[1], m[1])} {int(m[2])}" for m in _NUMBERED_ROAD.finditer(text)}
     for match in _NAMED_ROAD.finditer(text):
         name = match[1].strip(".'")
         suffix = _SUFFIXES[match[2]]
         if name and name not in STOPWORDS and not (suffix == "ln" and (name in _LANE_WORDS or len(name) < 3)):
             roads.add(f"{name} {suffix}")
-    blanked = _NAMED_ROAD.sub(" ", _NUMBERED_ROAD.sub(" ", _UNIT.sub(" ", text)))
+    blanked = _NAMED_ROAD.sub(" ", _NUMBERED_ROAD.sub(" ", UNIT.sub(" ", text)))
     numbers = set(_NUMBER.findall(blanked))
     return units, roads, numbers, blanked
 

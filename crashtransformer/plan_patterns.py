@@ -118,11 +118,18 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign))",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
         r"\b(?:on|against)\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\b|\bred\s+light\s+runn\w*",
+        # "failed to obey the traffic signal", "failed to obey a traffic control device (red light)"
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:traffic\s+control\s+(?:device|signal)s?"
+        r"\s*\(?\s*(?:a\s+|the\s+)?(?:steady\s+)?(?:red|signal|traffic\s+(?:light|signal))|(?:steady\s+)?red\s+(?:light|signal)"
+        r"|traf(?:fic|\.)?\s+(?:signal|light)|signal\s+light)",
     ),
     "disregarded_stop_sign": (
         _RAN + r"\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t|neglected)\s+(?:to\s+)?(?:stop|obey|come\s+to\s+a\s+(?:complete\s+)?stop)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?stop\b(?!\s+and\s+go)|\brolling\s+stop\b",
+        # "failed to obey the stop sign", "failed to obey a traffic control device (stop sign)"
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:posted\s+)?"
+        r"(?:traffic\s+control\s+(?:device|sign)s?\s*\(?\s*(?:a\s+|the\s+)?)?stop\s*sign",
     ),
     "unsafe_lane_change": (
         r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+(?:lane\s+change|chang(?:ed|ing|e)\s+(?:of\s+)?lanes?|merg\w*)",

@@ -141,7 +141,10 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
         report["device"] = {"device": str(processor.device), "dtype": str(processor.dtype).replace("torch.", ""),
                             "batch_size": processor.batch_size}
         report["generation"] = processor.generation_config.to_diff_dict() | {
-            "num_candidates": processor.settings.num_candidates, "max_length": processor.max_length,
+            "num_candidates": processor.settings.num_candidates, "num_samples": processor.settings.num_samples,
+            "sampling": ({"top_p": processor.settings.top_p, "temperature": processor.settings.temperature,
+                          "seed": cfg.seed} if processor.settings.num_samples else None),
+            "max_length": processor.max_length,
             "no_plan": processor.no_plan, "plans": "graphs_file" if processor.graphs is not None else "offline"}
     path = out_dir / REPORT
     write_json_atomic(path, report)

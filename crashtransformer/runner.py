@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Iterator
 
 from crashtransformer.errors import EXIT_OK, EXIT_PARTIAL, UserError
+from crashtransformer.generation import release_freed_memory
 from crashtransformer.logs import log
+from crashtransformer.metrics import release_bleu_cache
 from crashtransformer.run_artifacts import ArtifactStore
 from crashtransformer.run_crash import CrashProcessor
 from crashtransformer.run_report import RunStats, write_report
-from crashtransformer.runstate import DirectoryLock, InputLedger, file_digest, release_freed_memory
+from crashtransformer.runstate import DirectoryLock, InputLedger, file_digest
 from crashtransformer.signals import stop_on_signals
 from crashtransformer.writers import check_writable_dir
 
@@ -147,7 +149,8 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
             graphs, summaries = processor.process(todo, source, digest)
             store.append_chunk(graphs, summaries)
             stats.add_chunk(summaries, processor.last_generated_tokens)
-            release_freed_memory()  # keeps a 100k-row run's memory flat (bench_run.py memory)
+            release_bleu_cache()
+            release_freed_memory()  # what the chunk's metrics and a CTranslate2 chunk freed
         stats.progress(len(chunk))
         if cfg.limit is not None and stats.summarized >= cfg.limit:
             break

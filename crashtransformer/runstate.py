@@ -13,7 +13,6 @@ JSONL that survives kill -9, and a ledger of input files already processed.
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -139,26 +138,3 @@ class InputLedger:
     def mark_done(self, digest: str, source: str, rows: int) -> None:
         self.entries[digest] = {"file": source, "rows": rows, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         write_json_atomic(self.path, self.entries)
-
-
-@functools.lru_cache(maxsize=1)
-def _libc():
-    """The C library, looked up once (find_library runs a subprocess)."""
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError:
-        return None
-
-
-def release_freed_memory() -> None:
-    """Hand the heap pages freed since the last call back to the OS (glibc's malloc_trim).
-
-    Every generation batch allocates tensors of new shapes; glibc keeps the freed blocks in its
-    arenas, and without this the resident memory of a long run grows with the input's length.
-    A no-op where the C library has no malloc_trim (macOS, musl)."""
-    trim = getattr(_libc(), "malloc_trim", None)
-    if trim is not None:
-        trim(0)

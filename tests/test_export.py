@@ -152,8 +152,8 @@ def _crashes(path: Path, count: int) -> Path:
 
 def test_run_with_ctranslate2_writes_the_torch_runs_artifacts(tmp_path, tiny_bart, bart_export):
     data = _crashes(tmp_path / "crashes.csv", 24)
-    common = ("--csv", str(data), "--num_beams", "1", "--num_candidates", "1", "--max_new_tokens", "10",
-              "--chunk_size", "10")
+    common = ("--csv", str(data), "--num_beams", "1", "--num_candidates", "1", "--num_samples", "0",
+              "--max_new_tokens", "10", "--chunk_size", "10")
     torch_out, ct2_out = tmp_path / "torch", tmp_path / "ct2"
     assert run_cli("run", *common, "--model", str(tiny_bart), "--out_dir", str(torch_out), cwd=tmp_path).returncode == 0
     done = run_cli("run", *common, "--model", str(bart_export), "--backend", "ctranslate2", "--out_dir", str(ct2_out),

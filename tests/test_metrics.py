@@ -148,6 +148,12 @@ def test_hallucinated_specifics_finds_invented_units_roads_and_numbers():
     assert clean["hallucinated_specifics"] == 0.0 and clean["specifics_total"] == 3.0
 
 
+def test_a_unit_spelled_another_way_is_not_invented():
+    narrative = "unit two was slowing in lane 1. veh #1 followed too closely and struck v2."
+    assert hallucinated_specifics("Unit 1 followed too closely and struck Unit 2.", narrative)["hallucinated_list"] == ""
+    assert hallucinated_specifics("Unit 3 struck Unit 2.", narrative)["hallucinated_list"] == "unit 3"
+
+
 # ----------------------------------------------------------------------------- suite
 
 

@@ -60,6 +60,17 @@ def test_each_factor_is_recognised(key):
     assert key in factor_keys(FACTOR_NARRATIVES[key])
 
 
+@pytest.mark.parametrize("text, key", [
+    ("Unit 1 failed to obey a traffic control device (red light) and struck Unit 2.", "disregarded_signal"),
+    ("unit 2 failed to obey the traffic signal and struck unit 1.", "disregarded_signal"),
+    ("Unit 1 failed to obey a traffic control device (stop sign) and struck Unit 2.", "disregarded_stop_sign"),
+    ("unit 1 failed to obey the posted stop sign and struck unit 2.", "disregarded_stop_sign"),
+])
+def test_failed_to_obey_names_the_control(text, key):
+    """'failed to obey' without 'at'/'for': the control it names decides signal or stop sign."""
+    assert key in factor_keys(text)
+
+
 MANNER_NARRATIVES = {
     "rear_end": "V2 was stopped at a red light. The front of V1 contacted the back of V2.",
     "head_on": "V1 was traveling north and V2 was traveling south. The front of V1 struck the front of V2.",

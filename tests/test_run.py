@@ -17,7 +17,7 @@ import pytest
 from conftest import REPO, run_cli
 from crashtransformer.run_artifacts import GRAPHS, METRICS, REJECTS, REPORT, SUMMARIES, read_csv_rows
 
-FAST = ("--num_beams", "1", "--num_candidates", "1", "--max_new_tokens", "8")
+FAST = ("--num_beams", "1", "--num_candidates", "1", "--num_samples", "0", "--max_new_tokens", "8")
 
 
 def _write_crashes(path: Path, count: int, seed: int = 7, bad_rows: bool = False) -> Path:
@@ -48,7 +48,8 @@ def crashes(tmp_path_factory) -> Path:
 def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bart):
     out = tmp_path / "out"
     result = run_cli("run", "--csv", str(crashes), "--model", str(tiny_bart), "--out_dir", str(out),
-                     "--num_beams", "2", "--num_candidates", "2", "--max_new_tokens", "8", cwd=tmp_path)
+                     "--num_beams", "2", "--num_candidates", "2", "--num_samples", "2", "--max_new_tokens", "8",
+                     cwd=tmp_path)
     assert result.returncode == 3, result.stderr  # finished, with rejected rows
     for name in (GRAPHS, SUMMARIES, METRICS, REJECTS, REPORT):
         assert (out / name).is_file(), name
@@ -61,13 +62,33 @@ def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bar
     assert report["model"]["directory"] == str(tiny_bart)
     assert report["model"]["provenance"] is None  # init-model output: no provenance.json
     assert report["generation"]["num_beams"] == 2 and report["generation"]["max_new_tokens"] == 8
+    assert report["generation"]["num_samples"] == 2
+    assert report["generation"]["sampling"] == {"top_p": 0.9, "temperature": 0.7, "seed": 42}
     assert report["metrics"]["with_reference"] == 60 and "rougeL_f1" in report["metrics"]["against_reference"]
     first = json.loads((out / SUMMARIES).read_text().splitlines()[0])
-    assert len(first["candidates"]) == 2 and first["best_summary"] == first["candidates"][0]["summary"]
+    assert len(first["candidates"]) == 4  # 2 from beam search, 2 sampled, reranked together
+    assert first["best_summary"] == first["candidates"][0]["summary"]
     assert first["plan_lines"] and first["reference_summary"]
     graph = json.loads((out / GRAPHS).read_text().splitlines()[0])
     assert {"Crash_ID", "crash", "entities", "events", "relationships"} <= set(graph)
     assert len(read_csv_rows(out / METRICS)) == 60
+
+
+def test_sampled_candidates_are_reproducible_with_the_seed(tmp_path, tiny_bart):
+    data = _write_crashes(tmp_path / "few.csv", 6, seed=3)
+
+    def candidates(name: str, *seed: str) -> list[list[str]]:
+        out = tmp_path / name
+        result = run_cli("run", "--csv", str(data), "--model", str(tiny_bart), "--out_dir", str(out), "--num_beams", "1",
+                         "--num_candidates", "1", "--num_samples", "3", "--max_new_tokens", "8", *seed, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return [sorted(c["summary"] for c in json.loads(line)["candidates"])
+                for line in (out / SUMMARIES).read_text().splitlines()]
+
+    first = candidates("a")
+    assert all(len(options) == 4 for options in first)
+    assert candidates("b") == first
+    assert candidates("c", "--seed", "7") != first
 
 
 def test_sigkill_mid_run_then_rerun_gives_every_crash_exactly_once(tmp_path, tiny_bart):

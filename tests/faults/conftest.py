@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 # Fast generation settings: the suite checks accounting, not summary quality.
-FAST = ("--num_beams", "1", "--num_candidates", "1", "--max_new_tokens", "8")
+FAST = ("--num_beams", "1", "--num_candidates", "1", "--num_samples", "0", "--max_new_tokens", "8")
 _PROGRESS_BAR = re.compile(r"\d+%\|")  # a tqdm line (model loading, generation), not a message
 
 
