@@ -350,7 +350,7 @@ class RunConfig:
     summary_column: str | None = arg(None, "Column holding reference summaries, if any (default: auto-detect).")
     id_column: str | None = arg(None, "Column holding the crash ID (default: auto-detect).")
     max_chars: int | None = arg(20_000, "Reject narratives longer than this many characters.")
-    chunk_size: int = arg(256, "Rows read, generated and appended per chunk (memory stays flat).")
+    chunk_size: int = arg(256, "Rows read, generated and appended per chunk (the file is never held in memory whole).")
     trust_remote_code: bool = arg(False, "Allow model code from the hub (off: safer).")
     allow_pickle: bool = arg(False, "Allow pickle weights (*.bin); off: safetensors only.")
     seed: int = arg(42, "Seed of the sampled candidates (beam search is deterministic).")

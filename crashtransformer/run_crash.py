@@ -26,9 +26,9 @@ class GenerationSettings:
     num_candidates: int
     no_repeat_ngram_size: int
     length_penalty: float
-    num_samples: int = 0  # sampled candidates on top of the beam ones
-    top_p: float = 0.9
-    temperature: float = 1.0
+    num_samples: int  # sampled candidates on top of the beam ones (0: none)
+    top_p: float
+    temperature: float
 
     def to_config(self, model):
         """The beam-search configuration."""
