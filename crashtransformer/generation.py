@@ -186,8 +186,9 @@ def release_freed_memory() -> None:
     Each batch frees tensors of shapes the next batch does not reuse exactly. glibc keeps those
     blocks in its heap; the heap fragments, later batches spill into pages freed long ago, and
     a long run's peak memory creeps up with the input's length. Trimming after every batch, not
-    only after every chunk, cut the peak of a 40,000-crash run from 1,115 to 933 MB for about 4%
-    of speed (bench_run.py memory). A no-op where the C library has no malloc_trim (macOS, musl)."""
+    only after every chunk, cut the peak of a 40,000-crash run (in one process) from 1,115 to
+    933 MB for about 4% of speed; `bench/bench_run.py memory` measures the whole command. A no-op
+    where the C library has no malloc_trim (macOS, musl)."""
     trim = getattr(_libc(), "malloc_trim", None)
     if trim is not None:
         trim(0)
