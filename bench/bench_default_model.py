@@ -333,6 +333,9 @@ def quality_table(args: argparse.Namespace) -> None:
                      lambda o, m=model, n=no_plan: run_model(m, Path(args.data), o, n, "--num_samples", "0")))
         runs.append((f"{label}, `run` defaults: 4 beam + 8 sampled candidates reranked",
                      lambda o, m=model, n=no_plan: run_model(m, Path(args.data), o, n)))
+        if not no_plan:  # the default backend on a CPU is CTranslate2; torch draws other samples
+            runs.append((f"{label}, `run --backend torch` defaults",
+                         lambda o, m=model: run_model(m, Path(args.data), o, False, "--backend", "torch")))
         for name, generate in runs:
             aggregates, by_id, seconds = generate(out / re.sub(r"\W+", "_", name))
             predictions = [by_id.get(i, "") for i in ids]

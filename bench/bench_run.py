@@ -8,8 +8,12 @@ Ours is the whole `run` command in-process: reading the CSV, crash graphs and pl
 length-sorted batches, generation, reranking, metrics and artifact writes all count against it.
 The baselines get the same prompt texts, built beforehand and not timed, so greedy outputs
 can be compared string for string. The pipeline runs at --batch_size (8: what a user writes);
-`run` at its own device-chosen batch size unless --ours_batch_size says otherwise. A fourth row is
-`run --backend ctranslate2` on the model exported by `export` (int8), when ctranslate2 is installed.
+`run` at its own device-chosen batch size unless --ours_batch_size says otherwise.
+Rows on a CPU: `ours` is `run` as a user runs it (--backend auto: CTranslate2, the float32
+conversion made inside the timed run into an empty cache), `ours-torch` is `run --backend torch`,
+and `ours-ctranslate2` is `run --backend ctranslate2` on the model exported by `export` (int8).
+With --device cuda: the pipeline on the GPU in fp32 (as pipeline(device=0) runs), `ours-fp32`
+(`run --dtype fp32`) and `ours` (bf16 autocast, the default).
 Model: the shipped default model (a fresh untrained BART-small when it is absent).
 
 Each method runs in a child process, so each peak RSS is its own.
@@ -17,6 +21,8 @@ Each method runs in a child process, so each peak RSS is its own.
     python bench/bench_run.py                       # 1,000 CRIS narratives, greedy and 4 beams
     python bench/bench_run.py --rows 200 --max_new_tokens 32
     python bench/bench_run.py memory --rows 1000 100000   # peak RSS of `run` vs input size
+    python bench/bench_run.py memory --rows 1000 100000 --backend torch
+    python bench/bench_run.py --device cuda --beams 1 4 --max_new_tokens 128   # on a GPU
 """
 
 from __future__ import annotations
@@ -95,10 +101,15 @@ def method_ours(args) -> dict:
     _warm_imports(args.model_dir)
 
     setup_logging(args.workdir / "logs", "WARNING")
+    # an empty cache each time: the float32 conversion `run --backend auto` makes is timed in every row
+    os.environ["CRASHTRANSFORMER_CACHE"] = str(args.workdir / f"cache-{time.time_ns()}")
     out = args.workdir / f"out-{args.num_beams}-{time.time_ns()}"
     exported = args.method == "ours-ctranslate2"
+    dtype = "fp32" if args.method == "ours-fp32" else "auto"
+    backend = {"ours-ctranslate2": "ctranslate2", "ours-torch": "torch"}.get(args.method, args.backend)
     cfg = RunConfig(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
-                    out_dir=str(out), batch_size=args.ours_batch_size, backend="ctranslate2" if exported else "torch",
+                    out_dir=str(out), batch_size=args.ours_batch_size, backend=backend,
+                    device=args.device, dtype=dtype,
                     num_beams=args.num_beams, num_candidates=1, num_samples=0, max_new_tokens=args.max_new_tokens,
                     no_repeat_ngram_size=0, max_length=args.max_length)
     started = time.perf_counter()
@@ -120,12 +131,13 @@ def method_baseline(args, batch_size: int) -> dict:
     _warm_imports(args.model_dir)
     started = time.perf_counter()  # model loading is timed for both: `run` loads its model too
     tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
-    model = AutoModelForSeq2SeqLM.from_pretrained(args.model_dir).eval()
+    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
+    model = AutoModelForSeq2SeqLM.from_pretrained(args.model_dir).eval().to(device)  # the pipeline's device=0: fp32
     outputs = []
     with torch.no_grad():
         for start in range(0, len(prompts), batch_size):
             batch = tokenizer(prompts[start:start + batch_size], truncation=True, max_length=args.max_length,
-                              padding=True, return_tensors="pt")
+                              padding=True, return_tensors="pt").to(device)
             generated = model.generate(**batch, num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
                                        no_repeat_ngram_size=0, early_stopping=args.num_beams > 1)
             outputs.extend(t.strip() for t in tokenizer.batch_decode(generated, skip_special_tokens=True))
@@ -138,7 +150,14 @@ def child(args) -> None:
     else:
         result = method_baseline(args, args.batch_size if args.method == "pipeline" else 1)
     result.setdefault("peak_rss_mb", _peak_rss_mb())
+    result["gpu"] = _gpu_name()
     print(json.dumps(result))
+
+
+def _gpu_name() -> str | None:
+    import torch
+
+    return torch.cuda.get_device_name() if torch.cuda.is_available() else None
 
 
 # ----------------------------------------------------------------------------- parent
@@ -148,7 +167,7 @@ def _spawn(method: str, args, num_beams: int) -> dict:
     command = [sys.executable, __file__, "child", "--method", method, "--data", str(args.data),
                "--model_dir", str(args.model_dir), "--workdir", str(args.workdir), "--num_beams", str(num_beams),
                "--max_new_tokens", str(args.max_new_tokens), "--batch_size", str(args.batch_size),
-               "--max_length", str(args.max_length)]
+               "--max_length", str(args.max_length), "--device", args.device, "--backend", args.backend]
     if args.ours_batch_size:
         command += ["--ours_batch_size", str(args.ours_batch_size)]
     if args.skip_outputs:
@@ -185,10 +204,14 @@ def compare(args) -> None:
         args.skip_outputs = False  # greedy outputs are compared string for string
         args.data, args.model_dir = _prepare(args.workdir, args.rows, args.model)
         args.max_length = _input_limit(args.model_dir, args.max_length)
-        methods = ["pipeline", "one-by-one", "ours"] + (["ours-ctranslate2"] if _export_ct2(args) else [])
+        methods = ["pipeline", "one-by-one", "ours", "ours-torch"]
+        if args.device.startswith("cuda"):  # one-by-one takes minutes on a GPU; fp32 shows what bf16 autocast buys
+            methods = ["pipeline", "ours-fp32", "ours"]
+        elif _export_ct2(args):
+            methods.append("ours-ctranslate2")
         print(f"{args.rows} CRIS narratives, model {args.model_dir}, max_new_tokens {args.max_new_tokens}, "
               f"pipeline batch size {args.batch_size}, ours {args.ours_batch_size or 'chosen for the device'}, "
-              f"{os.cpu_count()} cores")
+              f"{os.cpu_count()} cores, device {args.device}")
         print(f"{'beams':>5} {'method':<24} {'crashes/s':>10} {'vs pipeline':>12} {'peak RSS MB':>12} {'same text':>10}")
         for beams in args.beams:
             results = {m: _spawn(m, args, beams) for m in methods}
@@ -214,7 +237,8 @@ def memory(args) -> None:
             args.data = args.workdir / f"synthetic-{rows}.csv"
             write_records(generate_records(rows, seed=5), args.data)
             result = _spawn("ours", args, 1)
-            print(f"{rows:>8} rows: peak RSS {result['peak_rss_mb']:.0f} MB, {rows / result['seconds']:.1f} crashes/s")
+            print(f"{rows:>8} rows, backend {args.backend}: peak RSS {result['peak_rss_mb']:.0f} MB, "
+                  f"{rows / result['seconds']:.1f} crashes/s", flush=True)
 
 
 def main() -> None:
@@ -232,6 +256,10 @@ def main() -> None:
         p.add_argument("--batch_size", type=int, default=8)
         p.add_argument("--max_length", type=int, default=512)
         p.add_argument("--ours_batch_size", type=int, help="run's --batch_size (default: chosen for the device)")
+        p.add_argument("--backend", default="auto", help="run's --backend for the `ours` row (auto: CTranslate2 "
+                                                          "on a CPU, converting the model inside the timed run)")
+        p.add_argument("--device", default="cpu", help="cpu, or cuda: the pipeline moved to the GPU (fp32, as "
+                                                       "pipeline(device=0) does) against run's bf16 autocast and fp32")
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--model", help="model directory (default: a fresh init-model small BART)")
@@ -241,6 +269,8 @@ def main() -> None:
     mem.add_argument("--batch_size", type=int, default=32)
     mem.add_argument("--ours_batch_size", type=int, help="run's --batch_size (default: chosen for the device)")
     mem.add_argument("--max_length", type=int, default=512)
+    mem.add_argument("--device", default="cpu")
+    mem.add_argument("--backend", default="auto", help="run's --backend (auto: CTranslate2 on a CPU)")
     args = parser.parse_args()
     if args.command == "child":
         child(args)

@@ -341,8 +341,10 @@ class RunConfig:
     device: str = arg("auto", "auto, cpu, cuda or cuda:N.")
     dtype: str = arg("auto", "Weights/autocast dtype on GPU (CPU always runs fp32).",
                      choices=("auto", "bf16", "fp16", "fp32"))
-    backend: str = arg("torch", "Generation backend; ctranslate2 needs --model set to an `export` output directory.",
-                       choices=("torch", "ctranslate2"))
+    backend: str = arg("auto", "Generation backend. auto: CTranslate2 on a CPU when installed (the model converted "
+                               "once to float32 and cached: the same greedy summaries, faster), torch on a GPU; "
+                               "ctranslate2 also runs an `export` directory.",
+                       choices=("auto", "torch", "ctranslate2"))
     graphs_file: str | None = arg(None, "Use crash graphs from this JSONL (Crash_ID per line) instead of extracting.")
     no_plan: bool = arg(False, "Prompt with the narrative only (for models trained with --no_plan).")
     limit: int | None = arg(None, "Summarize at most this many new crashes, then stop.")

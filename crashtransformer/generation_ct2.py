@@ -8,7 +8,7 @@ loads it through `load_ctranslate2_model`, which returns a small stand-in with t
 `config`, `generation_config` and `num_parameters()` that `run` reads from a torch model,
 so prompts, batching, reranking and the report go through the same code.
 
-ctranslate2 is an optional dependency (`pip install 'crashtransformer[ctranslate2]'`).
+ctranslate2 is in requirements.txt; without it `run --backend auto` falls back to torch.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from crashtransformer.logs import log
 
 MANIFEST = "export_manifest.json"
 HF_SUBDIR = "hf"  # the source model's tokenizer, config and generation config
-INSTALL_HINT = "pip install 'crashtransformer[ctranslate2]' (or: pip install ctranslate2)"
+INSTALL_HINT = "pip install ctranslate2"
 
 
 def require_ctranslate2():
@@ -34,7 +34,7 @@ def require_ctranslate2():
     try:
         import ctranslate2
     except ImportError:
-        raise UserError(f"the ctranslate2 backend needs the optional ctranslate2 package: {INSTALL_HINT}") from None
+        raise UserError(f"the ctranslate2 backend needs the ctranslate2 package: {INSTALL_HINT}") from None
     return ctranslate2
 
 
@@ -99,6 +99,25 @@ class CTranslate2Model:
     generation_config: object  # the source model's transformers GenerationConfig
     directory: str
     manifest: dict = field(default_factory=dict)
+    device: str = "cpu"
+    compute_type: str = "default"
+    _sampling_translator: object = field(default=None, repr=False)  # made on first use
+
+    def sampling_translator(self):
+        """The translator that draws sampled candidates: reproducible for a seed only with one worker.
+
+        Each CTranslate2 worker thread keeps its own random stream, and which worker takes which
+        batch is a race; one worker takes the batches in order. On a GPU the main translator has
+        one worker already; on a CPU this is a second copy of the weights, on one thread."""
+        if int(self.translator.num_translators) == 1:
+            return self.translator
+        if self._sampling_translator is None:
+            import ctranslate2
+
+            self._sampling_translator = ctranslate2.Translator(self.directory, device=self.device,
+                                                               compute_type=self.compute_type, inter_threads=1,
+                                                               intra_threads=1)
+        return self._sampling_translator
 
     def num_parameters(self) -> int | None:
         return self.manifest.get("parameters")
@@ -123,7 +142,7 @@ def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "de
     translator = ctranslate2.Translator(directory, device=target, compute_type=compute_type, **thread_layout(target))
     model = CTranslate2Model(translator, AutoConfig.from_pretrained(hf, local_files_only=True),
                              GenerationConfig.from_pretrained(hf, local_files_only=True), directory,
-                             read_manifest(directory))
+                             read_manifest(directory), target, compute_type)
     tokenizer = AutoTokenizer.from_pretrained(hf, local_files_only=True)
     log.info("loaded CTranslate2 export %s (%s, saved as %s, computing in %s on %s)", directory,
              model.config.model_type, model.quantization, translator.compute_type, target)
@@ -144,7 +163,8 @@ class CTranslate2Generator:
 
     def __init__(self, model: CTranslate2Model, tokenizer, generation_config=None, num_return_sequences: int = 1,
                  score: bool | None = None, batch_size: int = 8):
-        self.translator = model.translator
+        sampling = bool(getattr(generation_config or model.generation_config, "do_sample", False))
+        self.translator = model.sampling_translator() if sampling else model.translator
         self.batch_size = batch_size
         self.tokenizer = tokenizer
         self.generation_config = copy.deepcopy(generation_config or model.generation_config)

@@ -87,8 +87,9 @@ class CrashProcessor:
     """Holds the model, tokenizer and settings; turns crash records into artifact rows."""
 
     def __init__(self, model, tokenizer, model_dir: str, settings: GenerationSettings, *, batch_size: int,
-                 max_length: int, no_plan: bool, graphs: dict | None, device, dtype):
+                 max_length: int, no_plan: bool, graphs: dict | None, device, dtype, backend_reason: str = ""):
         self.model, self.tokenizer, self.model_dir = model, tokenizer, model_dir
+        self.backend_reason = backend_reason  # why this backend (backends.choose_backend), for the report
         self.settings, self.batch_size, self.max_length, self.no_plan = settings, batch_size, max_length, no_plan
         self.graphs = graphs
         self.family = model_family(model)
@@ -104,17 +105,20 @@ class CrashProcessor:
 
     @classmethod
     def from_config(cls, cfg, model_dir: str) -> "CrashProcessor":
+        from crashtransformer.backends import choose_backend
         from crashtransformer.generation import default_batch_size, pick_device, pick_dtype
         from crashtransformer.modeling import input_limit, load_model, load_tokenizer
 
         device = pick_device(cfg.device)
         dtype = pick_dtype(device, cfg.dtype)
         beams = max(cfg.num_beams, cfg.num_candidates)
-        if cfg.backend == "ctranslate2":
+        choice = choose_backend(cfg, model_dir, device)
+        log.info("backend %s (%s)", choice.name, choice.reason)
+        if choice.name == "ctranslate2":
             from crashtransformer.generation_ct2 import default_batch_size as ct2_batch_size
             from crashtransformer.generation_ct2 import load_ctranslate2_model
 
-            model, tokenizer = load_ctranslate2_model(model_dir, device)
+            model, tokenizer = load_ctranslate2_model(choice.model_dir, device)
             dtype = model.translator.compute_type  # the export's quantization, as this device runs it
             default_batch = ct2_batch_size(device, beams)
         else:
@@ -136,11 +140,11 @@ class CrashProcessor:
                                       cfg.no_repeat_ngram_size, cfg.length_penalty,
                                       cfg.num_samples, cfg.top_p, cfg.temperature)
         if cfg.num_samples > 0:
-            seed_sampling(cfg.seed, cfg.backend)
+            seed_sampling(cfg.seed, choice.name)
         graphs = read_graphs_file(cfg.graphs_file) if cfg.graphs_file else None
         return cls(model, tokenizer, model_dir, settings, batch_size=batch_size,
                    max_length=input_limit(model.config, cfg.max_length),
-                   no_plan=cfg.no_plan, graphs=graphs, device=device, dtype=dtype)
+                   no_plan=cfg.no_plan, graphs=graphs, device=device, dtype=dtype, backend_reason=choice.reason)
 
     # ------------------------------------------------------------------ steps
 

@@ -183,7 +183,7 @@ def make_processor(cfg, model_dir: str):
     """The processor for the model's task, read from its config: summaries, or labels/entities."""
     from crashtransformer.run_classify import EncoderProcessor, encoder_task
 
-    task = encoder_task(model_dir, cfg.trust_remote_code) if cfg.backend == "torch" else None
+    task = encoder_task(model_dir, cfg.trust_remote_code) if cfg.backend != "ctranslate2" else None
     return EncoderProcessor.from_config(cfg, model_dir, task) if task else CrashProcessor.from_config(cfg, model_dir)
 
 

@@ -48,6 +48,14 @@ def _mini_corpus() -> list[str]:
             for a, act, b, p in itertools.product(units, actions, units, places) if a != b]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ctranslate2_cache(tmp_path_factory) -> Path:
+    """`run --backend auto` converts models into this cache: the session's own, never the user's."""
+    path = tmp_path_factory.mktemp("ctranslate2-cache")
+    os.environ["CRASHTRANSFORMER_CACHE"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def corpus_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("corpus") / "corpus.txt"

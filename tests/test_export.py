@@ -155,7 +155,8 @@ def test_run_with_ctranslate2_writes_the_torch_runs_artifacts(tmp_path, tiny_bar
     common = ("--csv", str(data), "--num_beams", "1", "--num_candidates", "1", "--num_samples", "0",
               "--max_new_tokens", "10", "--chunk_size", "10")
     torch_out, ct2_out = tmp_path / "torch", tmp_path / "ct2"
-    assert run_cli("run", *common, "--model", str(tiny_bart), "--out_dir", str(torch_out), cwd=tmp_path).returncode == 0
+    assert run_cli("run", *common, "--model", str(tiny_bart), "--backend", "torch", "--out_dir", str(torch_out),
+                   cwd=tmp_path).returncode == 0
     done = run_cli("run", *common, "--model", str(bart_export), "--backend", "ctranslate2", "--out_dir", str(ct2_out),
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -182,9 +183,13 @@ def test_run_with_ctranslate2_writes_the_torch_runs_artifacts(tmp_path, tiny_bar
 
 def test_run_names_the_right_backend_for_each_kind_of_model(tmp_path, tiny_bart, bart_export):
     data = _crashes(tmp_path / "crashes.csv", 2)
-    torch_on_export = run_cli("run", "--csv", str(data), "--model", str(bart_export), "--out_dir",
-                              str(tmp_path / "a"), cwd=tmp_path)
+    torch_on_export = run_cli("run", "--csv", str(data), "--model", str(bart_export), "--backend", "torch",
+                              "--out_dir", str(tmp_path / "a"), cwd=tmp_path)
     assert torch_on_export.returncode == 2 and "--backend ctranslate2" in torch_on_export.stderr
+    auto_on_export = run_cli("run", "--csv", str(data), "--model", str(bart_export), "--out_dir",
+                             str(tmp_path / "auto"), cwd=tmp_path)  # auto knows an export when it sees one
+    assert auto_on_export.returncode == 0, auto_on_export.stderr
+    assert json.loads((tmp_path / "auto" / REPORT).read_text())["model"]["backend"] == "ctranslate2"
     ct2_on_torch = run_cli("run", "--csv", str(data), "--model", str(tiny_bart), "--backend", "ctranslate2",
                            "--out_dir", str(tmp_path / "b"), cwd=tmp_path)
     assert ct2_on_torch.returncode == 2 and "crashtransformer.py export" in ct2_on_torch.stderr

@@ -74,13 +74,15 @@ def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bar
     assert len(read_csv_rows(out / METRICS)) == 60
 
 
-def test_sampled_candidates_are_reproducible_with_the_seed(tmp_path, tiny_bart):
-    data = _write_crashes(tmp_path / "few.csv", 6, seed=3)
+@pytest.mark.parametrize("backend", ["auto", "torch"])  # auto: CTranslate2 on this CPU, two workers
+def test_sampled_candidates_are_reproducible_with_the_seed(tmp_path, tiny_bart, backend):
+    data = _write_crashes(tmp_path / "few.csv", 12, seed=3)
 
     def candidates(name: str, *seed: str) -> list[list[str]]:
         out = tmp_path / name
         result = run_cli("run", "--csv", str(data), "--model", str(tiny_bart), "--out_dir", str(out), "--num_beams", "1",
-                         "--num_candidates", "1", "--num_samples", "3", "--max_new_tokens", "8", *seed, cwd=tmp_path)
+                         "--num_candidates", "1", "--num_samples", "3", "--max_new_tokens", "8", "--batch_size", "2",
+                         "--backend", backend, *seed, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         return [sorted(c["summary"] for c in json.loads(line)["candidates"])
                 for line in (out / SUMMARIES).read_text().splitlines()]
