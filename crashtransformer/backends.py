@@ -3,8 +3,8 @@
 `--backend auto` (the default) runs a summarizer through CTranslate2 on a CPU and through torch
 on a GPU. On a CPU, CTranslate2 decodes one batch per core on one thread each, where torch
 shares every matrix product between the cores, and the small models this tool trains have
-matrices too small to share well: on the 2-core dev box the shipped model ran greedy 2.7x the
-pipeline-style baseline through CTranslate2 (float32) and 1.6x through torch, with the same
+matrices too small to share well: on the 2-core dev box the shipped model ran greedy 2.76x the
+pipeline-style baseline through CTranslate2 (float32) and 1.80x through torch, with the same
 1,000 summaries (bench/bench_run.py). The conversion is float32, so greedy decoding writes what
 torch writes; beam search and sampling break ties their own way (other words, same quality:
 docs/export.md). It is made once per model and kept in a cache:
@@ -12,10 +12,11 @@ docs/export.md). It is made once per model and kept in a cache:
     $CRASHTRANSFORMER_CACHE (default $XDG_CACHE_HOME/crashtransformer, else ~/.cache/crashtransformer)
       ctranslate2/<fingerprint>-float32/     an `export` directory (see crashtransformer.export)
 
-The fingerprint covers the model's files (name, size, modification time) and the ctranslate2
-version, so a retrained model is converted again. Auto falls back to torch, saying why, when
-ctranslate2 is not installed, the model is not a local directory or not a family CTranslate2
-converts, or the conversion fails.
+The fingerprint covers the model directory's path, its files (name, size, modification time)
+and the ctranslate2 version, so a retrained model is converted again; old conversions are never
+read again and can be deleted at any time. Auto falls back to torch, saying why, when ctranslate2
+is not installed, the model is not a local directory or not a family CTranslate2 converts,
+--trust_remote_code is set, or the conversion fails.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from pathlib import Path
 from crashtransformer.logs import log
 
 CACHE_QUANTIZATION = "float32"  # exact weights: greedy decoding writes the same summaries as torch
-CACHE_VERSION = 1  # bump when the layout of a cached conversion changes
+CACHE_VERSION = 1  # bump when the conversion or the layout of a cached one changes
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def _why_not_ctranslate2(cfg, model_dir: str) -> str | None:
     if importlib.util.find_spec("ctranslate2") is None:
         return "ctranslate2 is not installed (pip install ctranslate2)"
     if cfg.trust_remote_code:
-        return "the model brings its own code"
+        return "--trust_remote_code is set"
     if not Path(model_dir).is_dir():
         return "the model is not a local directory"
     config = load_config(model_dir, cfg.trust_remote_code, cfg.allow_pickle)

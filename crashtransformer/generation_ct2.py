@@ -59,11 +59,14 @@ def ct2_device(device) -> str:
 
 
 def cpu_threads() -> int:
-    """Cores this process may use (CTranslate2's own default caps at 4)."""
+    """Cores this process may use (CTranslate2's own default caps at 4), at most OMP_NUM_THREADS
+    when that is set: `torchrun` and `accelerate launch` set it to share the cores among ranks."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(cores, int(limit))) if limit.isdigit() and int(limit) > 0 else cores
 
 
 def thread_layout(target: str) -> dict[str, int]:
@@ -101,15 +104,16 @@ class CTranslate2Model:
     manifest: dict = field(default_factory=dict)
     device: str = "cpu"
     compute_type: str = "default"
-    _sampling_translator: object = field(default=None, repr=False)  # made on first use
+    _sampling_translator: object = field(default=None, init=False, repr=False)  # made on first use
 
     def sampling_translator(self):
         """The translator that draws sampled candidates: reproducible for a seed only with one worker.
 
         Each CTranslate2 worker thread keeps its own random stream, and which worker takes which
         batch is a race; one worker takes the batches in order. On a GPU the main translator has
-        one worker already; on a CPU this is a second copy of the weights, on one thread."""
-        if int(self.translator.num_translators) == 1:
+        one worker already; on a CPU this is a second copy of the weights, on one thread (more
+        threads inside one batch slowed the small models this tool trains: see thread_layout)."""
+        if self.translator.num_translators == 1:
             return self.translator
         if self._sampling_translator is None:
             import ctranslate2
@@ -163,11 +167,10 @@ class CTranslate2Generator:
 
     def __init__(self, model: CTranslate2Model, tokenizer, generation_config=None, num_return_sequences: int = 1,
                  score: bool | None = None, batch_size: int = 8):
-        sampling = bool(getattr(generation_config or model.generation_config, "do_sample", False))
-        self.translator = model.sampling_translator() if sampling else model.translator
+        self.generation_config = copy.deepcopy(generation_config or model.generation_config)
+        self.translator = model.sampling_translator() if self.generation_config.do_sample else model.translator
         self.batch_size = batch_size
         self.tokenizer = tokenizer
-        self.generation_config = copy.deepcopy(generation_config or model.generation_config)
         self.num_return_sequences = num_return_sequences
         self.score = num_return_sequences > 1 if score is None else score
         config = self.generation_config

@@ -137,7 +137,8 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
 
         report["model"] = {"directory": processor.model_dir, "model_type": processor.family,
                            "parameters": processor.model.num_parameters(), "backend": processor.backend_name,
-                           "backend_reason": processor.backend_reason, "quantization": processor.quantization, "provenance": read_provenance(processor.model_dir)}
+                           "backend_reason": processor.backend_reason, "quantization": processor.quantization,
+                           "provenance": read_provenance(processor.model_dir)}
         report["device"] = {"device": str(processor.device), "dtype": str(processor.dtype).replace("torch.", ""),
                             "batch_size": processor.batch_size}
         report["generation"] = processor.generation_config.to_diff_dict() | {

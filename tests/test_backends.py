@@ -66,7 +66,7 @@ def test_auto_keeps_torch_where_ctranslate2_cannot_serve(tiny_bart, tmp_path, mo
     assert choose_backend(_settings(), str(tiny_bart), "cuda:0").name == "torch"
     assert choose_backend(_settings("torch"), str(tiny_bart), "cpu").reason == "asked for"
     remote = SimpleNamespace(backend="auto", trust_remote_code=True, allow_pickle=False)
-    assert "its own code" in choose_backend(remote, str(tiny_bart), "cpu").reason
+    assert "--trust_remote_code" in choose_backend(remote, str(tiny_bart), "cpu").reason
     assert "not a local directory" in choose_backend(_settings(), "someone/some-model", "cpu").reason
 
     import importlib.util
@@ -99,14 +99,46 @@ def test_a_failed_conversion_falls_back_to_torch(tiny_bart, tmp_path, monkeypatc
 
 
 def test_the_fingerprint_follows_the_weights(tmp_path, tiny_bart):
+    import os
     import shutil
 
     copy = Path(shutil.copytree(tiny_bart, tmp_path / "model"))
     before = model_fingerprint(copy)
     assert model_fingerprint(copy) == before
     weights = copy / "model.safetensors"
-    weights.write_bytes(weights.read_bytes() + b" ")  # a retrained model: new size and mtime
-    assert model_fingerprint(copy) != before
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # rewritten, same size
+    touched = model_fingerprint(copy)
+    assert touched != before
+    weights.write_bytes(weights.read_bytes() + b" ")  # a retrained model: another size
+    assert model_fingerprint(copy) not in (before, touched)
+
+
+def test_the_cache_lives_where_the_environment_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "explicit"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert backends.cache_root() == tmp_path / "explicit"
+    monkeypatch.delenv("CRASHTRANSFORMER_CACHE")
+    assert backends.cache_root() == tmp_path / "xdg" / "crashtransformer"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert backends.cache_root() == tmp_path / "home" / ".cache" / "crashtransformer"
+
+
+def test_samples_come_from_one_worker_and_launchers_share_the_cores(tiny_bart, tmp_path, monkeypatch):
+    """Each CTranslate2 worker has its own random stream and takes batches in a racy order, so the
+    sampler gets one worker; OMP_NUM_THREADS (set by torchrun / accelerate per rank) caps the rest."""
+    from crashtransformer.generation_ct2 import cpu_threads, load_ctranslate2_model
+
+    monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "cache"))
+    export = cached_conversion(str(tiny_bart))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    model, _ = load_ctranslate2_model(str(export), "cpu")
+    assert model.translator.num_translators == min(2, cpu_threads()) == cpu_threads()
+    assert model.sampling_translator().num_translators == 1
+    assert model.sampling_translator() is model.sampling_translator()  # made once
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_threads() == 1
 
 
 def test_concurrent_runs_convert_a_model_once(tiny_bart, tmp_path, monkeypatch):
@@ -129,5 +161,4 @@ def test_concurrent_runs_convert_a_model_once(tiny_bart, tmp_path, monkeypatch):
     for thread in threads:
         thread.join()
     assert len(calls) == 1 and len(results) == 2 and results[0] == results[1]
-    assert (results[0] / "model.bin").is_file()
-    assert backends.cache_root() == tmp_path / "cache"
+    assert (results[0] / "model.bin").is_file() and results[0].parent.parent == tmp_path / "cache"

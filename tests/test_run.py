@@ -84,6 +84,8 @@ def test_sampled_candidates_are_reproducible_with_the_seed(tmp_path, tiny_bart, 
                          "--num_candidates", "1", "--num_samples", "3", "--max_new_tokens", "8", "--batch_size", "2",
                          "--backend", backend, *seed, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
+        ran = json.loads((out / REPORT).read_text())["model"]["backend"]
+        assert ran == ("torch" if backend == "torch" else "ctranslate2")
         return [sorted(c["summary"] for c in json.loads(line)["candidates"])
                 for line in (out / SUMMARIES).read_text().splitlines()]
 
