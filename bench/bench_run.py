@@ -131,13 +131,12 @@ def method_baseline(args, batch_size: int) -> dict:
     _warm_imports(args.model_dir)
     started = time.perf_counter()  # model loading is timed for both: `run` loads its model too
     tokenizer = AutoTokenizer.from_pretrained(args.model_dir)
-    device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device.replace("auto", "cpu")
-    model = AutoModelForSeq2SeqLM.from_pretrained(args.model_dir).eval().to(device)  # the pipeline's device=0: fp32
+    model = AutoModelForSeq2SeqLM.from_pretrained(args.model_dir).eval().to(args.device)  # pipeline(device=0): fp32
     outputs = []
     with torch.no_grad():
         for start in range(0, len(prompts), batch_size):
             batch = tokenizer(prompts[start:start + batch_size], truncation=True, max_length=args.max_length,
-                              padding=True, return_tensors="pt").to(device)
+                              padding=True, return_tensors="pt").to(args.device)
             generated = model.generate(**batch, num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
                                        no_repeat_ngram_size=0, early_stopping=args.num_beams > 1)
             outputs.extend(t.strip() for t in tokenizer.batch_decode(generated, skip_special_tokens=True))
@@ -221,6 +220,8 @@ def compare(args) -> None:
                 same = sum(a == b for a, b in zip(result["outputs"], results["pipeline"]["outputs"]))
                 print(f"{beams:>5} {method:<24} {rate:>10.2f} {rate / base:>11.2f}x {result['peak_rss_mb']:>12.0f} "
                       f"{same / args.rows:>10.1%}")
+        if args.device.startswith("cuda"):
+            print(f"GPU: {results['pipeline']['gpu']}")
 
 
 def memory(args) -> None:
