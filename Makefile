@@ -22,7 +22,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 sample: install
 	$(BIN)/python crashtransformer.py run --csv data/sample_crashes.csv --out_dir artifacts/sample
 
+# the import contract (pyproject.toml [tool.importlinter]), then the suite
 test: install
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 clean:

@@ -44,7 +44,7 @@ def _line(name: str, scores: dict, seconds: float, rows: int) -> None:
 def classify(model_dir: str, texts: list[str], max_length: int, batch_size: int) -> list[str]:
     from transformers import pipeline
 
-    from crashtransformer.modeling import load_model, load_tokenizer
+    from crashtransformer.models.loading import load_model, load_tokenizer
 
     model = load_model(model_dir, "classification")
     pipe = pipeline("text-classification", model=model, tokenizer=load_tokenizer(model_dir), device="cpu")
@@ -54,8 +54,8 @@ def classify(model_dir: str, texts: list[str], max_length: int, batch_size: int)
 def extractor_labels(texts: list[str], code_to_label: dict[int, str]) -> tuple[list[str], list[str]]:
     """(strict, fallback): strict has no answer when no collision is found; fallback reads that as
     MANCOLL 0 (no collision with a vehicle in transport)."""
-    from crashtransformer.catalogue import MANNER_BY_KEY
-    from crashtransformer.plan import extract_graph, primary_manner
+    from crashtransformer.plan.catalogue import MANNER_BY_KEY
+    from crashtransformer.plan.graph import extract_graph, primary_manner
 
     strict, fallback = [], []
     for text in texts:
@@ -123,10 +123,10 @@ def bench_ner(model_dir: str, n: int, seed: int, max_length: int) -> None:
     import numpy as np
     import torch
 
-    from crashtransformer.modeling import load_model, load_tokenizer
-    from crashtransformer.plan import extract_graph
-    from crashtransformer.synthetic import generate_records
-    from crashtransformer.training_ner import TaggedText, encode_tagged, entity_scores, tag_sequences, word_spans, \
+    from crashtransformer.models.loading import load_model, load_tokenizer
+    from crashtransformer.plan.graph import extract_graph
+    from crashtransformer.prepare.synthetic.generator import generate_records
+    from crashtransformer.train.tagging import TaggedText, encode_tagged, entity_scores, tag_sequences, word_spans, \
         word_tags
 
     rows = [TaggedText(r.crash_id, r.narrative, [(s["start"], s["end"], s["label"]) for s in r.metadata["spans"]],

@@ -33,13 +33,14 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from crashtransformer.catalogue import FACTOR_BY_PLAN_TEXT, parse_plan  # noqa: E402
-from crashtransformer.metrics import distinct_share  # noqa: E402
-from crashtransformer.modeling import PROVENANCE_FILE  # noqa: E402
-from crashtransformer.metrics_faithfulness import hallucinated_specifics, phrase_stated, stemmed_words  # noqa: E402
-from crashtransformer.metrics_suite import MetricOptions, score_pairs  # noqa: E402
-from crashtransformer.plan import extract_plan_lines  # noqa: E402
-from crashtransformer.runner import DEFAULT_MODEL_DIR  # noqa: E402
+from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, parse_plan  # noqa: E402
+from crashtransformer.metrics.text import distinct_share  # noqa: E402
+from crashtransformer.models.loading import PROVENANCE_FILE  # noqa: E402
+from crashtransformer.metrics.faithfulness import hallucinated_specifics, phrase_stated, stemmed_words  # noqa: E402
+from crashtransformer.core.config import MetricSettings  # noqa: E402
+from crashtransformer.metrics.suite import score_pairs  # noqa: E402
+from crashtransformer.plan.graph import extract_plan_lines  # noqa: E402
+from crashtransformer.run.pipeline import DEFAULT_MODEL_DIR  # noqa: E402
 
 # The original project's fine-tuned facebook/bart-base (140M parameters, GPU), its own figures.
 BART_BASE = {"rouge1_f1": 0.401, "rouge2_f1": 0.226, "rougeL_f1": 0.326, "bleu": 0.144}
@@ -96,9 +97,11 @@ def extra_checks(summaries: list[str], narratives: list[str], plans: list[list[s
 
 
 def evaluate_model(model: str, data: Path, out: Path, num_beams: int, no_plan: bool) -> tuple[dict, list[str], float]:
-    """`evaluate --model` as a user runs it; (aggregates, predictions in data order, seconds)."""
+    """`evaluate --model` as a user runs it, top beam only (it generates through `run`'s path, so one
+    beam candidate and no samples); (aggregates, predictions in data order, seconds)."""
     command = [sys.executable, str(REPO / "crashtransformer.py"), "evaluate", "--model", model, "--data", str(data),
-               "--output_dir", str(out), "--num_beams", str(num_beams), "--no_bertscore", "--no_similarity",
+               "--output_dir", str(out), "--num_beams", str(num_beams), "--num_candidates", "1", "--num_samples", "0",
+               "--no_bertscore", "--no_similarity",
                "--bootstrap_samples", "0", "--no_plots"] + (["--no_plan"] if no_plan else [])
     started = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True, text=True)
@@ -170,7 +173,7 @@ def cut_position_tables(model, positions: int) -> None:
 
     The model was trained on inputs of at most --max_length tokens; rows past that were never
     fine-tuned, and dropping them keeps the shipped directory under its size budget. `run`,
-    `evaluate` and `train` cap inputs at config.max_position_embeddings (modeling.input_limit)."""
+    `evaluate` and `train` cap inputs at config.max_position_embeddings (models.loading.input_limit)."""
     import torch
 
     for stack in (model.model.encoder, model.model.decoder):
@@ -194,7 +197,7 @@ def package(source: str, target: Path, check_data: Path | None, max_positions: i
 
     import torch
 
-    from crashtransformer.modeling import load_model, load_tokenizer
+    from crashtransformer.models.loading import load_model, load_tokenizer
 
     model, tokenizer = load_model(source), load_tokenizer(source)
     card = target / "README.md"
@@ -270,7 +273,7 @@ def write_provenance(source: Path, target: Path) -> None:
 def _same_greedy_summaries(reference, shipped, tokenizer, data: Path, rows: int = 20) -> tuple[int, int]:
     import torch
 
-    from crashtransformer.prompt import build_model_input, model_family
+    from crashtransformer.plan.prompt import build_model_input, model_family
 
     frame = pd.read_csv(data, keep_default_na=False).head(rows)
     same = 0
@@ -317,7 +320,7 @@ def quality_table(args: argparse.Namespace) -> None:
     out = Path(args.output_dir)
 
     lead = [lead_sentences(n) for n in narratives]
-    text_only = MetricOptions(bertscore=False, similarity=False, bootstrap_samples=0)
+    text_only = MetricSettings(bertscore=False, similarity=False, bootstrap_samples=0)
     lead_scores = score_pairs(lead, references, narratives, plans, text_only).aggregates
     rows = [table_row("facebook/bart-base, original project (published, 100 rows)", BART_BASE, None, None),
             table_row("first two narrative sentences (no model)", lead_scores,

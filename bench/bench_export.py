@@ -48,7 +48,7 @@ def _prepare_data(source: Path, rows: int, workdir: Path) -> tuple[Path, list[st
     stay out of the file: with them `run` would also score every crash, work the baseline skips."""
     import pandas as pd
 
-    from crashtransformer.records import CrashRecord, iter_records
+    from crashtransformer.data.records import CrashRecord, iter_records
 
     records = [r for r in iter_records(source) if isinstance(r, CrashRecord)][:rows]
     path = workdir / "crashes.csv"
@@ -60,14 +60,14 @@ def _prepare_data(source: Path, rows: int, workdir: Path) -> tuple[Path, list[st
 def _prepare_model(model: str | None, workdir: Path) -> Path:
     if model:
         return Path(model)
-    from crashtransformer.corpus import read_corpus_texts
-    from crashtransformer.modeling import build_model
+    from crashtransformer.data.corpus import read_corpus_texts
+    from crashtransformer.models.building import build_model
 
     return build_model("bart", "small", read_corpus_texts([str(CRIS)]), workdir / "model")
 
 
 def _export(model: Path, quantization: str, workdir: Path) -> Path:
-    from crashtransformer.export import export_model
+    from crashtransformer.infer.export import export_model
 
     return export_model(SimpleNamespace(model=str(model), output=str(workdir / f"ct2-{quantization}"),
                                         format="ctranslate2", quantization=quantization, overwrite=True,
@@ -79,10 +79,10 @@ def _export(model: Path, quantization: str, workdir: Path) -> Path:
 
 def _prompts(data: Path, model_dir: Path, max_length: int) -> list[str]:
     """The prompts `run` builds (offline plans, the one prompt builder), for the baselines."""
-    from crashtransformer.modeling import load_config, load_tokenizer
-    from crashtransformer.plan import extract_plan_lines
-    from crashtransformer.prompt import build_model_input, model_family
-    from crashtransformer.records import CrashRecord, iter_records
+    from crashtransformer.models.loading import load_config, load_tokenizer
+    from crashtransformer.plan.graph import extract_plan_lines
+    from crashtransformer.plan.prompt import build_model_input, model_family
+    from crashtransformer.data.records import CrashRecord, iter_records
 
     tokenizer, family = load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir)))
     records = [r for r in iter_records(data) if isinstance(r, CrashRecord)]
@@ -122,19 +122,19 @@ def method_pipeline(args, dynamic_int8: bool) -> dict:
 
 
 def method_run(args, backend: str, model_dir: Path) -> dict:
-    from crashtransformer.config import RunConfig
-    from crashtransformer.logs import setup_logging
-    from crashtransformer.runner import run
-    import crashtransformer.run_crash  # noqa: F401  (imported untimed, as the baseline's modules are)
+    from crashtransformer.core.config import RunConfig, build_config
+    from crashtransformer.core.logs import setup_logging
+    from crashtransformer.run.pipeline import run
+    import crashtransformer.run.crash  # noqa: F401  (imported untimed, as the baseline's modules are)
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
     setup_logging(args.workdir / "logs", "WARNING")
     out = args.workdir / f"out-{backend}-{model_dir.name}-{time.time_ns()}"
-    cfg = RunConfig(csv=[str(args.data)], model=str(model_dir), backend=backend, out_dir=str(out), num_samples=0,
+    cfg = build_config(RunConfig, dict(csv=[str(args.data)], model=str(model_dir), backend=backend, out_dir=str(out), num_samples=0,
                     batch_size=args.ours_batch_size, num_beams=args.num_beams, num_candidates=1,
                     max_new_tokens=args.max_new_tokens, no_repeat_ngram_size=args.no_repeat_ngram_size,
-                    max_length=args.max_length)
+                    max_length=args.max_length))
     started = time.perf_counter()
     run(cfg)
     seconds = time.perf_counter() - started
@@ -172,7 +172,7 @@ def _spawn(method: str, args, export_dir: Path | None = None) -> dict:
 
 
 def _rouge_l(predictions: list[str], references: list[str]) -> float:
-    from crashtransformer.metrics import rouge_scores
+    from crashtransformer.metrics.text import rouge_scores
 
     return 100 * rouge_scores(predictions, references)["rougeL_f1"]
 
@@ -180,7 +180,7 @@ def _rouge_l(predictions: list[str], references: list[str]) -> float:
 def compare(args) -> None:
     import pandas as pd
 
-    from crashtransformer.modeling import input_limit, load_config
+    from crashtransformer.models.loading import input_limit, load_config
 
     with tempfile.TemporaryDirectory() as tmp:
         args.workdir = Path(tmp)

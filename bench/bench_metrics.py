@@ -6,7 +6,7 @@ sentences, or last sentence, in turn), and the narrative itself feeds faithfulne
 
 - baseline: what a user writes with the libraries directly: rouge-score per pair, sacrebleu
   corpus BLEU once per order (BLEU-1..4) and sentence BLEU per pair (ROUGE + BLEU only);
-- ours, 1 process: crashtransformer.metrics_suite.text_rows (ROUGE + BLEU + length + faithfulness);
+- ours, 1 process: crashtransformer.metrics.suite.text_rows (ROUGE + BLEU + length + faithfulness);
 - ours, 2 processes: the same split over two worker processes.
 
 Run: python bench/bench_metrics.py [--pairs 10000] [--repeats 1]
@@ -56,7 +56,7 @@ def baseline(predictions: list[str], references: list[str]) -> None:
 
 
 def ours(predictions, references, narratives, workers: int) -> None:
-    from crashtransformer.metrics_suite import aggregate, text_rows
+    from crashtransformer.metrics.suite import aggregate, text_rows
 
     rows = text_rows(predictions, references, narratives, None, workers=workers)
     aggregate(rows)

@@ -1,4 +1,4 @@
-"""Benchmark of offline plan extraction (crashtransformer/plan.py).
+"""Benchmark of offline plan extraction (crashtransformer/plan/graph.py).
 
     python bench/bench_plan.py synthetic [--n 2000 --seed 13]   # factor P/R/F1, manner accuracy
     python bench/bench_plan.py ciss [--half dev|heldout|both]    # real CISS manner of collision
@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 
-from crashtransformer.catalogue import MANNER_BY_KEY  # noqa: E402
-from crashtransformer.plan import extract_graph, plan_steps_from_graph, primary_manner  # noqa: E402
+from crashtransformer.plan.catalogue import MANNER_BY_KEY  # noqa: E402
+from crashtransformer.plan.graph import extract_graph, plan_steps_from_graph, primary_manner  # noqa: E402
 
 
 def _macro_f1(gold: list, pred: list) -> float:
@@ -34,7 +34,7 @@ def _macro_f1(gold: list, pred: list) -> float:
 
 
 def bench_synthetic(n: int, seed: int) -> dict:
-    from crashtransformer.synthetic import generate_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
 
     tp = fp = fn = manner_hits = manner_named = 0
     per_factor = collections.Counter()

@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 
-from crashtransformer.records import CrashRecord, iter_records  # noqa: E402
-from crashtransformer.splitting import DuplicateFinder, normalize_for_matching  # noqa: E402
+from crashtransformer.data.records import CrashRecord, iter_records  # noqa: E402
+from crashtransformer.data.splitting import DuplicateFinder, normalize_for_matching  # noqa: E402
 
 
 def best_of(repeat: int, function) -> tuple[float, object]:

@@ -57,22 +57,22 @@ def _prepare(workdir: Path, rows: int, model: str | None) -> tuple[Path, Path]:
     data = workdir / "crashes.csv"
     pd.DataFrame({"Crash_ID": [f"B{i:06d}" for i in range(len(frame))], "Narrative": frame["Narrative"]}).to_csv(
         data, index=False)
-    from crashtransformer.runner import DEFAULT_MODEL_DIR
+    from crashtransformer.run.pipeline import DEFAULT_MODEL_DIR
 
     if model or (DEFAULT_MODEL_DIR / "config.json").is_file():
         return data, Path(model or DEFAULT_MODEL_DIR)
-    from crashtransformer.corpus import read_corpus_texts
-    from crashtransformer.modeling import build_model
+    from crashtransformer.data.corpus import read_corpus_texts
+    from crashtransformer.models.building import build_model
 
     return data, build_model("bart", "small", read_corpus_texts([str(CRIS)]), workdir / "model")
 
 
 def _prompts(data: Path, model_dir: Path, max_length: int) -> list[str]:
     """The prompt texts `run` builds, for the baselines (not timed)."""
-    from crashtransformer.modeling import load_config, load_tokenizer
-    from crashtransformer.plan import extract_plan_lines
-    from crashtransformer.prompt import build_model_input, model_family
-    from crashtransformer.records import CrashRecord, iter_records
+    from crashtransformer.models.loading import load_config, load_tokenizer
+    from crashtransformer.plan.graph import extract_plan_lines
+    from crashtransformer.plan.prompt import build_model_input, model_family
+    from crashtransformer.data.records import CrashRecord, iter_records
 
     tokenizer, family = load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir)))
     records = [r for r in iter_records(data) if isinstance(r, CrashRecord)]
@@ -93,10 +93,10 @@ def _warm_imports(model_dir: Path) -> None:
 
 
 def method_ours(args) -> dict:
-    from crashtransformer.config import RunConfig
-    from crashtransformer.logs import setup_logging
-    from crashtransformer.runner import run
-    import crashtransformer.run_crash  # noqa: F401  (the pipeline's own modules, imported untimed)
+    from crashtransformer.core.config import RunConfig, build_config
+    from crashtransformer.core.logs import setup_logging
+    from crashtransformer.run.pipeline import run
+    import crashtransformer.run.crash  # noqa: F401  (the pipeline's own modules, imported untimed)
 
     _warm_imports(args.model_dir)
 
@@ -107,11 +107,11 @@ def method_ours(args) -> dict:
     exported = args.method == "ours-ctranslate2"
     dtype = "fp32" if args.method == "ours-fp32" else "auto"
     backend = {"ours-ctranslate2": "ctranslate2", "ours-torch": "torch"}.get(args.method, args.backend)
-    cfg = RunConfig(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
+    cfg = build_config(RunConfig, dict(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
                     out_dir=str(out), batch_size=args.ours_batch_size, backend=backend,
                     device=args.device, dtype=dtype,
                     num_beams=args.num_beams, num_candidates=1, num_samples=0, max_new_tokens=args.max_new_tokens,
-                    no_repeat_ngram_size=0, max_length=args.max_length)
+                    no_repeat_ngram_size=0, max_length=args.max_length))
     started = time.perf_counter()
     run(cfg)
     seconds = time.perf_counter() - started
@@ -179,7 +179,7 @@ def _spawn(method: str, args, num_beams: int) -> dict:
 
 def _input_limit(model_dir: Path, requested: int) -> int:
     """--max_length capped at the model's position table, as `run` caps it (the baseline too)."""
-    from crashtransformer.modeling import input_limit, load_config
+    from crashtransformer.models.loading import input_limit, load_config
 
     return input_limit(load_config(str(model_dir)), requested)
 
@@ -226,8 +226,8 @@ def compare(args) -> None:
 
 def memory(args) -> None:
     """Peak RSS of `run` for small and large synthetic inputs: streaming keeps it flat."""
-    from crashtransformer.synthetic import generate_records
-    from crashtransformer.writers import write_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
+    from crashtransformer.data.writers import write_records
 
     with tempfile.TemporaryDirectory() as tmp:
         args.workdir = Path(tmp)

@@ -1,4 +1,4 @@
-"""Benchmark of the synthetic crash generator (crashtransformer/synthetic.py).
+"""Benchmark of the synthetic crash generator (crashtransformer/prepare/synthetic/generator.py).
 
     python bench/bench_synthetic.py [--num_examples 10000 --seed 42 --noise 0.3]
 
@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 CRIS = REPO.parent / "shared" / "data" / "cris_narratives_llm_summaries.csv"
 
-from crashtransformer.records import CrashRecord  # noqa: E402
-from crashtransformer.synthetic import diversity_report, generate_records  # noqa: E402
+from crashtransformer.data.records import CrashRecord  # noqa: E402
+from crashtransformer.prepare.synthetic.generator import diversity_report, generate_records  # noqa: E402
 
 _BASELINE_TEMPLATES = (
     "Unit {a} was traveling {d} on {road}. Unit {a} failed to control speed and struck Unit {b}.",

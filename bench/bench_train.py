@@ -36,7 +36,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def build_model_dir(records, size: str, out: Path) -> Path:
-    from crashtransformer.modeling import build_model
+    from crashtransformer.models.building import build_model
 
     texts = [r.narrative for r in records] + [r.summary for r in records]
     return build_model("bart", size, texts, out)
@@ -46,7 +46,7 @@ def run(model_dir: Path, train_set, eval_set, tokenizer, ours: bool, args, out: 
     """Train a fresh copy of the model for args.steps steps; return throughput and loss."""
     from transformers import DataCollatorForSeq2Seq, PrinterCallback, Seq2SeqTrainer, Seq2SeqTrainingArguments
 
-    from crashtransformer.modeling import load_model
+    from crashtransformer.models.loading import load_model
 
     model = load_model(str(model_dir), "seq2seq")
     padding = dict(padding="longest") if ours else dict(padding="max_length", max_length=512)
@@ -80,9 +80,10 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers.utils import logging as hf_logging
 
-    from crashtransformer.modeling import load_tokenizer
-    from crashtransformer.records import read_training_file
-    from crashtransformer.training_seq2seq import encode_records
+    from crashtransformer.models.loading import load_tokenizer
+    from crashtransformer.data.records import read_training_file
+    from crashtransformer.plan.policy import ModelInputs
+    from crashtransformer.train.seq2seq import encode_records
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
@@ -93,8 +94,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = build_model_dir(train_records, args.size, Path(tmp) / "model")
         tokenizer = load_tokenizer(str(model_dir))
-        train_set, truncated = encode_records(train_records, tokenizer, "bart", 512, 128, no_plan=False)
-        eval_set, _ = encode_records(held_out, tokenizer, "bart", 512, 128, no_plan=False)
+        inputs = ModelInputs(tokenizer, "bart", 512, no_plan=False, want_graph=False)  # as train builds them
+        train_set, truncated = encode_records(train_records, inputs, 128)
+        eval_set, _ = encode_records(held_out, inputs, 128)
         lengths = sorted(train_set["length"])
         print(f"data: {len(train_set)} training rows (input tokens median {lengths[len(lengths) // 2]}, "
               f"max {lengths[-1]}, {truncated} cut at 512), {len(eval_set)} held-out rows; "

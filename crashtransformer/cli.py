@@ -8,16 +8,69 @@ from pathlib import Path
 
 import click
 
-from crashtransformer import __version__
-from crashtransformer.config import RunConfig, InitModelConfig, config_options, resolve_config, save_config
-from crashtransformer.config import TrainConfig
-from crashtransformer.config import EvaluateConfig
-from crashtransformer.config import PrepareDataConfig
-from crashtransformer.config import ExportConfig
-from crashtransformer.errors import EXIT_INTERNAL, EXIT_USAGE, UserError
-from crashtransformer.logs import log, log_run_header, setup_logging
+from crashtransformer.core.config import (
+    EvaluateConfig,
+    ExportConfig,
+    InitModelConfig,
+    PrepareDataConfig,
+    RunConfig,
+    TrainConfig,
+    resolve_config,
+    save_config,
+)
+from crashtransformer.core.errors import EXIT_INTERNAL, EXIT_USAGE, UserError
+from crashtransformer.core.fields import FlatField, base_type, flat_fields
+from crashtransformer.core.logs import log, log_run_header, setup_logging
+from crashtransformer.core.version import __version__
 
 _state: dict = {"log_path": None}
+
+
+# ----------------------------------------------------------------------------- flags from the configs
+
+
+def _flag_names(flat: FlatField) -> list[str]:
+    """`--name` and its dashed alias; a boolean also gets its off switch, both spellings, so a
+    preset's `true` can be turned off from the command line (`--fp16/--no_fp16`, `--no-fp16`).
+    A field that already reads as a negation (`no_plan`) is switched off by its positive name."""
+    name = flat.name
+    on = list(dict.fromkeys([f"--{name}", f"--{name.replace('_', '-')}"]))
+    if base_type(flat.annotation)[0] is not bool:
+        return on
+    off_name = name.removeprefix("no_") if name.startswith("no_") else f"no_{name}"
+    off = list(dict.fromkeys([f"--{off_name}", f"--{off_name.replace('_', '-')}"]))
+    return [f"{on[0]}/{off[0]}", *on[1:], *(f" /{extra}" for extra in off[1:])]
+
+
+def _click_option(flat: FlatField):
+    base, is_list = base_type(flat.annotation)
+    meta, default = flat.field.metadata, flat.default
+    help_text = meta.get("help", "")
+    if default not in (None, "", [], False):
+        help_text += f"  [default: {default}]"
+    kwargs: dict = {"default": None, "help": help_text}
+    if base is bool:
+        kwargs["is_flag"] = True
+    elif meta.get("choices"):
+        kwargs["type"] = click.Choice(meta["choices"], case_sensitive=False)
+    else:
+        kwargs["type"] = {int: int, float: float}.get(base, str)
+    if is_list:
+        kwargs["multiple"] = True
+    return click.option(*_flag_names(flat), flat.name, **kwargs)
+
+
+def config_options(cls: type):
+    """Decorator: one click option per (flattened) field of `cls`, plus `--config FILE.yaml`."""
+
+    def decorate(command):
+        for flat in reversed(list(flat_fields(cls))):
+            if flat.field.metadata.get("cli", True):
+                command = _click_option(flat)(command)
+        return click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+                            help="YAML file of defaults for this command (see configs/); flags override it.")(command)
+
+    return decorate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -38,8 +91,8 @@ def cli(log_dir: str, log_level: str) -> None:
 @config_options(InitModelConfig)
 def init_model_command(config_file, **options) -> None:
     """Build a new small BART/T5/Pegasus model offline, with a tokenizer trained on your corpus."""
-    from crashtransformer.corpus import read_corpus_texts
-    from crashtransformer.modeling import build_model
+    from crashtransformer.data.corpus import read_corpus_texts
+    from crashtransformer.models.building import build_model
 
     cfg = resolve_config(InitModelConfig, config_file, options)
     log_run_header(cfg.seed)
@@ -57,7 +110,7 @@ def init_model_command(config_file, **options) -> None:
 @config_options(TrainConfig)
 def train_command(config_file, **options) -> None:
     """Fine-tune a model on crash narratives (plan-conditioned seq2seq summaries)."""
-    from crashtransformer.training import train
+    from crashtransformer.train.command import train
 
     cfg = resolve_config(TrainConfig, config_file, options)
     log_run_header(cfg.seed)
@@ -72,7 +125,7 @@ def evaluate_command(config_file, **options) -> None:
     Either --predictions P [--references R] (joined by Crash_ID), or --model DIR --data FILE
     (generate, then score). Exit code 3 when some rows could not be paired (see
     evaluation_problems.csv)."""
-    from crashtransformer.evaluation import evaluate
+    from crashtransformer.evaluate.command import evaluate
 
     cfg = resolve_config(EvaluateConfig, config_file, options)
     log_run_header(cfg.seed)
@@ -86,7 +139,7 @@ def evaluate_command(config_file, **options) -> None:
 def prepare_data_command(config_file, **options) -> None:
     """Make a training file from synthetic crashes, `run` artifacts, or a raw CSV/XLSX/JSONL export:
     validated, cleaned, optionally de-duplicated and split; rejects and a data report beside it."""
-    from crashtransformer.prepare import prepare_data
+    from crashtransformer.prepare.command import prepare_data
 
     cfg = resolve_config(PrepareDataConfig, config_file, options)
     log_run_header(cfg.seed)
@@ -102,7 +155,7 @@ def run_command(config_file, **options) -> None:
 
     Exit codes: 0 done; 3 done, some rows rejected (see rejects.csv); 4 another run holds
     --out_dir; 2 usage error; 1 internal error."""
-    from crashtransformer.runner import run
+    from crashtransformer.run.pipeline import run
 
     cfg = resolve_config(RunConfig, config_file, options)
     log_run_header(cfg.seed)
@@ -115,7 +168,7 @@ def run_command(config_file, **options) -> None:
 @config_options(ExportConfig)
 def export_command(config_file, **options) -> None:
     """Convert a fine-tuned model to CTranslate2 (int8 by default) for `run --backend ctranslate2`."""
-    from crashtransformer.export import export_model
+    from crashtransformer.infer.export import export_model
 
     cfg = resolve_config(ExportConfig, config_file, options)
     log_run_header(None)

@@ -64,8 +64,8 @@ def corpus_file(tmp_path_factory) -> Path:
 
 
 def _build(arch: str, corpus: Path, out: Path) -> Path:
-    from crashtransformer.corpus import read_corpus_texts
-    from crashtransformer.modeling import build_model
+    from crashtransformer.data.corpus import read_corpus_texts
+    from crashtransformer.models.building import build_model
 
     return build_model(arch, "tiny", read_corpus_texts([str(corpus)]), out, vocab_size=600)
 
@@ -89,8 +89,8 @@ def tiny_pegasus(tmp_path_factory, corpus_file) -> Path:
 def tiny_encoder(tmp_path_factory) -> Path:
     """A tiny BERT encoder (no task head) with a WordPiece vocabulary of crash words, built offline:
     what MiniLM or bert-base is to a real classification or tagging run."""
-    from crashtransformer.modeling import build_encoder
-    from crashtransformer.synthetic import generate_records
+    from crashtransformer.models.building import build_encoder
+    from crashtransformer.prepare.synthetic.generator import generate_records
 
     texts = _mini_corpus() + [record.narrative for record in generate_records(150, seed=7)]
     return build_encoder(texts, tmp_path_factory.mktemp("tiny_encoder"), vocab_size=1200)

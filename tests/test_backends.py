@@ -6,27 +6,25 @@ import json
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
-
 import pytest
 
 from conftest import run_cli
-from crashtransformer import backends
-from crashtransformer.backends import cached_conversion, choose_backend, model_fingerprint
-from crashtransformer.run_artifacts import REPORT, SUMMARIES
+from crashtransformer.infer import backends
+from crashtransformer.core.config import ModelLoading
+from crashtransformer.infer.backends import cached_conversion, choose_backend, model_fingerprint
+from crashtransformer.run.artifacts import REPORT, SUMMARIES
 
 pytest.importorskip("ctranslate2")
 
 GREEDY = ("--num_beams", "1", "--num_candidates", "1", "--num_samples", "0", "--max_new_tokens", "12")
 
 
-def _settings(backend: str = "auto") -> SimpleNamespace:
-    return SimpleNamespace(backend=backend, trust_remote_code=False, allow_pickle=False)
+SAFE = ModelLoading()
 
 
 def _crashes(path: Path, rows: int = 10) -> Path:
-    from crashtransformer.synthetic import generate_records
-    from crashtransformer.writers import write_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
+    from crashtransformer.data.writers import write_records
 
     write_records(generate_records(rows, seed=21), path)
     return path
@@ -63,39 +61,55 @@ def test_auto_on_cpu_converts_once_and_decodes_greedily_as_torch_does(tmp_path, 
 
 
 def test_auto_keeps_torch_where_ctranslate2_cannot_serve(tiny_bart, tmp_path, monkeypatch):
-    assert choose_backend(_settings(), str(tiny_bart), "cuda:0").name == "torch"
-    assert choose_backend(_settings("torch"), str(tiny_bart), "cpu").reason == "asked for"
-    remote = SimpleNamespace(backend="auto", trust_remote_code=True, allow_pickle=False)
-    assert "--trust_remote_code" in choose_backend(remote, str(tiny_bart), "cpu").reason
-    assert "not a local directory" in choose_backend(_settings(), "someone/some-model", "cpu").reason
+    assert choose_backend("auto", str(tiny_bart), "cuda:0", SAFE).name == "torch"
+    assert choose_backend("torch", str(tiny_bart), "cpu", SAFE).reason == "asked for"
+    remote = ModelLoading(trust_remote_code=True)
+    assert "--trust_remote_code" in choose_backend("auto", str(tiny_bart), "cpu", remote).reason
+    assert "not a local directory" in choose_backend("auto", "someone/some-model", "cpu", SAFE).reason
 
     import importlib.util
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "ctranslate2" else real_find_spec(name, *a))
-    assert "not installed" in choose_backend(_settings(), str(tiny_bart), "cpu").reason
+    assert "not installed" in choose_backend("auto", str(tiny_bart), "cpu", SAFE).reason
 
 
 def test_auto_keeps_torch_for_families_ctranslate2_does_not_convert(tmp_path, corpus_file):
-    from crashtransformer.corpus import read_corpus_texts
-    from crashtransformer.modeling import build_encoder
+    from crashtransformer.data.corpus import read_corpus_texts
+    from crashtransformer.models.building import build_encoder
 
     encoder = build_encoder(read_corpus_texts([str(corpus_file)]), tmp_path / "encoder", vocab_size=300)
-    choice = choose_backend(_settings(), str(encoder), "cpu")
+    choice = choose_backend("auto", str(encoder), "cpu", SAFE)
     assert choice.name == "torch" and "does not convert" in choice.reason
 
 
-def test_a_failed_conversion_falls_back_to_torch(tiny_bart, tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("error, says", [
+    (ValueError("Unsupported model layout"), "converter does not support this model"),
+    (OSError(28, "No space left on device"), "cannot be written (No space left on device)"),
+])
+def test_a_conversion_failing_for_a_named_cause_falls_back_to_torch_saying_which(tiny_bart, tmp_path, monkeypatch,
+                                                                                  caplog, error, says):
+    monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "cache"))
+
+    def broken(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr("crashtransformer.infer.export.export_model", broken)
+    choice = choose_backend("auto", str(tiny_bart), "cpu", SAFE)
+    assert choice.name == "torch" and choice.model_dir == str(tiny_bart)
+    assert "conversion failed" in choice.reason and says in choice.reason and says in caplog.text
+
+
+def test_an_unexpected_conversion_error_is_not_hidden_behind_a_fallback(tiny_bart, tmp_path, monkeypatch):
     monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "cache"))
 
     def broken(*args, **kwargs):
         raise RuntimeError("converter exploded")
 
-    monkeypatch.setattr("crashtransformer.export.export_model", broken)
-    choice = choose_backend(_settings(), str(tiny_bart), "cpu")
-    assert choice.name == "torch" and choice.model_dir == str(tiny_bart) and "conversion failed" in choice.reason
-    assert "converter exploded" in caplog.text
+    monkeypatch.setattr("crashtransformer.infer.export.export_model", broken)
+    with pytest.raises(RuntimeError, match="converter exploded"):
+        choose_backend("auto", str(tiny_bart), "cpu", SAFE)
 
 
 def test_the_fingerprint_follows_the_weights(tmp_path, tiny_bart):
@@ -128,7 +142,7 @@ def test_the_cache_lives_where_the_environment_says(tmp_path, monkeypatch):
 def test_samples_come_from_one_worker_and_launchers_share_the_cores(tiny_bart, tmp_path, monkeypatch):
     """Each CTranslate2 worker has its own random stream and takes batches in a racy order, so the
     sampler gets one worker; OMP_NUM_THREADS (set by torchrun / accelerate per rank) caps the rest."""
-    from crashtransformer.generation_ct2 import cpu_threads, load_ctranslate2_model
+    from crashtransformer.infer.ctranslate2 import cpu_threads, load_ctranslate2_model
 
     monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "cache"))
     export = cached_conversion(str(tiny_bart))
@@ -144,7 +158,7 @@ def test_samples_come_from_one_worker_and_launchers_share_the_cores(tiny_bart, t
 def test_concurrent_runs_convert_a_model_once(tiny_bart, tmp_path, monkeypatch):
     """Two ranks (here threads: flock locks separate opens alike) ask for one model at once."""
     monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "cache"))
-    from crashtransformer import export
+    from crashtransformer.infer import export
 
     real_export, calls = export.export_model, []
 

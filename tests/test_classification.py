@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crashtransformer.errors import UserError
-from crashtransformer.training_classification import (
+from crashtransformer.core.errors import UserError
+from crashtransformer.train.classification import (
     LabelledText,
     balanced_class_weights,
     classification_scores,
@@ -18,7 +18,7 @@ from crashtransformer.training_classification import (
     read_labelled_file,
     stratified_split,
 )
-from crashtransformer.training_encoder import best_model_metric
+from crashtransformer.train.encoder import best_model_metric
 
 # Words from the tiny encoder's corpus (conftest._mini_corpus): each label has its own verb phrase.
 ACTIONS = {"yield": "failed to yield to", "backing": "backed into", "following": "followed too closely behind"}
@@ -84,8 +84,8 @@ def test_reading_labels_names_problems(tmp_path):
 
 
 def test_artifact_store_refuses_to_mix_tasks(tmp_path):
-    from crashtransformer.run_artifacts import METRICS, ArtifactStore
-    from crashtransformer.run_classify import CLASSIFICATION_COLUMNS
+    from crashtransformer.run.artifacts import METRICS, ArtifactStore
+    from crashtransformer.run.classify import CLASSIFICATION_COLUMNS
 
     store = ArtifactStore(tmp_path / "fresh").open()
     store.use_metric_columns(CLASSIFICATION_COLUMNS)

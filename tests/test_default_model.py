@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from crashtransformer.run_artifacts import GRAPHS, METRICS, REJECTS, REPORT, SUMMARIES, read_csv_rows
-from crashtransformer.runner import DEFAULT_MODEL_DIR
+from crashtransformer.run.artifacts import GRAPHS, METRICS, REJECTS, REPORT, SUMMARIES, read_csv_rows
+from crashtransformer.run.pipeline import DEFAULT_MODEL_DIR
 
 SAMPLE = REPO / "data" / "sample_crashes.csv"
 MAX_SHIPPED_BYTES = 25 * 1024 * 1024  # the budget for a model committed to the repository
@@ -45,9 +45,9 @@ def test_model_directory_is_complete_and_within_budget(shipped_model):
 def test_loads_in_fp32_and_writes_a_plan_conditioned_summary(shipped_model):
     import torch
 
-    from crashtransformer.modeling import load_model, load_tokenizer
-    from crashtransformer.plan import extract_plan_lines
-    from crashtransformer.prompt import build_model_input, model_family
+    from crashtransformer.models.loading import load_model, load_tokenizer
+    from crashtransformer.plan.graph import extract_plan_lines
+    from crashtransformer.plan.prompt import build_model_input, model_family
 
     model, tokenizer = load_model(str(shipped_model)), load_tokenizer(str(shipped_model))
     assert model.dtype == torch.float32  # fp16 on disk, upcast on load: CPUs run fp32

@@ -128,3 +128,31 @@ def test_model_generates_then_scores(tmp_path, tiny_bart):
     assert results["join"]["pairs"] == len(SUMMARIES)
     assert isinstance(results["aggregates"]["rougeL_f1"], float)
     assert _per_example(out / "evaluation_problems.csv")[0]["reason"] == "empty_reference"
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+def test_evaluate_with_a_model_chooses_the_summaries_run_chooses(tmp_path, tiny_bart, backend):
+    """One generation path: the same rows, settings and --seed give `run`'s best summaries, sampled
+    candidates and reranking included, on either backend."""
+    rows = [[f"c{i}", n, s, json.dumps(p)] for i, (n, s, p) in enumerate(zip(NARRATIVES, SUMMARIES, PLANS))]
+    data = _write_csv(tmp_path / "data.csv", ["Crash_ID", "Narrative", "Summary", "plan_lines"], rows)
+    generation = ("--num_beams", "2", "--num_candidates", "2", "--num_samples", "3", "--max_new_tokens", "8",
+                  "--seed", "11", "--backend", backend)
+    ran = run_cli("run", "--csv", str(data), "--model", str(tiny_bart), "--out_dir", "run", *generation,
+                  cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    evaluated = run_cli("evaluate", "--model", str(tiny_bart), "--data", str(data), "--output_dir", "eval",
+                        *generation, "--no_bertscore", "--no_similarity", *QUICK, cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    by_run = {row["Crash_ID"]: row for row in map(json.loads, (tmp_path / "run" / "crash_summaries.jsonl")
+                                                  .read_text(encoding="utf-8").splitlines())}
+    by_evaluate = [json.loads(line) for line in (tmp_path / "eval" / "predictions.jsonl")
+                   .read_text(encoding="utf-8").splitlines()]
+    assert [p["Crash_ID"] for p in by_evaluate] == [f"c{i}" for i in range(len(SUMMARIES))]
+    assert all(p["best_summary"] == by_run[p["Crash_ID"]]["best_summary"] for p in by_evaluate)
+    assert all(p["plan_lines"] == by_run[p["Crash_ID"]]["plan_lines"] for p in by_evaluate)
+    assert len({p["best_summary"] for p in by_evaluate}) > 1 or len(by_run) == 1  # not one constant output
+    report = json.loads((tmp_path / "eval" / "evaluation_results.json").read_text(encoding="utf-8"))
+    assert report["generation"]["num_samples"] == 3 and report["generation"]["sampling"]["seed"] == 11
+    run_report = json.loads((tmp_path / "run" / "run_report.json").read_text(encoding="utf-8"))
+    assert report["generation"]["backend"] == run_report["model"]["backend"]

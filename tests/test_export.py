@@ -9,13 +9,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from crashtransformer.core.config import ExportConfig
+
 from conftest import REPO, _mini_corpus, run_cli
-from crashtransformer.errors import UserError
-from crashtransformer.run_artifacts import METRICS, REPORT, SUMMARIES
+from crashtransformer.core.errors import UserError
+from crashtransformer.run.artifacts import METRICS, REPORT, SUMMARIES
 
 pytest.importorskip("ctranslate2")
 
@@ -24,10 +25,9 @@ PLANS = [["1) failed to control speed -> rear-end collision"], ["1) failed to yi
 
 
 def _export(model: Path, out: Path, quantization: str = "float32") -> Path:
-    from crashtransformer.export import export_model
+    from crashtransformer.infer.export import export_model
 
-    cfg = SimpleNamespace(model=str(model), output=str(out), format="ctranslate2", quantization=quantization,
-                          overwrite=False, trust_remote_code=False, allow_pickle=False)
+    cfg = ExportConfig(model=str(model), output=str(out), quantization=quantization)
     return export_model(cfg)
 
 
@@ -79,13 +79,12 @@ def test_export_writes_model_tokenizer_and_manifest(tmp_path, tiny_bart):
 def test_export_refuses_a_model_ctranslate2_cannot_convert(tmp_path):
     import transformers
 
-    from crashtransformer.export import export_model
+    from crashtransformer.infer.export import export_model
 
     config = transformers.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=1,
                                      intermediate_size=16, num_labels=2)
     transformers.BertForSequenceClassification(config).save_pretrained(tmp_path / "classifier")
-    cfg = SimpleNamespace(model=str(tmp_path / "classifier"), output=str(tmp_path / "out"), format="ctranslate2",
-                          quantization="int8", overwrite=False, trust_remote_code=False, allow_pickle=False)
+    cfg = ExportConfig(model=str(tmp_path / "classifier"), output=str(tmp_path / "out"), quantization="int8")
     with pytest.raises(UserError, match="cannot export model_type 'bert'.*--backend torch"):
         export_model(cfg)
     assert not (tmp_path / "out").exists()
@@ -108,8 +107,8 @@ def test_without_ctranslate2_export_and_run_say_how_to_install(tmp_path, tiny_ba
 
 
 def _inputs(model_dir: Path, count: int = 200) -> list[list[int]]:
-    from crashtransformer.modeling import load_config, load_tokenizer
-    from crashtransformer.prompt import build_model_input, model_family
+    from crashtransformer.models.loading import load_config, load_tokenizer
+    from crashtransformer.plan.prompt import build_model_input, model_family
 
     tokenizer, family = load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir)))
     texts = _mini_corpus()[:count]
@@ -120,9 +119,9 @@ def _inputs(model_dir: Path, count: int = 200) -> list[list[int]]:
 @pytest.mark.parametrize("arch", ["bart", "t5", "pegasus"])
 def test_float32_export_greedy_outputs_equal_torch(arch, tmp_path, request):
     """>= 99% identical strings, and the same mean log-probabilities, on 200 prompts."""
-    from crashtransformer.generation import TorchGenerator, generate_with_backend
-    from crashtransformer.generation_ct2 import CTranslate2Generator, load_ctranslate2_model
-    from crashtransformer.modeling import load_model, load_tokenizer
+    from crashtransformer.infer.generation import TorchGenerator, generate_with_backend
+    from crashtransformer.infer.ctranslate2 import CTranslate2Generator, load_ctranslate2_model
+    from crashtransformer.models.loading import load_model, load_tokenizer
 
     source = request.getfixturevalue(f"tiny_{arch}")
     model, tokenizer = load_model(str(source)), load_tokenizer(str(source))
@@ -143,8 +142,8 @@ def test_float32_export_greedy_outputs_equal_torch(arch, tmp_path, request):
 
 
 def _crashes(path: Path, count: int) -> Path:
-    from crashtransformer.synthetic import generate_records
-    from crashtransformer.writers import write_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
+    from crashtransformer.data.writers import write_records
 
     write_records(list(generate_records(count, seed=17)), path)
     return path

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from crashtransformer.config import arg, resolve_config
-from crashtransformer.errors import UserError
+from crashtransformer.core.config import resolve_config
+from crashtransformer.core.fields import arg
+from crashtransformer.core.errors import UserError
 
 
 def test_help_lists_subcommands_with_descriptions():
@@ -112,7 +113,7 @@ def test_init_model_cli_writes_model_config_and_log(tmp_path, corpus_file):
 def test_log_lines_reach_the_file_while_the_command_runs(tmp_path):
     """tail -f must show progress live: the file grows before the process exits."""
     script = (
-        "import time; from crashtransformer.logs import setup_logging, log\n"
+        "import time; from crashtransformer.core.logs import setup_logging, log\n"
         f"setup_logging({str(tmp_path)!r})\n"
         "log.info('first line'); time.sleep(3); log.info('second line')\n"
     )
@@ -142,19 +143,39 @@ def test_bad_flag_value_exits_2(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_internal_error_exits_1_with_log_path(tmp_path, monkeypatch):
-    bad_corpus = tmp_path / "corpus.txt"
-    bad_corpus.write_text("just one line\n")
-    # vocab_size below the special tokens makes the tokenizer library itself fail: not a user-level check
-    result = run_cli("init-model", "--corpus", str(bad_corpus), "--output", str(tmp_path / "m"),
-                     "--vocab_size", "-5", cwd=tmp_path)
-    assert result.returncode == 1, result.stderr
-    assert "internal error" in result.stderr and "logs/crashtransformer-" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_a_vocabulary_too_small_is_a_usage_error(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("Unit 1 struck Unit 2.\n")
+    result = run_cli("init-model", "--corpus", str(corpus), "--output", str(tmp_path / "m"), "--vocab_size", "-5",
+                     cwd=tmp_path)
+    assert result.returncode == 2 and "--vocab_size -5" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_internal_error_exits_1_with_log_path(tmp_path, monkeypatch, capsys):
+    """A failure that is not the user's (here: a bug planted in the model builder) exits 1, names
+    the log file that holds the traceback, and prints no traceback."""
+    from crashtransformer import cli
+
+    def planted_bug(*args, **kwargs):
+        raise ZeroDivisionError("planted")
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("Unit 1 struck Unit 2.\n")
+    monkeypatch.setattr("crashtransformer.models.building.build_model", planted_bug)
+    monkeypatch.setattr(sys, "argv", ["crashtransformer.py", "--log_dir", str(tmp_path / "logs"), "init-model",
+                                      "--corpus", str(corpus), "--output", str(tmp_path / "m")])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    stderr = capsys.readouterr().err
+    assert exit_info.value.code == 1
+    assert "internal error: ZeroDivisionError: planted" in stderr and str(tmp_path / "logs") in stderr
+    assert "Traceback" not in stderr
+    log_file = next((tmp_path / "logs").glob("crashtransformer-*.log"))
+    assert "Traceback" in log_file.read_text() and "planted_bug" in log_file.read_text()
 
 
 def test_offline_hub_id_gives_one_clear_error(monkeypatch):
-    from crashtransformer.modeling import load_model
+    from crashtransformer.models.loading import load_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(UserError, match="Pass a local directory.*or run with network access"):
@@ -162,7 +183,7 @@ def test_offline_hub_id_gives_one_clear_error(monkeypatch):
 
 
 def test_missing_local_directory_and_pickle_only_weights(tmp_path, tiny_bart):
-    from crashtransformer.modeling import locate_model
+    from crashtransformer.models.loading import locate_model
 
     with pytest.raises(UserError, match="model directory not found"):
         locate_model(str(tmp_path / "nope"))
@@ -206,7 +227,7 @@ def test_config_file_errors_name_the_file_and_key(tmp_path, content, message):
 
 def test_config_presets_in_repo_are_valid_train_configs():
     """Every preset is a `train --config` file: known keys, values of the right types."""
-    from crashtransformer.config import TrainConfig
+    from crashtransformer.core.config import TrainConfig
 
     presets = sorted((REPO / "configs").glob("*.yaml"))
     assert presets

@@ -6,11 +6,12 @@ import pytest
 import torch
 from transformers import GenerationConfig
 
-from crashtransformer.errors import UserError
-from crashtransformer.generation import Candidate, TorchGenerator, default_batch_size, generate_summaries, \
-    generate_with_backend, length_sorted_batches, pick_device, pick_dtype
-from crashtransformer.modeling import load_model, load_tokenizer
-from crashtransformer.prompt import build_model_input, model_family
+from crashtransformer.core.errors import UserError
+from crashtransformer.core.runtime import default_batch_size, pick_device, pick_dtype
+from crashtransformer.infer.generation import Candidate, TorchGenerator, generate_summaries, generate_with_backend, \
+    length_sorted_batches
+from crashtransformer.models.loading import load_model, load_tokenizer
+from crashtransformer.plan.prompt import build_model_input, model_family
 
 NARRATIVES = [
     "Unit 1 failed to control speed and struck Unit 2 in the 1200 block of Main St.",

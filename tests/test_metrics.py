@@ -11,9 +11,10 @@ from rouge_score import rouge_scorer
 from sacrebleu.metrics import BLEU
 
 from conftest import shared_file
-from crashtransformer.metrics import bleu_scores, distinct_share, length_example, rouge_example, rouge_scores
-from crashtransformer.metrics_faithfulness import faithfulness, hallucinated_specifics, plan_coverage
-from crashtransformer.metrics_suite import AGGREGATE_KEYS, MetricOptions, aggregate, bootstrap_intervals, \
+from crashtransformer.metrics.text import bleu_scores, distinct_share, length_example, rouge_example, rouge_scores
+from crashtransformer.metrics.faithfulness import faithfulness, hallucinated_specifics, plan_coverage
+from crashtransformer.core.config import MetricSettings
+from crashtransformer.metrics.suite import AGGREGATE_KEYS, aggregate, bootstrap_intervals, \
     score_pairs, text_rows
 
 PAIRS = [
@@ -23,7 +24,7 @@ PAIRS = [
     ("", "Unit 1 changed lanes unsafely."),
     ("line one.\nline two about unit 3", "line two about unit 3.\nline one."),
 ]
-NO_MODELS = MetricOptions(bertscore=False, similarity=False, bootstrap_samples=0)
+NO_MODELS = MetricSettings(bertscore=False, similarity=False, bootstrap_samples=0)
 
 
 # ----------------------------------------------------------------------------- ROUGE
@@ -200,7 +201,7 @@ def test_constant_metric_has_a_point_interval():
 
 
 def test_two_workers_give_the_same_rows(monkeypatch):
-    import crashtransformer.metrics_suite as suite
+    import crashtransformer.metrics.suite as suite
 
     monkeypatch.setattr(suite, "MIN_PAIRS_PER_WORKER", 2)
     predictions, references = [p for p, _ in PAIRS] * 2, [r for _, r in PAIRS] * 2
@@ -224,7 +225,7 @@ def test_bertscore_and_similarity_are_real_numbers_from_the_offline_minilm():
                    "unit 1 struck unit 2 on main street. " * 300]  # past the encoder's 512 tokens: truncated
     references = ["unit 1 struck unit 2 from behind", "unit 2 disregarded the red light", "unit 1 backed up",
                   "unit 1 struck the back of unit 2", "unit 1 struck unit 2"]
-    report = score_pairs(predictions, references, options=MetricOptions(bootstrap_samples=20))
+    report = score_pairs(predictions, references, options=MetricSettings(bootstrap_samples=20))
     assert report.skipped.keys() == {"faithfulness", "plan_coverage"}
     rows = report.per_example
     assert rows[0]["bertscore_f1"] == pytest.approx(1.0, abs=1e-4)
@@ -239,7 +240,7 @@ def test_bertscore_and_similarity_are_real_numbers_from_the_offline_minilm():
 
 
 def test_unavailable_model_is_skipped_with_a_reason_never_zero(tmp_path):
-    options = MetricOptions(bertscore_model=str(tmp_path / "missing"), similarity_model="no-such-org/no-such-model",
+    options = MetricSettings(bertscore_model=str(tmp_path / "missing"), similarity_model="no-such-org/no-such-model",
                             bootstrap_samples=0)
     report = score_pairs(["unit 1 struck unit 2"], ["unit 1 struck unit 2"], options=options)
     assert "not found" in report.skipped["bertscore"]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crashtransformer.errors import UserError
-from crashtransformer.training_ner import (
+from crashtransformer.core.errors import UserError
+from crashtransformer.train.tagging import (
     SpanError,
     align_labels,
     bio_tags,
@@ -23,14 +23,14 @@ from crashtransformer.training_ner import (
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny_encoder):
-    from crashtransformer.modeling import load_tokenizer
+    from crashtransformer.models.loading import load_tokenizer
 
     return load_tokenizer(str(tiny_encoder))
 
 
 def write_synthetic_jsonl(path: Path, count: int, seed: int) -> Path:
     """prepare-data's layout: narrative at the top, spans under metadata."""
-    from crashtransformer.synthetic import generate_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
 
     with path.open("w", encoding="utf-8") as handle:
         for record in generate_records(count, seed=seed):

@@ -1,4 +1,4 @@
-"""Offline crash graphs and plans (crashtransformer/plan.py) on hand-written narratives."""
+"""Offline crash graphs and plans (crashtransformer/plan/graph.py) on hand-written narratives."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pytest
 
 from conftest import shared_file
-from crashtransformer.catalogue import FACTORS, MANNER_BY_KEY, MANNERS, PlanStep, format_plan, parse_plan
-from crashtransformer.errors import UserError
-from crashtransformer.plan import (extract_graph, extract_plan_lines, plan_lines_from_external_graph,
+from crashtransformer.plan.catalogue import FACTORS, MANNER_BY_KEY, MANNERS, PlanStep, format_plan, parse_plan
+from crashtransformer.core.errors import UserError
+from crashtransformer.plan.graph import (extract_graph, extract_plan_lines, plan_lines_from_external_graph,
                                    plan_steps_from_graph, primary_manner, read_graphs_file)
 
 
@@ -298,7 +298,8 @@ def test_real_ciss_development_rows():
 
 
 def test_synthetic_noisy_crashes():
-    synthetic = pytest.importorskip("crashtransformer.synthetic")
+    from crashtransformer.prepare.synthetic import generator as synthetic
+
     tp = fp = fn = manner_hits = 0
     records = list(synthetic.generate_records(200, seed=5, noise=0.3))
     for record in records:

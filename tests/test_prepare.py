@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, shared_file
-from crashtransformer.config import PrepareDataConfig
-from crashtransformer.errors import EXIT_OK, EXIT_PARTIAL, UserError
-from crashtransformer.prepare import prepare_data
-from crashtransformer.records import read_training_file
-from crashtransformer.splitting import DuplicateFinder
+from crashtransformer.core.config import PrepareDataConfig
+from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, UserError
+from crashtransformer.prepare.command import prepare_data
+from crashtransformer.data.records import read_training_file
+from crashtransformer.data.splitting import DuplicateFinder
 
 STREETS = ["Main St", "Oak Ave", "Elm St", "Pine Rd", "Cedar Ln", "Birch Blvd", "Maple Dr", "Walnut St"]
 ACTIONS = ["failed to control speed and struck", "failed to yield the right of way to",

@@ -1,11 +1,10 @@
-"""The one prompt builder (crashtransformer/prompt.py): prefix, plan first, only the narrative cut."""
+"""The one prompt builder (crashtransformer/plan/prompt.py): prefix, plan first, only the narrative cut."""
 
 from __future__ import annotations
 
 import pytest
 
-from crashtransformer.prompt import NARRATIVE_MARK, PLAN_MARK, T5_PREFIX, build_model_input, prompt_prefix
-from crashtransformer.records import CrashRecord
+from crashtransformer.plan.prompt import NARRATIVE_MARK, PLAN_MARK, T5_PREFIX, build_model_input, prompt_prefix
 
 PLAN = ["1) failed to control speed -> rear-end collision | actors=U1 -> U2",
         "2) driver inattention -> rear-end collision | actors=U1 -> U2"]
@@ -14,14 +13,14 @@ LONG_NARRATIVE = " ".join(["Unit 1 was traveling north on Main St behind Unit 2 
 
 @pytest.fixture(scope="module")
 def t5_tokenizer(tiny_t5):
-    from crashtransformer.modeling import load_tokenizer
+    from crashtransformer.models.loading import load_tokenizer
 
     return load_tokenizer(str(tiny_t5))
 
 
 @pytest.fixture(scope="module")
 def bart_tokenizer(tiny_bart):
-    from crashtransformer.modeling import load_tokenizer
+    from crashtransformer.models.loading import load_tokenizer
 
     return load_tokenizer(str(tiny_bart))
 
@@ -64,28 +63,63 @@ def test_no_plan_gives_the_narrative_alone(bart_tokenizer):
     assert build_model_input("Unit 1 struck Unit 2.", [], bart_tokenizer, "bart", 64).text == "Unit 1 struck Unit 2."
 
 
-@pytest.mark.parametrize("family", ["t5", "bart"])
-def test_training_and_inference_build_identical_inputs(family, t5_tokenizer, bart_tokenizer):
-    """The training path (training_seq2seq.encode_records) and the run path (build_model_input on
-    the same row, as run_crash and evaluation_generate call it) give the same token ids."""
-    pytest.importorskip("datasets")
-    from crashtransformer.training_seq2seq import encode_records
+def _rows_file(path) -> str:
+    """A raw export as a user would hand it to both `train` and `run`: one row with its own plan,
+    one without (the plan policy extracts it), one whose narrative needs cleaning (mojibake,
+    doubled spaces, a line break) and one long enough to be cut."""
+    import csv
 
-    tokenizer = t5_tokenizer if family == "t5" else bart_tokenizer
-    records = [CrashRecord("1", LONG_NARRATIVE, "Unit 1 rear-ended Unit 2.", PLAN),
-               CrashRecord("2", "Unit  1 backed into\nUnit 2.", "Unit 1 backed into Unit 2.", [])]
-    limit = len(tokenizer(prompt_prefix(PLAN, family))["input_ids"]) + 40
-    dataset, truncated = encode_records(records, tokenizer, family, limit, 32, no_plan=False)
-    at_inference = [build_model_input(r.narrative, r.plan_lines, tokenizer, family, limit).input_ids
-                    for r in records]
-    assert dataset["input_ids"] == at_inference
+    rows = [("1", "Unit 1 failed to control speed and struck Unit 2 in the rear.", "Unit 1 rear-ended Unit 2.",
+             '["1) failed to control speed -> rear-end collision | actors=U1 -> U2"]'),
+            ("2", "Unit 2 was stopped at a red light. Unit 1 failed to control speed and struck the back of Unit 2.",
+             "Unit 1 struck the stopped Unit 2.", ""),
+            ("3", "Unit  1 backed into\nUnit 2 in the driverâ€™s lot.", "Unit 1 backed into Unit 2.", ""),
+            ("4", LONG_NARRATIVE, "Unit 1 struck Unit 2.", "")]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Crash_ID", "Narrative", "Summary", "plan_lines"])
+        writer.writerows(rows)
+    return str(path)
+
+
+@pytest.mark.parametrize("family", ["t5", "bart"])
+def test_train_and_run_feed_the_model_byte_identical_inputs(family, tiny_t5, tiny_bart, tmp_path):
+    """Through the real entry points: train's reader and encoder, and run's reader and processor."""
+    pytest.importorskip("datasets")
+    from crashtransformer.core.config import RunConfig, TrainConfig, build_config
+    from crashtransformer.data.records import read_training_file
+    from crashtransformer.models.loading import load_model, load_tokenizer
+    from crashtransformer.run.crash import CrashProcessor
+    from crashtransformer.run.pipeline import InputFile, record_reader
+    from crashtransformer.train.seq2seq import encode_records, training_inputs
+
+    model_dir = str(tiny_t5 if family == "t5" else tiny_bart)
+    data = _rows_file(tmp_path / "crashes.csv")
+
+    train_cfg = build_config(TrainConfig, {"training_data": data, "model_name": model_dir, "max_length": 400})
+    tokenizer, model = load_tokenizer(model_dir), load_model(model_dir)
+    training_records = read_training_file(data)
+    inputs = training_inputs(train_cfg, tokenizer, model)
+    dataset, truncated = encode_records(training_records, inputs, 32)
+
+    run_cfg = build_config(RunConfig, {"csv": [data], "model": model_dir, "max_length": 400, "backend": "torch",
+                                       "num_samples": 0})
+    run_records = list(record_reader(InputFile(tmp_path / "crashes.csv", "csv"), run_cfg))
+    at_run = CrashProcessor.from_config(run_cfg, model_dir).model_inputs(run_records)
+
+    assert dataset["input_ids"] == at_run
     assert truncated == 1
+    planned = inputs.plan(training_records[1])  # a row without plan_lines gets the extracted plan, as in run
+    assert planned.plan_source == "extracted" and "failed to control speed" in planned.plan_lines[0]
+    assert len(dataset["input_ids"][1]) > len(tokenizer(training_records[1].narrative)["input_ids"])
+    assert [r.narrative for r in training_records] == [r.narrative for r in run_records]  # one cleaning policy
+    assert training_records[2].narrative == "Unit 1 backed into Unit 2 in the driver's lot."  # mojibake repaired
 
 
 def test_inputs_are_capped_at_the_models_position_table():
     from types import SimpleNamespace
 
-    from crashtransformer.modeling import input_limit
+    from crashtransformer.models.loading import input_limit
 
     assert input_limit(SimpleNamespace(max_position_embeddings=256), 512) == 256  # BART/Pegasus: a learned table
     assert input_limit(SimpleNamespace(max_position_embeddings=1024), 512) == 512

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from crashtransformer.cleaning import ORIGINAL_KEY, clean_record, repair_mojibake, scrub_pii
-from crashtransformer.errors import UserError
-from crashtransformer.records import (CrashRecord, PlanLinesError, RecordReader, Reject, iter_records,
+from crashtransformer.data.cleaning import repair_mojibake, scrub_pii
+from crashtransformer.data.records import ORIGINAL_KEY, clean_record
+from crashtransformer.core.errors import UserError
+from crashtransformer.data.records import (CrashRecord, PlanLinesError, RecordReader, Reject, iter_records,
                                       parse_plan_lines, read_training_file)
-from crashtransformer.splitting import DROPPED, DuplicateFinder, assign_splits
-from crashtransformer.writers import RecordWriter, safe_cell, write_records
+from crashtransformer.data.splitting import DROPPED, DuplicateFinder, assign_splits
+from crashtransformer.core.io import safe_cell
+from crashtransformer.data.writers import RecordWriter, write_records
 
 NARRATIVE = "Unit 1 failed to control speed and struck Unit 2 from behind in the 600 block of Main St."
 

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from crashtransformer.run_artifacts import GRAPHS, METRICS, REJECTS, REPORT, SUMMARIES, read_csv_rows
+from crashtransformer.run.artifacts import GRAPHS, METRICS, REJECTS, REPORT, SUMMARIES, read_csv_rows
 
 FAST = ("--num_beams", "1", "--num_candidates", "1", "--num_samples", "0", "--max_new_tokens", "8")
 
 
 def _write_crashes(path: Path, count: int, seed: int = 7, bad_rows: bool = False) -> Path:
-    from crashtransformer.synthetic import generate_records
-    from crashtransformer.writers import write_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
+    from crashtransformer.data.writers import write_records
 
     records = list(generate_records(count, seed=seed))
     write_records(records, path)
@@ -43,6 +43,22 @@ def _ids(out: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def crashes(tmp_path_factory) -> Path:
     return _write_crashes(tmp_path_factory.mktemp("crashes") / "crashes.csv", 60, bad_rows=True)
+
+
+def _assert_reranked_as_recorded(out: Path, crashes: Path) -> None:
+    """Each crash's candidates carry the rerank score recomputed here from its narrative and plan,
+    and its best summary is the candidate that scores highest."""
+    from crashtransformer.data.records import CrashRecord, iter_records
+    from crashtransformer.infer.rerank import rerank_score
+    from crashtransformer.metrics.faithfulness import faithfulness_example
+
+    narratives = {r.crash_id: r.narrative for r in iter_records(crashes) if isinstance(r, CrashRecord)}
+    for line in (out / SUMMARIES).read_text().splitlines():
+        row = json.loads(line)
+        scores = [rerank_score(faithfulness_example(c["summary"], narratives[row["Crash_ID"]], row["plan_lines"]),
+                               c["model_score"]) for c in row["candidates"]]
+        assert [c["score"] for c in row["candidates"]] == [round(s, 4) for s in scores]
+        assert row["best_summary"] == row["candidates"][max(range(len(scores)), key=scores.__getitem__)]["summary"]
 
 
 def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bart):
@@ -67,7 +83,7 @@ def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bar
     assert report["metrics"]["with_reference"] == 60 and "rougeL_f1" in report["metrics"]["against_reference"]
     first = json.loads((out / SUMMARIES).read_text().splitlines()[0])
     assert len(first["candidates"]) == 4  # 2 from beam search, 2 sampled, reranked together
-    assert first["best_summary"] == first["candidates"][0]["summary"]
+    _assert_reranked_as_recorded(out, crashes)
     assert first["plan_lines"] and first["reference_summary"]
     graph = json.loads((out / GRAPHS).read_text().splitlines()[0])
     assert {"Crash_ID", "crash", "entities", "events", "relationships"} <= set(graph)
@@ -124,7 +140,7 @@ def test_sigkill_mid_run_then_rerun_gives_every_crash_exactly_once(tmp_path, tin
 
 
 def test_second_run_on_a_locked_directory_exits_4_at_once(tmp_path, crashes, tiny_bart):
-    from crashtransformer.runstate import DirectoryLock
+    from crashtransformer.run.state import DirectoryLock
 
     with DirectoryLock(tmp_path / "out"):
         started = time.monotonic()
@@ -159,7 +175,7 @@ def test_redelivered_file_is_not_processed_twice_and_new_files_are(tmp_path, tin
 
 def test_supplied_graphs_file_gives_the_plans(tmp_path, tiny_bart):
     data = _write_crashes(tmp_path / "c.csv", 3, seed=3)
-    from crashtransformer.records import read_training_file
+    from crashtransformer.data.records import read_training_file
 
     records = read_training_file(data)
     graphs = tmp_path / "graphs.jsonl"
@@ -176,8 +192,8 @@ def test_supplied_graphs_file_gives_the_plans(tmp_path, tiny_bart):
 
 
 def test_missing_default_model_names_the_flag(monkeypatch, tmp_path):
-    from crashtransformer import runner
-    from crashtransformer.errors import UserError
+    from crashtransformer.run import pipeline as runner
+    from crashtransformer.core.errors import UserError
 
     monkeypatch.setattr(runner, "DEFAULT_MODEL_DIR", tmp_path / "absent")
     with pytest.raises(UserError, match="pass --model DIR"):

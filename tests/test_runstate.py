@@ -11,12 +11,12 @@ import time
 import pytest
 
 from conftest import REPO
-from crashtransformer.runstate import (DirectoryLock, InputLedger, LockedError, append_jsonl, file_digest,
+from crashtransformer.run.state import (DirectoryLock, InputLedger, LockedError, append_jsonl, file_digest,
                                        iter_jsonl, cut_torn_tail)
 
 
 def _hold_lock_in_child(directory):
-    code = ("import sys, time; from crashtransformer.runstate import DirectoryLock\n"
+    code = ("import sys, time; from crashtransformer.run.state import DirectoryLock\n"
             f"lock = DirectoryLock({str(directory)!r}).__enter__(); print('held', flush=True); time.sleep(60)")
     child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "held"

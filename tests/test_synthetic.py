@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from crashtransformer import synthetic_phrases as P
-from crashtransformer import synthetic_scene as S
-from crashtransformer.catalogue import FACTOR_BY_KEY, FACTORS, MANNER_BY_KEY, MANNERS, parse_plan
-from crashtransformer.errors import UserError
-from crashtransformer.synthetic import SEVERITIES, diversity_report, generate_records, make_record
+from crashtransformer.prepare.synthetic import phrases as P
+from crashtransformer.prepare.synthetic import scene as S
+from crashtransformer.plan.catalogue import FACTOR_BY_KEY, FACTORS, MANNER_BY_KEY, MANNERS, parse_plan
+from crashtransformer.core.errors import UserError
+from crashtransformer.prepare.synthetic.generator import SEVERITIES, diversity_report, generate_records, make_record
 
 _UNIT = re.compile(r"^(unit|vehicle|veh|u|v)[ #\-]*#? ?(\d|one|two|three)$", re.I)
 _PLACEHOLDER = re.compile(r"\{(?:A|B|C)\}")
@@ -118,8 +118,9 @@ def test_plans_match_factors_and_no_cause_crashes_have_none(noisy):
 
 def test_noise_zero_is_clean_and_describes_the_same_crashes():
     vocabulary = set()
-    for module in ("synthetic_phrases", "synthetic_scene", "synthetic_noise", "synthetic"):
-        source = (Path(__file__).resolve().parents[1] / "crashtransformer" / f"{module}.py").read_text()
+    for module in ("phrases", "scene", "noise", "generator"):
+        source = (Path(__file__).resolve().parents[1] / "crashtransformer" / "prepare" / "synthetic"
+                  / f"{module}.py").read_text()
         vocabulary.update(re.findall(r"[a-z]+", source.lower()))
     clean = list(generate_records(400, seed=5, noise=0.0))
     noisy = list(generate_records(400, seed=5, noise=1.0))

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from crashtransformer.config import TrainConfig, resolve_config
-from crashtransformer.errors import UserError
-from crashtransformer.logs import log
-from crashtransformer.records import CrashRecord
+from crashtransformer.core.config import TrainConfig, resolve_config
+from crashtransformer.core.errors import UserError
+from crashtransformer.core.logs import log
+from crashtransformer.data.records import CrashRecord
 
 ACTIONS = [  # (narrative verb, plan line, summary verb)
     ("failed to control speed and struck", "1) failed to control speed -> rear-end collision", "rear-ended"),
@@ -89,7 +89,7 @@ def _config(**values) -> TrainConfig:
 
 
 def test_split_is_seeded_and_keeps_identical_narratives_on_one_side():
-    from crashtransformer.training import split_validation
+    from crashtransformer.train.common import split_validation
 
     records = [CrashRecord(str(i), f"narrative {i % 30}", "s") for i in range(60)]  # each narrative twice
     train_a, val_a = split_validation(records, 0.2, seed=1)
@@ -104,7 +104,7 @@ def test_split_is_seeded_and_keeps_identical_narratives_on_one_side():
 
 
 def test_planned_steps_and_warmup_cap():
-    from crashtransformer.training import capped_warmup, planned_optimizer_steps
+    from crashtransformer.train.common import capped_warmup, planned_optimizer_steps
 
     assert planned_optimizer_steps(36, 4, 1, 1, 3, -1) == 27
     assert planned_optimizer_steps(36, 4, 2, 2, 2, -1) == 6  # 5 batches per process -> 3 steps per epoch
@@ -116,7 +116,7 @@ def test_planned_steps_and_warmup_cap():
 
 
 def test_precision_rules():
-    from crashtransformer.training import resolve_precision
+    from crashtransformer.train.common import resolve_precision
 
     for family in ("t5", "pegasus"):
         with pytest.raises(UserError, match="--bf16"):
@@ -134,7 +134,7 @@ def test_precision_rules():
 def test_non_finite_loss_callback_names_step_and_remedy():
     from types import SimpleNamespace
 
-    from crashtransformer.training_callbacks import NonFiniteLossCallback
+    from crashtransformer.train.callbacks import NonFiniteLossCallback
 
     state = SimpleNamespace(global_step=12, epoch=0.5)
     args = SimpleNamespace(learning_rate=1e-3)
@@ -143,8 +143,26 @@ def test_non_finite_loss_callback_names_step_and_remedy():
         NonFiniteLossCallback().on_log(args, state, None, logs={"loss": math.nan})
 
 
+def test_each_evaluation_flags_a_model_that_writes_one_summary_for_every_crash(tiny_bart):
+    """gen_distinct, logged at every evaluation, is the collapse check: 0 when every generated
+    summary is the same sentence, 1 when all differ (ROUGE alone does not show a collapse)."""
+    from types import SimpleNamespace
+
+    from crashtransformer.models.loading import load_tokenizer
+    from crashtransformer.train.seq2seq import make_compute_metrics
+
+    tokenizer = load_tokenizer(str(tiny_bart))
+    references = ["Unit 1 rear-ended Unit 2.", "Unit 2 turned left into Unit 1.", "Unit 1 ran off the road."]
+    collapsed = tokenizer(["Unit 1 struck Unit 2."] * 3, padding=True)["input_ids"]
+    varied = tokenizer(references, padding=True)["input_ids"]
+    compute = make_compute_metrics(tokenizer, references)
+    assert compute(SimpleNamespace(predictions=collapsed))["gen_distinct"] == 0.0
+    figures = compute(SimpleNamespace(predictions=varied))
+    assert figures["gen_distinct"] == 1.0 and figures["rougeL_f1"] > 0.9
+
+
 def test_plots_from_log_history(tmp_path):
-    from crashtransformer.plots import plot_training_curves
+    from crashtransformer.train.plots import plot_training_curves
 
     history = [{"step": s, "loss": 3 - s / 10, "learning_rate": 1e-3 * s / 10, "grad_norm": 1.0} for s in range(1, 11)]
     history += [{"step": 5, "eval_loss": 2.5, "eval_rougeL_f1": 0.2}, {"step": 10, "eval_loss": 2.0, "eval_rougeL_f1": 0.3}]
@@ -171,9 +189,9 @@ def test_bart_training_writes_the_seed_layout(tiny_bart, train_csv, tmp_path):
     results = json.loads((out / "evaluation_results.json").read_text())
     assert results["data"]["train_rows"] == 36 and results["data"]["validation_rows"] == 4
     assert results["run"]["optimizer_steps"] == 18 and len(results["per_evaluation"]) == 2
-    assert 0 <= results["per_evaluation"][-1]["gen_distinct"] <= 1  # the collapse check, per epoch
+    assert all("gen_distinct" in row for row in results["per_evaluation"])  # the collapse check, logged per epoch
     assert {"rougeL_f1", "bleu", "bertscore_f1", "plan_coverage"} <= set(results["metrics"])
-    assert results["run"]["train_samples_per_second"] > 0 and results["run"]["peak_memory"]["peak_rss_mib"] > 0
+    assert results["run"]["train_samples_per_second"] > 0 and results["run"]["peak_memory"]["peak_rss_mb"] > 0
     assert results["generation"]["num_beams"] == 1
     log_text = "".join(p.read_text() for p in (tmp_path / "logs").glob("*.log"))
     assert "grad_norm" in log_text and "evaluation at step 9" in log_text
@@ -184,9 +202,9 @@ def test_validation_predictions_belong_to_their_rows(tiny_bart, train_csv, tmp_p
     import torch
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-    from crashtransformer.prompt import build_model_input
-    from crashtransformer.records import read_training_file
-    from crashtransformer.training import train
+    from crashtransformer.plan.prompt import build_model_input
+    from crashtransformer.data.records import read_training_file
+    from crashtransformer.train.command import train
 
     out = train(_config(training_data=str(train_csv), model_name=str(tiny_bart), output_dir=str(tmp_path / "run"),
                         num_epochs=1, num_beams=1, batch_size=4, learning_rate=3e-3, warmup_steps=2,
@@ -207,7 +225,7 @@ def test_validation_predictions_belong_to_their_rows(tiny_bart, train_csv, tmp_p
 
 @pytest.mark.parametrize("arch", ["t5", "pegasus"])
 def test_t5_and_pegasus_train_from_jsonl_and_fall_back_to_fp32(arch, request, train_jsonl, tmp_path):
-    from crashtransformer.training import train
+    from crashtransformer.train.command import train
 
     model = request.getfixturevalue(f"tiny_{arch}")
     with captured_log() as records:
@@ -230,7 +248,7 @@ def test_fp16_is_refused_for_t5(tiny_t5, train_csv, tmp_path):
 
 
 def test_nan_loss_stops_with_a_clear_message(tiny_bart, train_csv, tmp_path):
-    from crashtransformer.training import train
+    from crashtransformer.train.command import train
 
     with pytest.raises(UserError, match=r"loss became (nan|inf) at step \d+"):
         train(_config(training_data=str(train_csv), model_name=str(tiny_bart), output_dir=str(tmp_path / "run"),
@@ -246,7 +264,7 @@ def test_offline_hub_id_is_one_line_exit_2(train_csv, tmp_path):
 
 
 def test_output_dir_of_an_earlier_run_is_not_overwritten(tmp_path, train_csv):
-    from crashtransformer.training import prepare_output_dir
+    from crashtransformer.train.common import prepare_output_dir
 
     (tmp_path / "run" / "checkpoint-3").mkdir(parents=True)
     with pytest.raises(UserError, match="resume_from_checkpoint auto"):

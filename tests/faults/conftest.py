@@ -43,7 +43,7 @@ def invoke(*args: str, cwd: Path, log_level: str = "ERROR") -> Invocation:
     """`crashtransformer.py ARGS` through cli.main() in this process: the same exit codes and
     console output as a subprocess, without paying for a fresh interpreter and torch import."""
     from crashtransformer import cli
-    from crashtransformer.logs import log
+    from crashtransformer.core.logs import log
 
     log_dir = cwd / "logs"
     saved = (list(log.handlers), log.propagate, log.level, sys.argv)

@@ -33,8 +33,8 @@ GRAPHS, SUMMARIES, METRICS, REJECTS = "crash_graphs.jsonl", "crash_summaries.jso
 
 
 def _crashes(path: Path, count: int, seed: int) -> Path:
-    from crashtransformer.synthetic import generate_records
-    from crashtransformer.writers import write_records
+    from crashtransformer.prepare.synthetic.generator import generate_records
+    from crashtransformer.data.writers import write_records
 
     write_records(list(generate_records(count, seed=seed)), path)
     with open(path, encoding="utf-8", newline="") as handle:
@@ -226,7 +226,7 @@ def test_sigterm_finishes_the_current_write_and_exits_130(tmp_path, good_model):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_a_stop_signal_during_a_write_waits_for_the_write(tmp_path, signum):
-    from crashtransformer.signals import deferred_signals, stop_on_signals
+    from crashtransformer.run.signals import deferred_signals, stop_on_signals
 
     previous = signal.getsignal(signum)
     target = tmp_path / "artifact.jsonl"

@@ -1,0 +1,133 @@
+"""Files that are whole or absent, and the one shape of a rejected row.
+
+Every file a command writes in one go goes through `AtomicFile`: a temporary name in the same
+folder (unique per process, so two ranks never share one), fsync, then `os.replace` over the
+target. A kill leaves the old file or none, never half of one. Appended files (run's JSONL
+artifacts) are not written here: see crashtransformer.run.state.
+
+rejects.csv, from `prepare-data` and from `run` alike, has REJECT_COLUMNS; `reject_row` builds
+one row and `reject_cells` makes it spreadsheet-safe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Iterable
+
+from crashtransformer.core.errors import UserError
+
+REJECT_COLUMNS = ("source_file", "source_sha256", "row_number", "Crash_ID", "field", "reason", "detail",
+                  "raw_values")
+# A cell starting with one of these is run as a formula by spreadsheets (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class AtomicFile:
+    """A text file written under a temporary name and renamed into place by commit().
+
+    As a context manager: committed on a clean exit, removed on an exception."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, self.temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        self.handle: IO[str] = os.fdopen(handle, "w", encoding="utf-8", newline="")
+
+    def commit(self) -> Path:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        os.chmod(self.temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        os.replace(self.temp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        if not self.handle.closed:
+            self.handle.close()
+        if os.path.exists(self.temp):
+            os.unlink(self.temp)
+
+    def __enter__(self) -> IO[str]:
+        return self.handle
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    with AtomicFile(path) as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_jsonl_atomic(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
+    with AtomicFile(path) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    return Path(path)
+
+
+def check_writable_dir(directory: str | os.PathLike, flag: str) -> Path:
+    """Create `directory` if needed and prove a file can be made in it; UserError naming `flag` if not.
+
+    Run before any work, so an output path under a regular file, on a read-only mount or in /proc
+    is one clear line at the start rather than an internal error after the work is done."""
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        blocker = next((p for p in (path, *path.parents) if p.exists()), None)
+        reason = (f"{blocker} is a file, not a folder" if blocker is not None and not blocker.is_dir()
+                  else exc.strerror or str(exc))
+        raise UserError(f"cannot write to {flag} {directory}: {reason}") from None
+    return path
+
+
+# ----------------------------------------------------------------------------- spreadsheet-safe cells
+
+
+def safe_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will show as text, never run as a formula."""
+    text = "" if value is None else value if isinstance(value, str) else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def unneutralize(text: str | None) -> str | None:
+    """Undo safe_cell on text read back from our own CSV."""
+    if text and text.startswith("'") and text[1:2] and text[1:2] in FORMULA_START:
+        return text[1:]
+    return text
+
+
+# ----------------------------------------------------------------------------- rejects
+
+
+def reject_row(reject, source_file: str = "", source_sha256: str = "") -> dict[str, Any]:
+    """One rejects.csv row of a data.records.Reject (anything with its fields)."""
+    return {"source_file": source_file, "source_sha256": source_sha256,
+            "row_number": reject.row_number if reject.row_number is not None else "",
+            "Crash_ID": reject.crash_id, "field": reject.field, "reason": reject.reason, "detail": reject.detail,
+            "raw_values": json.dumps(reject.raw, ensure_ascii=False, default=str)}
+
+
+def reject_cells(row: dict[str, Any]) -> list[str]:
+    """A reject row as spreadsheet-safe CSV cells, in REJECT_COLUMNS order."""
+    return [safe_cell(row.get(column, "")) for column in REJECT_COLUMNS]

@@ -1,0 +1,230 @@
+"""The CTranslate2 generation backend: the same `generate(batch) -> candidates` shape as
+`generation.TorchGenerator`, on a model written by `crashtransformer.py export`.
+
+An export directory holds CTranslate2's own files (model.bin, config.json, the vocabulary)
+and, under `hf/`, the Hugging Face tokenizer, model config and generation config of the
+source model (see `crashtransformer.infer.export`). `run --backend ctranslate2 --model EXPORT`
+loads it through `load_ctranslate2_model`, which returns a small stand-in with the
+`config`, `generation_config` and `num_parameters()` that `run` reads from a torch model,
+so prompts, batching, reranking and the report go through the same code.
+
+ctranslate2 is in requirements.txt; without it `run --backend auto` falls back to torch.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from crashtransformer.core.errors import UserError
+from crashtransformer.infer.generation import Candidate
+from crashtransformer.core.logs import log
+
+MANIFEST = "export_manifest.json"
+HF_SUBDIR = "hf"  # the source model's tokenizer, config and generation config
+INSTALL_HINT = "pip install ctranslate2"
+
+
+def require_ctranslate2():
+    """The ctranslate2 module, or a UserError that says how to install it."""
+    try:
+        import ctranslate2
+    except ImportError:
+        raise UserError(f"the ctranslate2 backend needs the ctranslate2 package: {INSTALL_HINT}") from None
+    return ctranslate2
+
+
+def is_ctranslate2_export(path: str | os.PathLike) -> bool:
+    return (Path(path) / MANIFEST).is_file() and (Path(path) / "model.bin").is_file()
+
+
+def refuse_export_for_torch(path: str | os.PathLike) -> None:
+    """A clear word when a CTranslate2 export is handed to the torch backend."""
+    if is_ctranslate2_export(path):
+        raise UserError(f"{path} is a CTranslate2 export: run it with --backend ctranslate2 "
+                        f"(or pass the source model, {read_manifest(path).get('source_model')}, to --backend torch)")
+
+
+def read_manifest(path: str | os.PathLike) -> dict:
+    return json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+
+
+def ct2_device(device) -> str:
+    """CTranslate2 runs on CUDA or CPU; anything else (MPS) falls back to CPU."""
+    return "cuda" if getattr(device, "type", str(device)) == "cuda" else "cpu"
+
+
+def cpu_threads() -> int:
+    """Cores this process may use (CTranslate2's own default caps at 4), at most OMP_NUM_THREADS
+    when that is set: `torchrun` and `accelerate launch` set it to share the cores among ranks."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        cores = os.cpu_count() or 1
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(cores, int(limit))) if limit.isdigit() and int(limit) > 0 else cores
+
+
+def thread_layout(target: str) -> dict[str, int]:
+    """CTranslate2's inter_threads (batches decoded at once) and intra_threads (threads per batch).
+
+    On CPU, one thread per batch and as many batches at once as cores: the small models this
+    tool trains have matrices too small to share among threads. Measured on the 2-core dev box
+    (shipped model, int8, greedy): one batch of 8 on 2 threads ran 21 crashes/s, two batches on
+    one thread each 142 (docs/export.md). On CUDA, CTranslate2's defaults."""
+    if target != "cpu":
+        return {"inter_threads": 1, "intra_threads": 0}
+    return {"inter_threads": cpu_threads(), "intra_threads": 1}
+
+
+def default_batch_size(device, num_beams: int = 1) -> int:
+    """Crashes per CTranslate2 batch. On a CPU, small batches across parallel workers: the
+    shipped model (int8, 2 cores, whole chunks) ran greedy at 140 / 152 / 148 crashes/s with
+    batches of 4 / 8 / 16, and 4 beams at 77 / 90 / 87 / 77 with 2 / 4 / 8 / 16. On a GPU, the
+    torch backend's sizes."""
+    from crashtransformer.infer.generation import default_batch_size as torch_default
+
+    if ct2_device(device) == "cpu":
+        return max(1, min(8, 16 // max(1, num_beams)))
+    return torch_default(device, num_beams)
+
+
+@dataclass
+class CTranslate2Model:
+    """What `run` needs of a model, for a CTranslate2 export."""
+
+    translator: object
+    config: object  # the source model's transformers config (model_type for the prompt builder)
+    generation_config: object  # the source model's transformers GenerationConfig
+    directory: str
+    manifest: dict = field(default_factory=dict)
+    device: str = "cpu"
+    compute_type: str = "default"
+    _sampling_translator: object = field(default=None, init=False, repr=False)  # made on first use
+
+    def sampling_translator(self):
+        """The translator that draws sampled candidates: reproducible for a seed only with one worker.
+
+        Each CTranslate2 worker thread keeps its own random stream, and which worker takes which
+        batch is a race; one worker takes the batches in order. On a GPU the main translator has
+        one worker already; on a CPU this is a second copy of the weights, on one thread (more
+        threads inside one batch slowed the small models this tool trains: see thread_layout)."""
+        if self.translator.num_translators == 1:
+            return self.translator
+        if self._sampling_translator is None:
+            import ctranslate2
+
+            self._sampling_translator = ctranslate2.Translator(self.directory, device=self.device,
+                                                               compute_type=self.compute_type, inter_threads=1,
+                                                               intra_threads=1)
+        return self._sampling_translator
+
+    def num_parameters(self) -> int | None:
+        return self.manifest.get("parameters")
+
+    @property
+    def quantization(self) -> str:
+        return str(self.manifest.get("quantization", "unknown"))
+
+
+def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "default"):
+    """(CTranslate2Model, tokenizer) from an export directory; UserError when it is not one."""
+    from transformers import AutoConfig, AutoTokenizer, GenerationConfig
+
+    ctranslate2 = require_ctranslate2()
+    if not Path(directory).is_dir():
+        raise UserError(f"model directory not found: {directory}")
+    if not is_ctranslate2_export(directory):
+        raise UserError(f"{directory} is not a CTranslate2 export (no {MANIFEST} and model.bin); make one with "
+                        f"`crashtransformer.py export --model {directory} --output DIR`, or use --backend torch")
+    hf = str(Path(directory) / HF_SUBDIR)
+    target = ct2_device(device)
+    translator = ctranslate2.Translator(directory, device=target, compute_type=compute_type, **thread_layout(target))
+    model = CTranslate2Model(translator, AutoConfig.from_pretrained(hf, local_files_only=True),
+                             GenerationConfig.from_pretrained(hf, local_files_only=True), directory,
+                             read_manifest(directory), target, compute_type)
+    tokenizer = AutoTokenizer.from_pretrained(hf, local_files_only=True)
+    log.info("loaded CTranslate2 export %s (%s, saved as %s, computing in %s on %s)", directory,
+             model.config.model_type, model.quantization, translator.compute_type, target)
+    return model, tokenizer
+
+
+class CTranslate2Generator:
+    """`translator.translate_batch` with the settings of a transformers GenerationConfig.
+
+    Scores, when asked for, are the mean token log-probability of each candidate (end token
+    included) from one teacher-forced `score_batch` pass: the torch backend's definition.
+
+    It takes a whole chunk at once: CTranslate2 sorts it by length, cuts batches of `batch_size`
+    and decodes as many at a time as it has workers (inter_threads), so none waits for another's
+    longest summary."""
+
+    schedules_batches = True
+
+    def __init__(self, model: CTranslate2Model, tokenizer, generation_config=None, num_return_sequences: int = 1,
+                 score: bool | None = None, batch_size: int = 8):
+        self.generation_config = copy.deepcopy(generation_config or model.generation_config)
+        self.translator = model.sampling_translator() if self.generation_config.do_sample else model.translator
+        self.batch_size = batch_size
+        self.tokenizer = tokenizer
+        self.num_return_sequences = num_return_sequences
+        self.score = num_return_sequences > 1 if score is None else score
+        config = self.generation_config
+        self.beam_size = max(int(config.num_beams or 1), 1)
+        if num_return_sequences > self.beam_size and not config.do_sample:
+            raise UserError(f"{num_return_sequences} candidates need --num_beams >= {num_return_sequences} "
+                            "(or sampling)")
+
+    def _max_decoding_length(self) -> int:
+        """transformers counts the end token in max_new_tokens and, with forced_eos_token_id
+        (BART), spends the last step on it; CTranslate2 counts content tokens only."""
+        config = self.generation_config
+        limit = config.max_new_tokens or 128  # 128: our default summary length (models/building.py)
+        return max(limit - 1, 1) if config.forced_eos_token_id is not None else limit
+
+    def _options(self) -> dict:
+        config = self.generation_config
+        options = dict(beam_size=self.beam_size, num_hypotheses=self.num_return_sequences,
+                       max_decoding_length=self._max_decoding_length(),
+                       min_decoding_length=config.min_new_tokens or 0,
+                       no_repeat_ngram_size=config.no_repeat_ngram_size or 0,
+                       length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
+                       repetition_penalty=float(config.repetition_penalty or 1.0),
+                       max_input_length=0)  # the prompt builder already cut the input to --max_length
+        if config.bad_words_ids:
+            options["suppress_sequences"] = [self.tokenizer.convert_ids_to_tokens(ids) for ids in config.bad_words_ids]
+        if config.do_sample:
+            options.update(beam_size=1, sampling_topk=config.top_k or 0, sampling_topp=config.top_p or 1.0,
+                           sampling_temperature=config.temperature or 1.0)
+        return options
+
+    def generate(self, batch: Sequence[Sequence[int]]) -> list[list[Candidate]]:
+        sources = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in batch]
+        results = self.translator.translate_batch(sources, max_batch_size=self.batch_size, **self._options())
+        hypotheses = [result.hypotheses for result in results]  # tokens, end token left out
+        scores = self._mean_log_probs(sources, hypotheses) if self.score else None
+        candidates = []
+        for i, options in enumerate(hypotheses):
+            texts = self.tokenizer.batch_decode([self.tokenizer.convert_tokens_to_ids(tokens) for tokens in options],
+                                                skip_special_tokens=True)
+            candidates.append([Candidate(text.strip(), None if scores is None else scores[i][k])
+                               for k, text in enumerate(texts)])
+        return candidates
+
+    def _mean_log_probs(self, sources, hypotheses) -> list[list[float]]:
+        pairs = [(source, tokens) for source, options in zip(sources, hypotheses) for tokens in options]
+        scored = self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0,
+                                             max_batch_size=self.batch_size * self.num_return_sequences)
+        means = iter(self._mean(r.log_probs, len(tokens)) for r, (_, tokens) in zip(scored, pairs))
+        return [[next(means) for _ in options] for options in hypotheses]
+
+    def _mean(self, log_probs: list[float], length: int) -> float:
+        """score_batch always scores an end token; transformers has none for a candidate cut at
+        the length limit (unless it forces one there, as BART does), so neither do we."""
+        cut = length >= self._max_decoding_length() and self.generation_config.forced_eos_token_id is None
+        kept = log_probs[:-1] if cut and len(log_probs) > 1 else log_probs
+        return sum(kept) / max(len(kept), 1)

@@ -1,0 +1,169 @@
+"""The one generation path of summaries: model inputs -> beam and sampled candidates -> reranked.
+
+`run` and `evaluate --model` both load a `Summarizer` and call `summarize`, so for the same rows,
+settings and seed they choose the same best summaries. What it does, in order:
+
+1. backend: torch or CTranslate2 (infer.backends decides, and says why), on the chosen device;
+2. candidates: `num_candidates` beam candidates, then `num_samples` nucleus samples, drawn with
+   the sampling streams seeded once from `seed` when the summarizer is made;
+3. choice: infer.rerank orders the candidates of each crash against its narrative and plan.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Sequence
+
+from crashtransformer.core.config import GenerationSettings, InputSettings, ModelLoading
+from crashtransformer.core.logs import log
+from crashtransformer.core.runtime import default_batch_size, pick_device, pick_dtype
+from crashtransformer.infer.generation import Candidate, TorchGenerator, generate_with_backend
+from crashtransformer.infer.rerank import RankedCandidate, rank_candidates
+from crashtransformer.models.loading import input_limit, load_model, load_tokenizer
+from crashtransformer.plan.policy import ModelInputs
+
+
+def beam_config(settings: GenerationSettings, model):
+    """The beam-search GenerationConfig: the model's own, with the settings that `run` exposes."""
+    config = copy.deepcopy(model.generation_config)
+    config.max_new_tokens = settings.max_new_tokens
+    config.num_beams = max(settings.num_beams, settings.num_candidates)
+    config.no_repeat_ngram_size = settings.no_repeat_ngram_size
+    config.length_penalty = settings.length_penalty
+    config.early_stopping = config.num_beams > 1
+    config.max_length = None  # max_new_tokens rules
+    return config
+
+
+def sampling_config(settings: GenerationSettings, model):
+    """The configuration of the sampled candidates: nucleus sampling, one sequence per draw."""
+    config = beam_config(settings, model)
+    config.num_beams, config.early_stopping, config.length_penalty = 1, False, 1.0
+    config.do_sample, config.top_p, config.temperature = True, settings.top_p, settings.temperature
+    return config
+
+
+def make_generator(model, tokenizer, generation_config, num_candidates: int, batch_size: int):
+    """(backend name, weight quantization, generator) for a torch model or a CTranslate2 export."""
+    if hasattr(model, "translator"):  # an infer.ctranslate2.CTranslate2Model
+        from crashtransformer.infer.ctranslate2 import CTranslate2Generator
+
+        return ("ctranslate2", model.quantization,
+                CTranslate2Generator(model, tokenizer, generation_config, num_return_sequences=num_candidates,
+                                     batch_size=batch_size))
+    return "torch", "none", TorchGenerator(model, tokenizer, generation_config, num_return_sequences=num_candidates)
+
+
+def seed_sampling(seed: int, backend: str) -> None:
+    """The same input and settings draw the same sampled candidates."""
+    from transformers import set_seed
+
+    set_seed(seed)
+    if backend == "ctranslate2":
+        import ctranslate2
+
+        ctranslate2.set_random_seed(seed)
+
+
+@dataclass
+class LoadedModel:
+    model: object  # a transformers model, or an infer.ctranslate2.CTranslate2Model
+    tokenizer: object
+    device: object
+    dtype: object
+    default_batch_size: int
+
+
+def load_for_generation(model_dir: str, backend: str, loading: ModelLoading, device, dtype_name: str,
+                        beams: int) -> LoadedModel:
+    """The model and tokenizer as `backend` runs them on `device` (a model dir or an export)."""
+    from crashtransformer.infer.ctranslate2 import refuse_export_for_torch
+
+    if backend == "ctranslate2":
+        from crashtransformer.infer.ctranslate2 import default_batch_size as ct2_batch_size
+        from crashtransformer.infer.ctranslate2 import load_ctranslate2_model
+
+        model, tokenizer = load_ctranslate2_model(model_dir, device)
+        # the export's quantization, as this device runs it
+        return LoadedModel(model, tokenizer, device, model.translator.compute_type, ct2_batch_size(device, beams))
+    refuse_export_for_torch(model_dir)
+    model = load_model(model_dir, "seq2seq", trust_remote_code=loading.trust_remote_code,
+                       allow_pickle=loading.allow_pickle)
+    model.to(device)
+    model.generation_config.max_length = None  # --max_new_tokens rules (older trained models saved 20)
+    dtype = pick_dtype(device, dtype_name)
+    if device.type == "cuda" and dtype_name != "auto":
+        model.to(dtype)  # an explicit dtype converts the weights; auto uses autocast
+    tokenizer = load_tokenizer(model_dir, trust_remote_code=loading.trust_remote_code)
+    return LoadedModel(model, tokenizer, device, dtype, default_batch_size(device, beams))
+
+
+class Summarizer:
+    """A loaded model with its generators, input builder and settings: records in, ranked summaries out."""
+
+    def __init__(self, loaded: LoadedModel, model_dir: str, settings: GenerationSettings, inputs: ModelInputs,
+                 backend_reason: str = ""):
+        self.model, self.tokenizer, self.model_dir = loaded.model, loaded.tokenizer, model_dir
+        self.device, self.dtype = loaded.device, loaded.dtype
+        self.settings, self.inputs, self.backend_reason = settings, inputs, backend_reason
+        self.batch_size = settings.batch_size or loaded.default_batch_size
+        self.generation_config = beam_config(settings, self.model)
+        self.backend_name, self.quantization, self.beam = make_generator(
+            self.model, self.tokenizer, self.generation_config, settings.num_candidates, self.batch_size)
+        self.sampler = None
+        if settings.num_samples > 0:  # same batch size: sampling 8 per crash ran fastest in batches of 8 crashes
+            _, _, self.sampler = make_generator(self.model, self.tokenizer, sampling_config(settings, self.model),
+                                                settings.num_samples, self.batch_size)
+
+    @classmethod
+    def load(cls, model_dir: str, settings: GenerationSettings, model_input: InputSettings, loading: ModelLoading,
+             device: str = "auto", seed: int = 42, graphs: dict[str, dict] | None = None) -> "Summarizer":
+        from crashtransformer.infer.backends import choose_backend
+
+        torch_device = pick_device(device)
+        choice = choose_backend(settings.backend, model_dir, torch_device, loading)
+        log.info("backend %s (%s)", choice.name, choice.reason)
+        loaded = load_for_generation(choice.model_dir, choice.name, loading, torch_device, settings.dtype,
+                                     max(settings.num_beams, settings.num_candidates))
+        log.info("device %s, dtype %s, batch size %d%s", torch_device, str(loaded.dtype).replace("torch.", ""),
+                 settings.batch_size or loaded.default_batch_size,
+                 "" if settings.batch_size else " (chosen for the device)")
+        if settings.num_samples > 0:
+            seed_sampling(seed, choice.name)
+        inputs = ModelInputs(loaded.tokenizer, loaded.model, input_limit(loaded.model.config, model_input.max_length),
+                             model_input.no_plan, graphs)
+        return cls(loaded, model_dir, settings, inputs, backend_reason=choice.reason)
+
+    def candidates(self, input_ids: Sequence[Sequence[int]], progress: bool = False) -> list[list[Candidate]]:
+        """Beam candidates, then sampled ones, for each input, in input order."""
+        found = generate_with_backend(self.beam, input_ids, self.batch_size, progress)
+        if self.sampler is not None:
+            drawn = generate_with_backend(self.sampler, input_ids, self.batch_size, progress)
+            found = [beam + sampled for beam, sampled in zip(found, drawn)]
+        return found
+
+    def summarize(self, records: Sequence, progress: bool = False) -> list["CrashSummary"]:
+        """Plan, model input, candidates and their ranking for each record, in record order."""
+        planned, model_inputs = self.inputs.build_all(records)
+        found = self.candidates([i.input_ids for i in model_inputs], progress)
+        return [CrashSummary(plan, model_input.truncated, rank_candidates(options, record.narrative, plan.plan_lines))
+                for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
+
+    def count_tokens(self, summaries: Sequence["CrashSummary"]) -> int:
+        """Tokens generated over every candidate (the throughput figure of run_report.json)."""
+        texts = [r.candidate.text for summary in summaries for r in summary.ranked]
+        if not texts:
+            return 0
+        return sum(len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"])
+
+
+@dataclass(frozen=True)
+class CrashSummary:
+    planned: object  # plan.policy.PlannedCrash: graph, plan lines and where the plan came from
+    truncated: bool  # whether the narrative was cut to fit the model input
+    ranked: list[RankedCandidate]  # every candidate, best first
+
+    @property
+    def best(self) -> RankedCandidate:
+        return self.ranked[0]

@@ -1,0 +1,140 @@
+"""Load any Hugging Face model by hub id or local path, safely (building new ones: models/building.py).
+
+Loading rules (DESIGN, "Safe loading" and "Offline by default"):
+- a local directory is used as is; weights must be safetensors unless allow_pickle;
+- a hub id is only fetched when the hub can be reached; otherwise one clear UserError;
+- trust_remote_code stays off unless the caller turns it on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from crashtransformer.core.errors import UserError
+from crashtransformer.core.hub import ModelSource, locate_model, offline_message
+from crashtransformer.core.logs import log
+
+# A tokenizer directory holds at least one of these; without them transformers v5 quietly builds
+# an empty tokenizer from config.json, and every summary would be nonsense.
+TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model",
+                   "tokenizer.model", "source.spm")
+
+# ----------------------------------------------------------------------------- loading
+
+
+def _from_pretrained(loader, source: ModelSource, **kwargs):
+    from safetensors import SafetensorError
+
+    try:
+        return loader.from_pretrained(source.location, local_files_only=source.local_files_only, **kwargs)
+    except UserError:
+        raise
+    except (OSError, ValueError, SafetensorError) as exc:
+        if source.local_files_only and not Path(source.location).is_dir():
+            raise UserError(offline_message(source.name)) from None
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = ""
+        if isinstance(exc, SafetensorError):
+            hint = " (the weights file is truncated or corrupt: copy it again)"
+        elif "custom code" in first_line and not kwargs.get("trust_remote_code"):
+            hint = " Not run: pass --trust_remote_code only if you trust that code."
+        raise UserError(f"cannot load '{source.name}' with {loader.__name__}: {first_line}{hint}") from None
+
+
+def load_config(name_or_path: str, trust_remote_code: bool = False, allow_pickle: bool = False):
+    from transformers import AutoConfig
+
+    source = locate_model(name_or_path, allow_pickle)
+    return _from_pretrained(AutoConfig, source, trust_remote_code=trust_remote_code)
+
+
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    source = locate_model(name_or_path, allow_pickle=True)  # tokenizers carry no weights
+    directory = Path(source.location)
+    if directory.is_dir() and not any((directory / name).is_file() for name in TOKENIZER_FILES):
+        raise UserError(f"{directory} has no tokenizer ({', '.join(TOKENIZER_FILES[:3])}, ...): copy the tokenizer "
+                        "files of the model it came from into it (tokenizer.save_pretrained)")
+    return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
+
+
+def quiet_progress_bars_off_terminal() -> None:
+    """Off a terminal (cron, log files) library progress bars are noise: the log lines say it all."""
+    if not sys.stderr.isatty():
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+
+def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool = False,
+               allow_pickle: bool = False, **kwargs):
+    """Load a model for `task` (seq2seq | classification | ner) with safe defaults."""
+    import transformers
+
+    quiet_progress_bars_off_terminal()  # transformers 5 draws a "Loading weights" bar
+
+    loader = {
+        "seq2seq": transformers.AutoModelForSeq2SeqLM,
+        "classification": transformers.AutoModelForSequenceClassification,
+        "ner": transformers.AutoModelForTokenClassification,
+    }[task]
+    source = locate_model(name_or_path, allow_pickle)
+    model = _from_pretrained(
+        loader,
+        source,
+        trust_remote_code=trust_remote_code,
+        use_safetensors=None if allow_pickle else True,
+        **kwargs,
+    )
+    log.info("loaded %s model from %s (%s, %.1fM parameters)", task, source.location,
+             model.config.model_type, model.num_parameters() / 1e6)
+    return model
+
+
+def input_limit(config, requested: int, tokenizer=None) -> int:
+    """`requested` input tokens, capped at the model's learned position table (BART, Pegasus,
+    BERT) and the tokenizer's own maximum: a longer input would index past the table. Models
+    without one (T5) take what is asked."""
+    limits = [getattr(config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limit = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000] or [requested])
+    if requested > limit:
+        log.info("--max_length %d exceeds the model's %d positions: inputs are cut to %d tokens", requested, limit, limit)
+        return limit
+    return requested
+
+
+def model_task(config) -> str:
+    """Which of our tasks a model config belongs to: seq2seq, classification or ner."""
+    architectures = " ".join(getattr(config, "architectures", None) or [])
+    if "TokenClassification" in architectures:
+        return "ner"
+    if "SequenceClassification" in architectures:
+        return "classification"
+    return "seq2seq"
+
+
+PROVENANCE_FILE = "provenance.json"  # how a packaged model was made (bench/bench_default_model.py package)
+
+
+def read_provenance(model_dir: str | os.PathLike) -> dict | None:
+    """The model's provenance record, when its directory carries one."""
+    path = Path(model_dir) / PROVENANCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("unreadable %s: %s", path, exc)
+        return None
+
+
+def describe_provenance(record: dict) -> str:
+    """One log line: what the model is and how it was trained."""
+    stages = record.get("stages", [])
+    data = stages[0].get("training_data") if stages else None
+    return (f"{record.get('description', 'model')}; packaged {record.get('packaged', '?')}, "
+            f"{len(stages)} training stage(s) on {data or '?'}, recipe {record.get('recipe', '?')}")

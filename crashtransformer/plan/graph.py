@@ -1,0 +1,182 @@
+"""Offline crash graphs and causal plans: narrative -> graph -> plan lines, no API call.
+
+The graph keeps the original CrashTransformer's shape so its users' tools keep working:
+
+    {"Crash_ID": "123", "crash": {...},
+     "entities": [{"id": "123:U1", "type": "unit", "text": "Unit 1", "evidence_span": [0, 6]}, ...],
+     "events": [{"id": "123:E1", "type": "factor", "key": "failed_to_control_speed",
+                 "label": "failed to control speed", "actor": "123:U1", "target": null,
+                 "evidence_span": [7, 30], "confidence": 0.9}, ...],
+     "relationships": [{"type": "CAUSES", "source": "123:E1", "target": "123:E2"}]}
+
+Every event points at the words that support it (`evidence_span`, character offsets into
+the narrative as given). A narrative with no recognisable cause gives an empty plan: a
+collision whose manner is clear but whose cause is not stated stays in the graph as a
+collision event and produces no plan line, because a plan line without a cause would be
+invented. Entities and factors: plan/narrative.py; collisions: plan/collisions.py; patterns:
+plan/patterns.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crashtransformer.plan import patterns as pp
+from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY, PlanStep, format_plan
+from crashtransformer.core.errors import UserError
+from crashtransformer.plan.collisions import Collision, find_collisions
+from crashtransformer.plan.narrative import Factor, Narrative, find_factors
+
+GENERIC_EFFECT = "collision"  # effect of a plan line whose cause is known but manner is not
+
+
+# ----------------------------------------------------------------------------- graph
+def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None) -> dict:
+    """The crash graph of one narrative (see the module docstring for its shape)."""
+    doc = Narrative(narrative or "")
+    factors = find_factors(doc)
+    collisions = find_collisions(doc, {f.actor for f in factors if f.actor and f.key in pp.MOVING_FACTORS})
+    prefix = f"{crash_id}:"
+
+    used = {m.key for m in doc.mentions if m.kind in ("unit", "pedestrian", "cyclist", "road")}
+    used |= {c.target for c in collisions if c.target} | {c.actor for c in collisions if c.actor}
+    entities = []
+    for key, (text, start, end) in sorted(doc.entity_text.items(), key=lambda item: item[1][1]):
+        if key in used:
+            entities.append({"id": prefix + key, "type": doc.kind_of(key), "text": text,
+                             "evidence_span": [start, end]})
+
+    events, relationships, collision_ids = [], [], []  # factor events come first: E1..En
+    for collision in collisions:
+        manner = MANNER_BY_KEY.get(collision.manner or "")
+        collision_ids.append(f"{prefix}E{len(factors) + len(collision_ids) + 1}")
+        events.append({"id": collision_ids[-1], "type": "collision", "key": manner.key if manner else None,
+                      "label": manner.plan_text if manner else GENERIC_EFFECT,
+                      "actor": _entity_id(prefix, collision.actor), "target": _entity_id(prefix, collision.target),
+                      "evidence_span": [collision.start, collision.end], "confidence": collision.confidence})
+    factor_events = []
+    for number, factor in enumerate(factors, start=1):
+        event_id = f"{prefix}E{number}"
+        factor_events.append({"id": event_id, "type": "factor", "key": factor.key,
+                              "label": FACTOR_BY_KEY[factor.key].plan_text, "actor": _entity_id(prefix, factor.actor),
+                              "target": None, "evidence_span": [factor.start, factor.end],
+                              "confidence": factor.confidence})
+        caused = _caused_collision(factor, collisions)
+        if caused is not None:
+            factor_events[-1]["target"] = _entity_id(prefix, collisions[caused].target)
+            relationships.append({"type": "CAUSES", "source": event_id, "target": collision_ids[caused]})
+    return {"Crash_ID": crash_id, "crash": dict(crash or {}), "entities": entities,
+            "events": factor_events + events, "relationships": relationships}
+
+
+def _entity_id(prefix: str, key: str | None) -> str | None:
+    return prefix + key if key else None
+
+
+def _caused_collision(factor: Factor, collisions: list[Collision]) -> int | None:
+    """The collision a factor led to: the first one its actor is in, else the first one."""
+    if not collisions:
+        return None
+    for index, collision in enumerate(collisions):
+        if factor.actor is not None and factor.actor in (collision.actor, collision.target):
+            return index
+    return 0
+
+
+def primary_manner(graph: dict) -> str | None:
+    """The manner of the first harmful event: the first collision whose manner is known."""
+    for event in graph.get("events", []):
+        if event.get("type") == "collision" and event.get("key"):
+            return event["key"]
+    return None
+
+
+# ----------------------------------------------------------------------------- plans
+def plan_steps_from_graph(graph: dict) -> list[PlanStep]:
+    """One step per cause: `<factor> -> <manner of the collision it caused>`, with its units."""
+    events = {event["id"]: event for event in graph.get("events", [])}
+    caused = {rel["source"]: events.get(rel["target"]) for rel in graph.get("relationships", [])
+              if rel.get("type") == "CAUSES"}
+    steps, seen = [], set()
+    for event in graph.get("events", []):
+        if event.get("type") != "factor":
+            continue
+        collision = caused.get(event["id"])
+        effect = _effect(event, collision)
+        actors = tuple(_short(e) for e in (event.get("actor"), (collision or {}).get("target")) if e)
+        step = PlanStep(event["label"], effect, actors if event.get("actor") else ())
+        if (step.cause, step.effect) not in seen:
+            seen.add((step.cause, step.effect))
+            steps.append(step)
+    return steps
+
+
+def _effect(factor_event: dict, collision: dict | None) -> str:
+    if collision is not None and collision.get("key"):
+        return collision["label"]
+    implied = pp.IMPLIED_MANNER.get(factor_event.get("key") or "")
+    return MANNER_BY_KEY[implied].plan_text if implied else GENERIC_EFFECT
+
+
+def _short(entity_id: str) -> str:
+    return entity_id.rsplit(":", 1)[-1]
+
+
+def extract_plan_lines(narrative: str) -> list[str]:
+    return format_plan(plan_steps_from_graph(extract_graph(narrative)))
+
+
+def plan_lines_from_external_graph(graph: dict) -> list[str]:
+    """Plan lines from a graph made elsewhere (e.g. an LLM run of the original tool), as is.
+
+    A graph that carries `plan_lines` is taken verbatim; otherwise its factor/cause events and
+    CAUSES edges become steps, keeping their free-text labels.
+    """
+    lines = graph.get("plan_lines")
+    if isinstance(lines, str):
+        lines = [line for line in lines.splitlines() if line.strip()]
+    if lines:
+        return [str(line).strip() for line in lines if str(line).strip()]
+    events = {event.get("id"): event for event in graph.get("events", []) if isinstance(event, dict)}
+    steps = []
+    for rel in graph.get("relationships", []):
+        if str(rel.get("type", "")).upper() != "CAUSES":
+            continue
+        source, target = events.get(rel.get("source")), events.get(rel.get("target"))
+        if source is None or target is None:
+            continue
+        actors = tuple(_short(e) for e in (source.get("actor"), target.get("target")) if e)
+        steps.append(PlanStep(_event_text(source), _event_text(target), actors if source.get("actor") else ()))
+    return format_plan(steps)
+
+
+def _event_text(event: dict) -> str:
+    for field in ("label", "text", "description", "key", "type"):
+        if event.get(field):
+            return " ".join(str(event[field]).split())
+    return GENERIC_EFFECT
+
+
+def read_graphs_file(path: str | Path) -> dict[str, dict]:
+    """`--graphs_file` JSONL (one crash graph per line) keyed by Crash_ID as a string."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"graphs file {path} does not exist; pass a JSONL file of crash graphs (one per line)")
+    graphs: dict[str, dict] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                graph = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise UserError(f"{path}, line {line_number}: not valid JSON ({error.msg}); "
+                                "each line must be one crash graph object") from None
+            crash_id = graph.get("Crash_ID", graph.get("crash_id")) if isinstance(graph, dict) else None
+            if crash_id is None or str(crash_id).strip() == "":
+                raise UserError(f"{path}, line {line_number}: crash graph has no Crash_ID; "
+                                "each line needs a \"Crash_ID\" field")
+            graphs[str(crash_id).strip()] = graph
+    return graphs
+

@@ -1,0 +1,211 @@
+"""Reading a narrative for plan extraction: entities (units, people, objects, roads) and
+contributing factors, each with its evidence span. Used by plan/graph.py; patterns in plan/patterns.py.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from crashtransformer.plan import patterns as pp
+
+TARGET_REACH = 60  # characters after a collision verb in which its object must be named
+
+
+@dataclass
+class Mention:
+    key: str  # entity key within the crash: U1, P1, C1, O1, R1
+    kind: str  # unit | pedestrian | cyclist | fixed_object | road
+    start: int
+    end: int
+
+
+class Narrative:
+    """The narrative, its normalized twin, sentence bounds and entity mentions."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.norm = pp.normalize(text)
+        self.sentence_starts = [0] + [m.end() for m in pp.SENTENCE_END.finditer(self.norm)]
+        self.verbs = list(pp.COLLISION_VERB.finditer(self.norm))
+        self.mentions: list[Mention] = []
+        self.entity_text: dict[str, tuple[str, int, int]] = {}
+        self._find_entities()
+        self.mention_starts = [m.start for m in self.mentions]
+
+    def sentence(self, position: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.sentence_starts, position) - 1
+        start = self.sentence_starts[index]
+        end = self.sentence_starts[index + 1] if index + 1 < len(self.sentence_starts) else len(self.norm)
+        return start, end
+
+    def kind_of(self, key: str) -> str:
+        for mention in self.mentions:
+            if mention.key == key:
+                return mention.kind
+        return {"U": "unit", "P": "pedestrian", "C": "cyclist", "O": "fixed_object", "R": "road"}[key[0]]
+
+    def _add(self, key: str, kind: str, start: int, end: int) -> None:
+        self.mentions.append(Mention(key, kind, start, end))
+        self.entity_text.setdefault(key, (self.text[start:end], start, end))
+
+    def _find_entities(self) -> None:
+        norm = self.norm
+        for match in pp.UNIT.finditer(norm):
+            self._add(f"U{pp.unit_number(match)}", "unit", match.start(), match.end())
+        if "ped" in norm or "walk" in norm or "jogger" in norm:  # skip the scan when it cannot match
+            for match in pp.PEDESTRIAN.finditer(norm):
+                self._add("P1", "pedestrian", match.start(), match.end())
+        if "cycl" in norm or "bike" in norm:
+            for match in pp.CYCLIST.finditer(norm):
+                self._add("C1", "cyclist", match.start(), match.end())
+        self._find_struck_objects()
+        self._assign_roles()
+        roads: dict[str, str] = {}
+        for match in pp.ROAD.finditer(norm):
+            key = roads.setdefault(match.group().strip(), f"R{len(roads) + 1}")
+            self._add(key, "road", match.start(), match.end())
+        self.mentions.sort(key=lambda m: m.start)
+
+    def _assign_roles(self) -> None:
+        """Units that are people on foot or on bicycles become pedestrian/cyclist entities, and
+        "the pedestrian" then means that unit rather than a separate party."""
+        roles: dict[str, str] = {}
+        for mention in self.mentions:
+            if mention.kind != "unit" or mention.key in roles:
+                continue
+            after = pp.ROLE_AFTER.match(self.norm, mention.end, min(len(self.norm), mention.end + 60))
+            before = pp.ROLE_BEFORE.search(self.norm, max(0, mention.start - 20), mention.start)
+            found = after or before
+            if found:
+                roles[mention.key] = "pedestrian" if found.group("ped") else "cyclist"
+        if not roles:
+            return
+        alias = {kind: key for key, kind in roles.items()}  # "the pedestrian" -> that unit
+        for mention in self.mentions:
+            if mention.kind == "unit" and mention.key in roles:
+                mention.kind = roles[mention.key]
+            elif mention.kind in alias and mention.key in ("P1", "C1"):
+                mention.key = alias[mention.kind]
+        for kind, generic in (("pedestrian", "P1"), ("cyclist", "C1")):
+            if kind in alias:
+                self.entity_text.pop(generic, None)
+
+    def _find_struck_objects(self) -> None:
+        """Fixed objects, looked for only where something is struck ("stopped at the stop sign"
+        names no struck object; "struck the stop sign" does)."""
+        objects: dict[str, str] = {}
+        searched_to = 0
+        for verb in self.verbs:
+            start = max(verb.end(), searched_to)
+            searched_to = min(len(self.norm), verb.end() + TARGET_REACH)
+            for match in pp.FIXED_OBJECT.finditer(self.norm, start, searched_to):
+                name = match.group().removeprefix("an ").removeprefix("a ").removeprefix("the ")
+                key = objects.setdefault(name, f"O{len(objects) + 1}")
+                self._add(key, "fixed_object", match.start(), match.end())
+
+    def agents_between(self, start: int, end: int, kinds=("unit", "pedestrian", "cyclist")) -> list[Mention]:
+        lo = bisect.bisect_left(self.mention_starts, start)
+        hi = bisect.bisect_left(self.mention_starts, end)
+        return [m for m in self.mentions[lo:hi] if m.kind in kinds]
+
+
+# ----------------------------------------------------------------------------- factors
+@dataclass
+class Factor:
+    key: str
+    actor: str | None
+    start: int
+    end: int
+    confidence: float
+
+
+def _negated(doc: Narrative, start: int, end: int) -> bool:
+    sentence_start, _ = doc.sentence(start)
+    before = doc.norm[max(sentence_start, start - 40):start]
+    return bool(pp.NEGATION_BEFORE.search(before) or pp.NEGATION_AFTER.match(doc.norm[end:end + 30]))
+
+
+def subject_of(doc: Narrative, position: int) -> Mention | None:
+    """The agent a phrase is about: the nearest one before it in its sentence, else after."""
+    start, end = doc.sentence(position)
+    before = doc.agents_between(start, position)
+    if before:
+        return before[-1]
+    after = doc.agents_between(position, end)
+    return after[0] if after else None
+
+
+def _closest_cue(text: str, anchor: int, cues) -> tuple[str, int] | None:
+    best = None
+    for key, pattern in cues:
+        for match in pattern.finditer(text):
+            distance = abs(match.start() - anchor)
+            if best is None or distance < best[1]:
+                best = (key, distance)
+    return best
+
+
+def _resolve_yield(doc: Narrative, start: int, end: int, subject: Mention | None) -> tuple[str, float] | None:
+    """Which catalogue yield factor a bare "failed to yield" is: by who yields and to what."""
+    if subject is not None and subject.kind == "pedestrian":
+        return "pedestrian_failed_to_yield", 0.9
+    if subject is not None and subject.kind == "cyclist":
+        return "cyclist_failed_to_yield", 0.9
+    sentence_start, sentence_end = doc.sentence(start)
+    cue = _closest_cue(doc.norm[sentence_start:sentence_end], start - sentence_start, pp.YIELD_CONTEXT)
+    if cue is not None:
+        return cue[0], 0.85
+    cue = _closest_cue(doc.norm, start, pp.YIELD_CONTEXT)  # the narrative around it
+    return (cue[0], 0.6) if cue is not None else None
+
+
+def _factor_matches(norm: str, non_motorists: bool) -> list[tuple[str, int, int]]:
+    """(factor, start, end) in text order; where two phrasings overlap the earlier, longer one wins."""
+    matches = []
+    for key, triggers in pp.FACTOR_TRIGGERS.items():
+        if key == "pedestrian_acts" and not non_motorists:
+            continue  # only people on foot or on bicycles "dart out"
+        if any(trigger in norm for trigger in triggers):
+            matches.extend((key, m.start(), m.end()) for m in pp.FACTOR_RES[key].finditer(norm)
+                           if not (m.start() and norm[m.start() - 1].isalnum()))  # starts mid-word
+    matches.sort(key=lambda item: (item[1], item[0] == "pedestrian_acts", -item[2]))
+    kept, reach = [], -1
+    for match in matches:
+        if match[1] >= reach:
+            kept.append(match)
+            reach = match[2]
+        elif match[0] != "pedestrian_acts" and kept and kept[-1][0] == "pedestrian_acts":
+            kept[-1] = match  # a motorist phrase beats "pulled ... into" read as a pedestrian's act
+            reach = match[2]
+    return kept
+
+
+def find_factors(doc: Narrative) -> list[Factor]:
+    found: list[Factor] = []
+    seen: set[tuple[str, str | None]] = set()
+    non_motorists = any(m.kind in ("pedestrian", "cyclist") for m in doc.mentions)
+    for key, start, end in _factor_matches(doc.norm, non_motorists):
+        subject = subject_of(doc, start)
+        confidence = 0.9
+        if key == "yield":
+            resolved = _resolve_yield(doc, start, end, subject)
+            if resolved is None:
+                continue
+            key, confidence = resolved
+        elif key == "pedestrian_acts":
+            if subject is None or subject.kind not in ("pedestrian", "cyclist"):
+                continue
+            key = "pedestrian_failed_to_yield" if subject.kind == "pedestrian" else "cyclist_failed_to_yield"
+            confidence = 0.7
+        elif key in pp.NEGATABLE and _negated(doc, start, end):
+            continue
+        if subject is not None and subject.kind in ("pedestrian", "cyclist") and key not in pp.NON_MOTORIST_OK:
+            # a person on foot or on a bicycle who ran the light or cut across: failed to yield
+            key = "pedestrian_failed_to_yield" if subject.kind == "pedestrian" else "cyclist_failed_to_yield"
+        actor = subject.key if subject is not None else None
+        if (key, actor) in seen or any(f.key == key and actor is None for f in found):
+            continue
+        seen.add((key, actor))
+        found.append(Factor(key, actor, start, end, confidence))
+    return found

@@ -1,0 +1,367 @@
+"""The patterns behind offline plan extraction (plan/graph.py), compiled once at import.
+
+Everything here runs on a *normalized* copy of the narrative (see `normalize`): lower case,
+OCR look-alikes repaired, non-ASCII debris blanked, and always the same length as the
+original, so a match's offsets are valid evidence spans into the text the user gave us.
+
+Patterns were written from real police narratives (Texas CRIS, NHTSA CISS) and generalise
+over word order, inflection, filler words ("failed to control HIS speed") and the officers'
+abbreviations (FTCS, FTYROW, FDSL), rather than listing fixed phrases.
+"""
+
+from __future__ import annotations
+
+import re
+
+# ----------------------------------------------------------------------------- normalization
+_NON_ASCII = {code: " " for code in range(128, 0x3000)}  # "â " debris etc. -> blank, same length
+_OCR_IN_WORD = re.compile(r"(?<=[a-z])[0|1](?=[a-z])|(?<=[a-z]{2})[0|](?=\b)|\b0(?=[a-z])")
+_OCR_FIX = {"0": "o", "1": "l", "|": "l"}
+_WORD = r"[a-z']+"
+_GAP = r"(?:[a-z0-9'#\-]+\s+){0,%d}?"  # up to N filler words, lazily
+
+
+def gap(words: int) -> str:
+    return _GAP % words
+
+
+def normalize(text: str) -> str:
+    """Lower-cased, OCR-repaired text of exactly the same length (offsets stay valid)."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a few Unicode letters change length when lowered
+        lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+    lowered = lowered.translate(_NON_ASCII)
+    return _OCR_IN_WORD.sub(lambda m: _OCR_FIX[m.group()], lowered)
+
+
+# ----------------------------------------------------------------------------- entities
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+UNIT = re.compile(
+    r"\b(?:(?:unit|un[il]t|veh(?:icle)?|vehcile|vechicle|car|driver|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
+    + "|".join(_NUMBER_WORDS) + r")\b"
+    r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
+)
+PEDESTRIAN = re.compile(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
+CYCLIST = re.compile(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
+FIXED_OBJECT = re.compile(
+    r"\b(?:(?:utility|light|power|telephone|phone|street ?light|sign|traffic signal|signal|electric|wooden|metal)\s+poles?"
+    r"|poles?|trees?|fences?|guard ?rails?|guard ?wall|(?:concrete |jersey |cable |median )?barriers?|barricades?"
+    r"|curbs?|walls?|buildings?|mail ?box(?:es)?|ditch(?:es)?|culverts?|(?:fire )?hydrants?|bridge (?:rail|pillar|column|abutment)s?"
+    r"|pillars?|columns?|posts?|gates?|(?:street |stop |traffic |yield |direction |road |highway |speed limit )?signs?"
+    r"|houses?|residences?|garages?|embankments?|boulders?|rocks?|attenuators?|crash cushions?|light standards?"
+    r"|parked (?:vehicles?|cars?|trucks?|trailers?)|(?:an? |the )?(?:unoccupied|unattended) (?:vehicles?|cars?|trucks?))\b"
+)
+# Words that look like objects but are only where something was ("stop sign" as traffic control
+# is a fixed object only when struck; plan/graph.py only attaches objects that follow a collision verb).
+ROAD = re.compile(
+    r"\b(?:\d{2,6}\s*(?:-\s*)?(?:blk|block)\s+of\s+(?:the\s+)?[a-z0-9 .\-]{2,40}?"
+    r"(?=\s*(?:[,;]|\.\s|\.$|\bin\b|\bat\b|\band\b|\bwhen\b|\bwhile\b|\bfacing\b|$))"
+    r"|(?:ih|i|us|sh|fm|rm|cr|sl|loop|spur|state highway|interstate|farm to market road|county road)\s?-?\s?\d{1,4}\b"
+    r"|intersection of [a-z0-9 .]{2,30}? and [a-z0-9 .]{2,30}?(?=[,;.]|\s(?:in|at|when|while)\b))"
+)
+
+
+# A unit that is a person on foot or on a bicycle (CRIS numbers them as units too):
+# "Unit 2 was walking", "Unit 1 was riding a bicycle", "the pedestrian, Unit 2", "Unit 2 (pedestrian)".
+_ON_FOOT = r"(?:walk(?:ing|ed)|standing|stood|jogging|running\s+across|on\s+foot|pedestrian|pedestrain|crossing\s+(?:the\s+)?(?:street|road|roadway))"
+_ON_BIKE = r"(?:rid(?:ing|den)\s+(?:a\s+|his\s+|her\s+|their\s+)?(?:bicycle|bike|bicyle)|(?:bi)?cyclist|bicyclist|on\s+(?:a\s+)?(?:bicycle|bike))"
+ROLE_AFTER = re.compile(rf"[\s,(]*(?:(?:who\s+|which\s+)?(?:was|were|is|had\s+been)\s+(?:\w+\s+){{0,2}}?|\(|,\s*(?:a|the)\s+)?(?:(?P<ped>{_ON_FOOT})|(?P<bike>{_ON_BIKE}))")
+ROLE_BEFORE = re.compile(r"(?:(?P<ped>pedestrian|pedestrain)|(?P<bike>(?:bi)?cyclist|bicycle\s+rider|rider))[\s,]*(?:\(|,)?\s*$")
+
+
+def unit_number(match: re.Match) -> int:
+    raw = match.group("n") or match.group("sn")
+    return int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+
+
+# ----------------------------------------------------------------------------- sentences
+# A sentence ends at . ! ? ; or a line break, but not inside a number ("29.681"), before a unit
+# number ("veh. 1") or after officers' abbreviations that carry a period ("trav. N/B").
+_NO_BREAK_AFTER = ("trav", "approx", "apprx", "blk", "int", "veh", "drvr", "pass", "est")
+SENTENCE_END = re.compile(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER)
+                          + r"[.!?;]*(?!\s*[#\d])|\n+")  # punctuation first: the engine skips ahead to it
+NEGATION_BEFORE = re.compile(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
+NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are) not|not|negative|ruled out)\b")
+
+# ----------------------------------------------------------------------------- contributing factors
+_YOU = r"(?:his|her|their|its|the|a|an|unit'?s?|vehicle'?s?|own|my|your)"
+_FAIL = r"(?:fa[il]l(?:ed|ing|ure|s)?|faild|fialed|did\s+not|didn'?t|neglected|fta)"
+_CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|cont\.?|contr\.?|ctrl\.?)|\bftc)\s+(?:{_YOU}\s+)*(?:speed|spd|velocity)"
+_STOP_TOO_LATE = (
+    r"(?:unable|not\s+able|could\s?n[o']?t|couldn'?t|failed|did\s+not|didn'?t|too\s+late)\s+(?:to\s+)?"
+    r"(?:stop|slow(?:\s+down)?|brake)(?!\s+(?:and\s+(?:provide|render|give|remain|leave|exchange|identify)|at\s+(?:the\s+|a\s+)?"
+    r"(?:stop\s+sign|red|light|signal|intersection)|for\s+(?:the\s+|a\s+)?(?:stop\s+sign|red|light|signal)))"
+)
+_YIELD = (
+    rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bwithout\s+yielding|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
+    r"|(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
+)
+_RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
+
+FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
+    "failed_to_control_speed": (
+        _CONTROL_SPEED,
+        r"\bftcs\b|\bf\.t\.c\.s\b|\bfail(?:ed|ure)?\s+to\s+control\s+speed",
+        r"speed\s+(?:was\s+)?not\s+controlled",
+        _STOP_TOO_LATE + r"(?:\s+" + gap(4) + r"in\s+time|\s+(?:prior|before)\s+to)?",
+    ),
+    "unsafe_speed": (
+        r"\bunsafe\s+(?:speed|spd)|\bspeed(?:ing)?\s+(?:too\s+fast|unsafe)|\b(?:high|excessive|unsafe|great|extreme)\s+(?:rate\s+of\s+)?speeds?",
+        r"\bspeeding\b|\btoo\s+fast\b|\bexceed(?:ed|ing)?\s+(?:the\s+)?(?:posted\s+)?speed|\bracing\b|\bspeed\s+(?:too\s+fast|greater\s+than)",
+    ),
+    "followed_too_closely": (
+        r"\bfollow(?:ed|ing|s)?\s+" + gap(3) + r"(?:too|to|2)\s+clos(?:e|ely|ly)\b",
+        r"\bftc\b(?!\s+(?:speed|spd))|\binsufficient\s+following\s+distance|\b(?:unsafe|safe)\s+following\s+distance|\btailgat\w*",
+    ),
+    "disregarded_signal": (
+        _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light)",
+        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign))",
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
+        r"\b(?:on|against)\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\b|\bred\s+light\s+runn\w*",
+        # "failed to obey the traffic signal", "failed to obey a traffic control device (red light)"
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:traffic\s+control\s+(?:device|signal)s?"
+        r"\s*\(?\s*(?:a\s+|the\s+)?(?:steady\s+)?(?:red|signal|traffic\s+(?:light|signal))|(?:steady\s+)?red\s+(?:light|signal)"
+        r"|traf(?:fic|\.)?\s+(?:signal|light)|signal\s+light)",
+    ),
+    "disregarded_stop_sign": (
+        _RAN + r"\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t|neglected)\s+(?:to\s+)?(?:stop|obey|come\s+to\s+a\s+(?:complete\s+)?stop)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
+        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?stop\b(?!\s+and\s+go)|\brolling\s+stop\b",
+        # "failed to obey the stop sign", "failed to obey a traffic control device (stop sign)"
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:posted\s+)?"
+        r"(?:traffic\s+control\s+(?:device|sign)s?\s*\(?\s*(?:a\s+|the\s+)?)?stop\s*sign",
+    ),
+    "unsafe_lane_change": (
+        r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+(?:lane\s+change|chang(?:ed|ing|e)\s+(?:of\s+)?lanes?|merg\w*)",
+        r"\bchang(?:ed|ing|e|es)\s+lanes?\s+" + gap(3) + r"(?:unsafe(?:ly)?|when\s+unsafe|while\s+unsafe|improperly|without\s+(?:safety|signal\w*|clearance|checking|making\s+sure))",
+        r"\blane\s+change\s+(?:when|while)?\s*unsafe|\bunsafe\s+lane\b|\bclwu\b|\bcluw\b",
+        r"\b(?:chang(?:ed|ing)|switch(?:ed|ing)|merg(?:ed|ing)|mov(?:ed|ing))\s+(?:lanes?\s+)?" + gap(4)
+        + r"(?:into|in\s+front\s+of)\s+(?:the\s+path\s+of|the\s+side\s+of|unit|veh|vehicle|[uv]-?\d)",
+    ),
+    "failed_single_lane": (
+        rf"{_FAIL}\s+(?:to\s+)?(?:drive|stay|remain|maintain|keep|travel)\s+" + gap(3)
+        + r"(?:(?:in|within)\s+)?(?:a\s+|one\s+|its\s+|his\s+|her\s+|their\s+|the\s+|own\s+)*(?:single\s+(?:lane|ln)|lane|ln)\b",
+        r"\bf\.?t\.?d\.?i?\.?s\.?l\b|\b(?:drift|veer)(?:ed|ing|s)?\s+" + gap(3) + r"(?:into|across|out\s+of|over|onto|from)|\bweav(?:ed|ing)\b",
+        r"\b(?:crossed|cross(?:ing)?|went)\s+(?:over\s+)?(?:the\s+)?(?:center|centre|lane|fog|solid|double)\s+(?:line|stripe|divider)",
+    ),
+    "improper_passing": (
+        r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+pass(?:ed|ing|es)?\b",
+        r"\bpass(?:ed|ing|es)?\s+" + gap(3) + r"(?:unsafely|improperly|illegally|when\s+unsafe|in\s+a\s+no[\s-]+passing|on\s+the\s+(?:right|shoulder))",
+        r"\bno[\s-]+passing\s+zone|\battempt(?:ed|ing)?\s+to\s+pass\b|\b(?:began|started)\s+to\s+pass\b",
+    ),
+    "wrong_way": (
+        r"\bwrong\s+(?:way|direction)|\bwrong\s+side\s+of\s+(?:the\s+)?(?:road|roadway|highway|street)",
+        r"\bagainst\s+(?:the\s+)?(?:flow\s+of\s+)?traffic\b|\bcontra[\s-]?flow",
+    ),
+    "turned_improperly": (
+        r"\b(?:improper(?:ly)?|unsafe(?:ly)?|illegal(?:ly)?|wide)\s+(?:(?:right|left|u)[\s-]*)?turn",
+        r"\bturn(?:ed|ing|s)?\s+" + gap(3) + r"(?:improperly|unsafely|illegally|wide|from\s+the\s+wrong\s+lane|from\s+(?:the\s+|a\s+)?(?:straight|through)\s+(?:only\s+)?lane)",
+        r"\b(?:made|making|make|attempted\s+a)\s+(?:an?\s+)?(?:illegal\s+)?u[\s-]?turn",
+    ),
+    "driver_inattention": (
+        r"\binattent\w*|\b(?:not|n't|wasn't|was\s+not|were\s+not)\s+pay(?:ing)?\s+(?:close\s+)?attention|\bnot\s+attentive",
+        r"\bdistract(?:ed|ion|ing)?\b(?!\s+by\s+" + gap(2) + r"(?:cell|mobile|phone|text))",
+        r"\b(?:looked|looking|glanced|glancing)\s+(?:away|down|back|over|at\s+(?:the|his|her|a)\s+(?:radio|gps|passenger|child))"
+        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|\bnever\s+saw\b|\bdid\s*n[o']?t\s+see\b",
+    ),
+    "cell_phone": (
+        r"\b(?:using|on|looking\s+at|checking|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
+        r"manipulating|answering|dialing|dropped|reaching\s+for|picked\s+up|grab\w*)\s+" + gap(2) + r"(?:cell(?:ular)?\s*phone|phone|mobile|smart\s*phone|device)",
+        r"\btexting\b|\btext\s+messag\w*|\bcell(?:ular)?\s*phone\s+(?:use|usage|distraction)|\bcell(?:ular)?\s*phone\b(?!\s*(?:number|#|no))",
+    ),
+    "under_influence_alcohol": (
+        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication))|\bdwi\b|\bdui\b|\balcohol\w*|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
+        r"\bunder\s+the\s+influence\b(?!\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication))|\b(?:beer|liquor|whiskey|vodka)\b",
+    ),
+    "under_influence_drugs": (
+        r"\bduid\b|\bdrugs?\b(?!\s*stores?)|\bdrugged|\bnarcotic\w*|\bmarijuana|\bcannabis|\bthc\b|\bcocaine|\bmeth(?:amphetamine)?\b|\bopioid|\bfentanyl",
+        r"\bunder\s+the\s+influence\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication)|\bcontrolled\s+substance|\bdwi[\s-]+drugs?",
+    ),
+    "fatigued": (
+        r"\b(?:fell|falling|fall|was|had\s+been|being)\s+asleep|\basleep\s+at\s+the\s+wheel|\bdoz(?:ed|ing)\s+off|\bnodd(?:ed|ing)\s+off",
+        r"\bfatigu\w*|\bdrowsy|\bdrowsiness|\bsleepy|\btired\b|\bfell\s+a\s*sleep|\bsleep\s+deprived",
+    ),
+    "ill": (
+        r"\bseizures?|\bmedical\s+(?:emergency|episode|condition|event|issue|problem)|\bdiabet\w*|\b(?:passed|blacked)\s+out|\blost\s+consciousness",
+        r"\bheart\s+attack|\bstroke\b|\bfaint(?:ed|ing)|\b(?:became|was|felt|feeling|being)\s+(?:ill|sick|dizzy|lightheaded)\b|\billness\b|\bhypoglyc\w*",
+    ),
+    "backed_without_safety": (
+        r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b",
+        r"\bunsafe(?:ly)?\s+back\w*|\bimproper(?:ly)?\s+back\w*|\bbacked\s+without\s+safety",
+    ),
+    "unsafe_start": (
+        r"\bunsafe(?:ly)?\s+start|\bstart(?:ed|ing)?\s+" + gap(3) + r"(?:unsafely|from\s+(?:a\s+|the\s+)?(?:parked|stopped|standing)\s+position)",
+        r"\bleft\s+(?:the\s+|a\s+|its\s+|his\s+|her\s+)?(?:parking\s+(?:spot|space|position)|curb|parked\s+position)"
+        r"|\bpull(?:ed|ing)?\s+(?:away\s+|out\s+)?from\s+(?:the\s+|a\s+)?(?:curb|parked\s+position|parking\s+(?:space|spot|position))",
+    ),
+    "overcorrected": (r"\bover[\s-]?correct\w*|\bovercorect\w*|\bover\s+steer\w*|\boversteer\w*",),
+    "faulty_evasive_action": (
+        r"\bfaulty\s+evasive|\b(?:took|take|taking|made|making|attempted|attempting)\s+(?:an?\s+)?evasive\s+(?:action|maneuver|movement|measures)",
+        r"\bevasive\s+(?:action|maneuver|movement)|\bswerv(?:ed|ing)\s+" + gap(3) + r"to\s+avoid\b|\bjerked\s+the\s+(?:steering\s+)?wheel",
+    ),
+    "defective_brakes": (
+        r"\b(?:defective|faulty|bad|worn(?:\s+out)?|malfunctioning|failed|failing|no|inoperable)\s+brakes?\b",
+        r"\bbrakes?\s+(?:had\s+)?(?:failed|failure|fail(?:ing)?|went\s+out|gave\s+out|malfunction\w*|did\s*n[o']?t\s+work|were\s+(?:defective|not\s+working|bad|out)|stopped\s+working|locked\s+up)"
+        r"|\bbrake\s+(?:failure|malfunction|line)|\blost\s+(?:his\s+|her\s+|their\s+|its\s+|the\s+)?brakes",
+    ),
+}
+
+# Yield factors: one phrase, resolved by what it is about (stop sign, left turn, ...).
+YIELD = re.compile(_YIELD)
+YIELD_CONTEXT: tuple[tuple[str, re.Pattern], ...] = (
+    ("yield_pedestrian", re.compile(r"\b(?:pedestrians?|pedestrain|peds?|crosswalk|cross\s+walk|person\s+walking)\b")),
+    ("yield_yield_sign", re.compile(r"\byield(?:ing)?\s+sign")),
+    ("yield_stop_sign", re.compile(r"\bstop\s*sign|\bstop\s+bar|\b(?:4|four|2|two)[\s-]way\s+stop|\bstopped\s+at\s+the\s+stop")),
+    ("yield_turning_left", re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left")),
+    ("yield_private_drive", re.compile(r"\bprivate\s+(?:drive|dr|driveway|road|property)|\bdriveway|\bparking\s+(?:lot|space|area|garage)|\balley|\bprivate\b")),
+)
+# Pedestrians and cyclists who act themselves (subject of the sentence).
+PEDESTRIAN_ACTS = re.compile(
+    r"\b(?:darted|dashed|ran|run(?:ning)?|jumped|stepped|rode|riding|swerved|cut|pulled|emerged|came|entered)\s+" + gap(4)
+    + r"(?:into|in\s+front|across|through|out|against|from\s+between)"
+    r"|\b(?:crossed|crossing|walked|walking|cross)\s+" + gap(4)
+    + r"(?:against|mid[\s-]?block|outside|not\s+(?:in|at|within)|in\s+front\s+of|into\s+the\s+path|without)"
+)
+
+# A factor that leaves no doubt about the manner, used when no manner cue was written.
+IMPLIED_MANNER = {
+    "followed_too_closely": "rear_end",
+    "backed_without_safety": "backing",
+    "yield_pedestrian": "pedestrian",
+    "pedestrian_failed_to_yield": "pedestrian",
+    "cyclist_failed_to_yield": "cyclist",
+    "yield_turning_left": "left_turn",
+    "wrong_way": "head_on",
+    "unsafe_lane_change": "sideswipe_same",
+}
+
+
+# Cheap substring checks that must hold before a factor's regex is worth running (speed:
+# most narratives mention only a few causes, and `in` is ~100x faster than a regex scan).
+FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "failed_to_control_speed": ("cont", "ctrl", "ftc", "f.t.c.s", "stop", "slow", "brake"),
+    "unsafe_speed": ("speed", "spd", "fast", "racing"),
+    "followed_too_closely": ("clos", "ftc", "following", "tailgat"),
+    "disregarded_signal": ("red", "signal", "light", "disregard", "traffic"),
+    "disregarded_stop_sign": ("stop",),
+    "unsafe_lane_change": ("lane", "merg", "clwu", "cluw"),
+    "failed_single_lane": ("lane", "ln", "veer", "fdsl", "ftdsl", "ftdisl", "f.t.d", "drift", "weav", "line", "stripe", "divider"),
+    "improper_passing": ("pass",),
+    "wrong_way": ("wrong", "against", "contra"),
+    "turned_improperly": ("turn",),
+    "driver_inattention": ("attent", "watching", "distract", "look", "glanc", "focus", "see", "notice", "observe", "saw"),
+    "cell_phone": ("phone", "text", "mobile", "device"),
+    "under_influence_alcohol": ("intox", "drinking", "impaired", "dwi", "dui", "alcohol", "drunk", "bac", "breath", "sobriety", "influence",
+                                "beer", "liquor", "whiskey", "vodka"),
+    "under_influence_drugs": ("duid", "drug", "narcotic", "marijuana", "cannabis", "thc", "cocaine", "meth", "opioid",
+                              "fentanyl", "influence", "controlled"),
+    "fatigued": ("sleep", "doz", "nodd", "fatigu", "drows", "tired"),
+    "ill": ("seizure", "medical", "diabet", "ed out", "conscious", "heart", "stroke", "faint", " ill", "illness", "sick",
+            "dizzy", "lightheaded", "hypoglyc"),
+    "backed_without_safety": ("back", "revers"),
+    "unsafe_start": ("start", "pull", "left"),
+    "overcorrected": ("correct", "steer"),
+    "faulty_evasive_action": ("evasive", "swerv", "jerk"),
+    "defective_brakes": ("brake",),
+    "yield": ("yield", "yeild", "yld", "fty", "grant"),
+    "pedestrian_acts": ("dart", "dash", "ran", "run", "step", "walk", "enter", "cross", "came", "jump", "emerg", "rode",
+                        "riding", "swerv", "pull", "cut"),
+}
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """`a|(b|c)|d` -> ["a", "(b|c)", "d"]: split on the `|` outside groups and classes."""
+    parts, current, depth, in_class, index = [], "", 0, False, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            current += pattern[index:index + 2]
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+        elif char == "|" and depth == 0:
+            parts.append(current)
+            current, index = "", index + 1
+            continue
+        current += char
+        index += 1
+    return [*parts, current]
+
+
+def _compile_factors() -> dict[str, re.Pattern]:
+    """One regex per factor (its phrasings in alternation), run only when a trigger is present.
+
+    A leading `\\b` stops the regex engine from skipping ahead to a possible first letter, which
+    makes the scan about 1.3x slower; it is dropped here and plan/graph.py rejects instead any match
+    that starts inside a word.
+    """
+    def without_leading_boundary(patterns: tuple[str, ...]) -> str:
+        alternatives = [alt for pattern in patterns for alt in _top_level_alternatives(pattern)]
+        return "|".join(alt.removeprefix("\\b") for alt in alternatives)
+
+    compiled = {key: re.compile(without_leading_boundary(patterns)) for key, patterns in FACTOR_PATTERNS.items()}
+    compiled["yield"] = re.compile(_YIELD)
+    compiled["pedestrian_acts"] = PEDESTRIAN_ACTS
+    return compiled
+
+
+FACTOR_RES = _compile_factors()
+assert set(FACTOR_RES) == set(FACTOR_TRIGGERS), "every factor needs its triggers"
+
+
+# Factors that say their unit was moving (a "parked" unit that started off is not a fixed object).
+MOVING_FACTORS = frozenset({"unsafe_start", "backed_without_safety", "turned_improperly", "unsafe_lane_change"})
+# Factors a pedestrian or cyclist can have as such; any other fault of theirs is a failure to yield.
+NON_MOTORIST_OK = frozenset({"under_influence_alcohol", "under_influence_drugs", "cell_phone", "ill", "fatigued"})
+# Factors whose mention can be denied ("no alcohol involved", "did not appear distracted").
+NEGATABLE = frozenset({"under_influence_alcohol", "under_influence_drugs", "cell_phone", "fatigued", "ill",
+                       "driver_inattention", "unsafe_speed", "defective_brakes", "wrong_way", "faulty_evasive_action"})
+
+# ----------------------------------------------------------------------------- collisions
+COLLISION_VERB = re.compile(
+    r"\b(?:struck|strik(?:e|es|ing)|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
+    r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|"
+    r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
+    r"bump(?:ed|ing)|(?:pushed|propelled|forced|shoved|knocked)\s+(?:forward\s+)?into|rolled\s+(?:back\s+)?into|"
+    r"(?:collision|crash|impact|contact)\s+with|engaged)\b"
+)
+PASSIVE_BEFORE = re.compile(r"\b(?:was|were|got|been|being|is|are)\s+(?:\w+ly\s+)?$")
+BY_AFTER = re.compile(r"^\s+(?:[a-z]+\s+){0,6}?by\b")
+
+# Manner words stated outright.
+EXPLICIT_MANNER: tuple[tuple[str, re.Pattern], ...] = (
+    ("rear_end", re.compile(r"\brear[\s-]?end\w*|\brear\s+ended|\bfrom\s+(?:the\s+)?(?:behind|rear)\b")),
+    ("head_on", re.compile(r"\bhead[\s-]?on\b|\bfront[\s-]to[\s-]front\b")),
+    ("sideswipe", re.compile(r"\bside[\s-]?swip\w*|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
+    ("angle", re.compile(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle")),
+)
+ROLLOVER = re.compile(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
+TURNING = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?(?:left|right|around)|\b(?:attempt\w*|began|start\w*|prepar\w*)\s+to\s+turn\b|\bturning\b|\b(?:left|right|u)[\s-]+(?:hand\s+)?turn")
+INTERSECTION = re.compile(r"\bintersect\w*|\bcrossover\b|\bjunction\b|\bdriveway\b|\bparking lot\b")
+LEFT_TURN = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left|\bleft\s+turn")
+
+# Vehicle planes: "front of V1", "V1's frontal plane", Texas damage codes "fd-bd".
+PART = re.compile(
+    r"(?<!in )\b(?P<front>front(?:al)?(?:\s+(?:plane|end|bumper|area|portion))?|hood|grille?|bumper\s+front|nose)\b"
+    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|rear(?:\s+(?:plane|end|bumper|portion|area))?|tailgate|trunk)\b"
+    r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
+    r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter\s+panel|fender))\b"
+    # Texas damage-area codes right after a unit ("unit 1 fd impacted unit 2 bd"): not "rd" = road elsewhere
+    r"|(?:(?<=\d\s)|(?<=\d's\s)|(?<=\d'\s))(?P<code>f[dlr]|b[dlr]|[lr][fdbp])\b"
+)
+DAMAGE_CODES = re.compile(r"\b(?P<a>f[dlr]|b[dlr]|[lr][fdbp]|rear|front)\s*(?:-|/|to|&)\s*(?P<b>f[dlr]|b[dlr]|[lr][fdbp])\b")
+DIRECTION = re.compile(
+    r"\b(?P<d>north|south|east|west|n|s|e|w)(?:\s*-?\s*bound|/?b)\b|\b(?:traveling|travelling|heading|headed|going|driving|proceeding|moving|facing)\s+"
+    r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)"
+)
+SAME_DIRECTION = re.compile(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
+OPPOSITE_DIRECTION = re.compile(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
+BACKING_ACTOR = re.compile(r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
+BEHIND = re.compile(r"\b(?:behind|following|followed)\b")
+PARKED = re.compile(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
+ANIMAL = re.compile(r"\b(?:deer|dogs?|cows?|cattle|horses?|animals?|hogs?|elk|moose|livestock)\b")

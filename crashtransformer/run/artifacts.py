@@ -1,0 +1,221 @@
+"""The artifacts of `run` in one output directory, appended chunk by chunk, resumable.
+
+Files (names kept from the original CrashTransformer):
+- crash_graphs.jsonl     one crash graph per line
+- crash_summaries.jsonl  Crash_ID, plan_lines, candidates, best_summary, reference_summary, metrics
+- summaries_metrics.csv  one row per crash, flat metric columns
+- rejects.csv            rows that could not be processed and why
+- run_report.json        written by the runner at the end (atomically)
+
+crash_summaries.jsonl is the record of what is done: each chunk appends its graphs, metric
+rows and rejects first and its summaries last, each write flushed and fsynced. After a kill,
+`ArtifactStore.open` cuts torn last lines and drops graph and metric rows whose summary never
+landed, so a rerun neither duplicates nor drops a crash.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Iterable
+
+from crashtransformer.run.state import append_jsonl, cut_torn_tail, iter_jsonl
+from crashtransformer.run.signals import deferred_signals
+from crashtransformer.core.io import REJECT_COLUMNS, safe_cell, unneutralize, write_text_atomic
+
+GRAPHS = "crash_graphs.jsonl"
+SUMMARIES = "crash_summaries.jsonl"
+METRICS = "summaries_metrics.csv"
+REJECTS = "rejects.csv"
+REPORT = "run_report.json"
+
+# Per-crash metric columns; reference-based ones stay empty when the input has no reference.
+METRIC_COLUMNS = (
+    "Crash_ID", "source_file", "summary_words", "narrative_words", "plan_steps", "plan_coverage",
+    "faithfulness_unigram", "faithfulness_bigram", "hallucinated_specifics", "rerank_score", "model_score",
+    "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "sentence_bleu", "length_ratio",
+)
+
+
+def _csv_text(rows: Iterable[Iterable]) -> str:
+    """CSV lines; text cells are neutralised against spreadsheet formulas, numbers are not."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[_cell(value) for value in row] for row in rows])
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.4f}"
+    if isinstance(value, int):
+        return str(value)
+    return safe_cell(value)
+
+
+def _append_text(path: Path, text: str) -> None:
+    if not text:
+        return
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+class ArtifactStore:
+    """Appends a run's results; knows which crashes are already done."""
+
+    def __init__(self, out_dir: str | os.PathLike):
+        self.dir = Path(out_dir)
+        self.done: dict[str, str] = {}  # Crash_ID -> source_sha256 it was summarized from
+        # (source_sha256, row_number) already rejected: by content, as the ledger, so a changed
+        # file under the same name gets its own rejects
+        self.reject_keys: set[tuple[str, str]] = set()
+        self.metric_columns: tuple[str, ...] = METRIC_COLUMNS  # a classifier's or tagger's rows have others
+
+    def path(self, name: str) -> Path:
+        return self.dir / name
+
+    # ------------------------------------------------------------------ resume
+
+    def open(self) -> "ArtifactStore":
+        """Repair what a kill may have left, then load the done set."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for name in (GRAPHS, SUMMARIES, METRICS, REJECTS):
+            cut_torn_tail(self.path(name))
+        for row in iter_jsonl(self.path(SUMMARIES)):
+            self.done.setdefault(str(row["Crash_ID"]), row.get("source_sha256", ""))
+        self._keep_only_done(GRAPHS)
+        self.metric_columns = self._csv_header(METRICS) or self.metric_columns
+        self._keep_only_done_csv(METRICS, self.metric_columns)
+        self._ensure_header(REJECTS, REJECT_COLUMNS)
+        self.reject_keys = {(row["source_sha256"], row["row_number"]) for row in read_csv_rows(self.path(REJECTS))}
+        return self
+
+    def merge_from(self, other: "ArtifactStore") -> tuple[int, int, int]:
+        """Take another store's crashes and rejects that this one lacks (multi-process runs);
+        return how many crashes and rejects were new, and how many rejects it held already."""
+        graphs = {str(g.get("Crash_ID")): g for g in iter_jsonl(other.path(GRAPHS))}
+        fresh = [s for s in iter_jsonl(other.path(SUMMARIES)) if str(s["Crash_ID"]) not in self.done]
+        self.append_chunk([graphs[str(s["Crash_ID"])] for s in fresh if str(s["Crash_ID"]) in graphs], fresh)
+        rejects = read_csv_rows(other.path(REJECTS))
+        fresh_rejects = self.append_rejects(rejects)
+        return len(fresh), fresh_rejects, len(rejects) - fresh_rejects
+
+    def read_done(self) -> dict[str, str]:
+        """The done set without repairing anything (for processes that must not write here)."""
+        return {str(row["Crash_ID"]): row.get("source_sha256", "") for row in iter_jsonl(self.path(SUMMARIES))}
+
+    def _keep_only_done(self, name: str) -> None:
+        """Drop lines of crashes whose summary never landed, and repeats (first one wins)."""
+        path = self.path(name)
+        if not path.exists():
+            return
+        kept, seen, changed = [], set(), False
+        for row in iter_jsonl(path):
+            crash_id = str(row.get("Crash_ID"))
+            if crash_id in self.done and crash_id not in seen:
+                seen.add(crash_id)
+                kept.append(row)
+            else:
+                changed = True
+        if changed:
+            self._rewrite(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+
+    def _keep_only_done_csv(self, name: str, columns: tuple[str, ...]) -> None:
+        path = self.path(name)
+        if not self._ensure_header(name, columns):
+            return
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        seen, kept = set(), []
+        for row in rows:
+            crash_id = unneutralize(row["Crash_ID"])
+            if crash_id in self.done and crash_id not in seen:
+                seen.add(crash_id)
+                kept.append([row[c] for c in columns])
+        if len(kept) != len(rows):
+            self._rewrite(path, _csv_text([columns]) + _csv_text_raw(kept))
+
+    def use_metric_columns(self, columns: tuple[str, ...]) -> None:
+        """Write summaries_metrics.csv with `columns` (the model's task decides them); a directory
+        already holding rows of another task's model is refused rather than mixed."""
+        columns = tuple(columns)
+        if columns == self.metric_columns:
+            return
+        if self.done:
+            from crashtransformer.core.errors import UserError
+
+            raise UserError(f"{self.dir} holds results of another kind of model (its {METRICS} has columns "
+                            f"{', '.join(self.metric_columns[:4])}, ...); use another --out_dir")
+        self._rewrite(self.path(METRICS), _csv_text([columns]))
+        self.metric_columns = columns
+
+    def _csv_header(self, name: str) -> tuple[str, ...] | None:
+        path = self.path(name)
+        if not path.exists() or path.stat().st_size == 0:
+            return None
+        with open(path, encoding="utf-8", newline="") as handle:
+            return tuple(next(csv.reader(handle), ())) or None
+
+    def _ensure_header(self, name: str, columns: tuple[str, ...]) -> bool:
+        """Create the CSV with its header if missing; True when it already had rows."""
+        path = self.path(name)
+        if path.exists() and path.stat().st_size > 0:
+            return True
+        _append_text(path, _csv_text([columns]))
+        return False
+
+    @staticmethod
+    def _rewrite(path: Path, text: str) -> None:
+        write_text_atomic(path, text)
+
+    # ------------------------------------------------------------------ append
+
+    def append_rejects(self, rows: list[dict]) -> int:
+        fresh = [r for r in rows if (r["source_sha256"], str(r["row_number"])) not in self.reject_keys]
+        with deferred_signals():  # a SIGTERM waits for the rows to be on disk
+            _append_text(self.path(REJECTS), _csv_text([[r.get(c, "") for c in REJECT_COLUMNS] for r in fresh]))
+        self.reject_keys.update((r["source_sha256"], str(r["row_number"])) for r in fresh)
+        return len(fresh)
+
+    def append_chunk(self, graphs: list[dict], summaries: list[dict]) -> None:
+        """Graphs and metrics first, summaries last: a summary line means the crash is done.
+        A SIGTERM during the three writes waits for all of them (signals.deferred_signals)."""
+        rows = [metric_row(summary) for summary in summaries]
+        with deferred_signals():
+            append_jsonl(self.path(GRAPHS), graphs)
+            _append_text(self.path(METRICS), _csv_text([[r.get(c) for c in self.metric_columns] for r in rows]))
+            append_jsonl(self.path(SUMMARIES), summaries)
+            for row in summaries:
+                self.done[str(row["Crash_ID"])] = row.get("source_sha256", "")
+
+
+def metric_row(summary: dict) -> dict:
+    """The flat summaries_metrics.csv row of one crash_summaries.jsonl row."""
+    best = summary["candidates"][0] if summary.get("candidates") else {}
+    return {"Crash_ID": summary["Crash_ID"], "source_file": summary.get("source_file"),
+            "summary_words": len((summary.get("best_summary") or "").split()),
+            "plan_steps": len(summary.get("plan_lines") or []), "rerank_score": best.get("score"),
+            "model_score": best.get("model_score"), **summary.get("metrics", {})}
+
+
+def read_csv_rows(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _csv_text_raw(rows: list[list[str]]) -> str:
+    """Rows read back from our CSV are already neutralised: write them unchanged."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+

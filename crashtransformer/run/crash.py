@@ -1,0 +1,76 @@
+"""One chunk of crashes through the summarizer: graph and plan, ranked candidates, artifact rows.
+
+The generation itself (inputs, candidates, rerank) is infer.summarizer's, shared with
+`evaluate --model`; this module turns its results into the rows of crash_graphs.jsonl and
+crash_summaries.jsonl, with per-crash metrics against a reference when the input has one.
+"""
+
+from __future__ import annotations
+
+from crashtransformer.infer.summarizer import CrashSummary, Summarizer
+from crashtransformer.metrics.text import text_metrics_example, word_count
+from crashtransformer.plan.graph import read_graphs_file
+
+
+class CrashProcessor:
+    """Turns crash records into artifact rows through one Summarizer."""
+
+    def __init__(self, summarizer: Summarizer):
+        self.summarizer = summarizer
+        self.last_generated_tokens = 0
+
+    @classmethod
+    def from_config(cls, cfg, model_dir: str) -> "CrashProcessor":
+        graphs = read_graphs_file(cfg.graphs_file) if cfg.graphs_file else None
+        return cls(Summarizer.load(model_dir, cfg.generation, cfg.model_input, cfg.loading, cfg.device, cfg.seed,
+                                   graphs))
+
+    def report_sections(self, out_dir, seed: int) -> dict:
+        """model, device and generation sections of run_report.json."""
+        from crashtransformer.models.loading import read_provenance
+
+        s = self.summarizer
+        settings = s.settings
+        return {
+            "model": {"directory": s.model_dir, "model_type": s.inputs.family, "parameters": s.model.num_parameters(),
+                      "backend": s.backend_name, "backend_reason": s.backend_reason, "quantization": s.quantization,
+                      "provenance": read_provenance(s.model_dir)},
+            "device": {"device": str(s.device), "dtype": str(s.dtype).replace("torch.", ""),
+                       "batch_size": s.batch_size},
+            "generation": s.generation_config.to_diff_dict() | {
+                "num_candidates": settings.num_candidates, "num_samples": settings.num_samples,
+                "sampling": ({"top_p": settings.top_p, "temperature": settings.temperature, "seed": seed}
+                             if settings.num_samples else None),
+                "max_length": s.inputs.max_length, "no_plan": s.inputs.no_plan,
+                "plans": "graphs_file" if s.inputs.graphs is not None else "offline"},
+        }
+
+    def model_inputs(self, records: list) -> list[list[int]]:
+        """The token ids the model reads for each record (what `process` generates from)."""
+        return [i.input_ids for i in self.summarizer.inputs.build_all(records)[1]]
+
+    def process(self, records: list, source: str, digest: str) -> tuple[list[dict], list[dict]]:
+        results = self.summarizer.summarize(records)
+        self.last_generated_tokens = self.summarizer.count_tokens(results)
+        graphs = [result.planned.graph for result in results]
+        return graphs, [self._summary_row(r, result, source, digest) for r, result in zip(records, results)]
+
+    @staticmethod
+    def _summary_row(record, result: CrashSummary, source: str, digest: str) -> dict:
+        best = result.best
+        metrics = {k: v for k, v in best.quality.items() if k != "hallucinated_list"}
+        metrics["narrative_words"] = word_count(record.narrative)
+        if record.summary:
+            metrics.update(text_metrics_example(best.candidate.text, record.summary, record.narrative))
+        return {
+            "Crash_ID": record.crash_id,
+            "plan_lines": result.planned.plan_lines,
+            "candidates": [{"summary": r.candidate.text, "score": round(r.score, 4), "model_score": r.candidate.score}
+                           for r in result.ranked],
+            "best_summary": best.candidate.text,
+            "reference_summary": record.summary,
+            "metrics": metrics,
+            "source_file": source,
+            "source_sha256": digest,
+            "row_number": record.row_number,
+        }

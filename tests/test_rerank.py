@@ -1,0 +1,39 @@
+"""The reranker's choice (infer/rerank.py): faithful to the narrative and the plan beats likely."""
+
+from __future__ import annotations
+
+from crashtransformer.infer.generation import Candidate
+from crashtransformer.infer.rerank import HALLUCINATION_PENALTY, rank_candidates, rerank_score
+
+NARRATIVE = ("Unit 1 was traveling north on Main Street. Unit 2 was stopped at a red light. "
+             "Unit 1 failed to control speed and struck the back of Unit 2.")
+PLAN = ["1) failed to control speed -> rear-end collision | actors=U1 -> U2"]
+
+
+def test_the_faithful_candidate_wins_over_a_likelier_one_that_invents_specifics():
+    faithful = Candidate("Unit 1 failed to control speed and struck Unit 2 from behind at the red light.", -1.9)
+    invented = Candidate("Unit 3 failed to control speed on Interstate 35 at 70 mph and struck Unit 2.", -0.2)
+    generic = Candidate("A crash occurred between two vehicles.", -0.1)
+    ranked = rank_candidates([invented, generic, faithful], NARRATIVE, PLAN)
+    assert ranked[0].candidate == faithful
+    by_text = {r.candidate.text: r for r in ranked}
+    assert by_text[invented.text].quality["has_hallucinated_specific"]  # Unit 3, Interstate 35, 70 mph
+    assert not by_text[faithful.text].quality["has_hallucinated_specific"]
+    assert by_text[faithful.text].quality["plan_coverage"] > by_text[generic.text].quality["plan_coverage"]
+
+
+def test_the_model_score_only_breaks_ties():
+    same = "Unit 1 failed to control speed and struck Unit 2."
+    likely, unlikely = Candidate(same, -0.5), Candidate(same, -2.5)
+    assert [r.candidate for r in rank_candidates([unlikely, likely], NARRATIVE, PLAN)] == [likely, unlikely]
+    # a log-probability point moves the score by a hundredth: never past an invented specific
+    clean = {"plan_coverage": 0.5, "faithfulness_unigram": 0.8, "has_hallucinated_specific": 0.0}
+    invented = {"plan_coverage": 1.0, "faithfulness_unigram": 1.0, "has_hallucinated_specific": 1.0}
+    assert rerank_score(clean, -3.0) > rerank_score(invented, 0.0)
+    assert abs(rerank_score(clean, -1.0) - (rerank_score(clean, 0.0) - 0.01)) < 1e-12
+    assert rerank_score(invented, None) == 1.0 - HALLUCINATION_PENALTY
+
+
+def test_equal_scores_keep_generation_order():
+    first, second = Candidate("Unit 1 struck Unit 2.", None), Candidate("Unit 1 struck Unit 2.", None)
+    assert [r.candidate for r in rank_candidates([first, second], NARRATIVE, PLAN)] == [first, second]
