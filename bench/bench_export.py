@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -69,25 +68,25 @@ def _prepare_model(model: str | None, workdir: Path) -> Path:
 def _export(model: Path, quantization: str, workdir: Path) -> Path:
     from crashtransformer.infer.export import export_model
 
-    return export_model(SimpleNamespace(model=str(model), output=str(workdir / f"ct2-{quantization}"),
-                                        format="ctranslate2", quantization=quantization, overwrite=True,
-                                        trust_remote_code=False, allow_pickle=False))
+    from crashtransformer.core.config import ExportConfig
+
+    return export_model(ExportConfig(model=str(model), output=str(workdir / f"ct2-{quantization}"),
+                                     quantization=quantization, overwrite=True))
 
 
 # ----------------------------------------------------------------------------- methods (children)
 
 
 def _prompts(data: Path, model_dir: Path, max_length: int) -> list[str]:
-    """The prompts `run` builds (offline plans, the one prompt builder), for the baselines."""
-    from crashtransformer.models.loading import load_config, load_tokenizer
-    from crashtransformer.plan.graph import extract_plan_lines
-    from crashtransformer.plan.prompt import build_model_input, model_family
+    """The prompt texts `run` builds (plan.policy.ModelInputs), for the baselines (not timed)."""
     from crashtransformer.data.records import CrashRecord, iter_records
+    from crashtransformer.models.loading import load_config, load_tokenizer
+    from crashtransformer.plan.policy import ModelInputs
+    from crashtransformer.plan.prompt import model_family
 
-    tokenizer, family = load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir)))
+    inputs = ModelInputs(load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir))), max_length)
     records = [r for r in iter_records(data) if isinstance(r, CrashRecord)]
-    return [build_model_input(r.narrative, extract_plan_lines(r.narrative), tokenizer, family, max_length).text
-            for r in records]
+    return [model_input.text for model_input in inputs.build_all(records)[1]]
 
 
 def _state_dict_bytes(model) -> int:

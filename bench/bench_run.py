@@ -68,16 +68,15 @@ def _prepare(workdir: Path, rows: int, model: str | None) -> tuple[Path, Path]:
 
 
 def _prompts(data: Path, model_dir: Path, max_length: int) -> list[str]:
-    """The prompt texts `run` builds, for the baselines (not timed)."""
-    from crashtransformer.models.loading import load_config, load_tokenizer
-    from crashtransformer.plan.graph import extract_plan_lines
-    from crashtransformer.plan.prompt import build_model_input, model_family
+    """The prompt texts `run` builds (plan.policy.ModelInputs), for the baselines (not timed)."""
     from crashtransformer.data.records import CrashRecord, iter_records
+    from crashtransformer.models.loading import load_config, load_tokenizer
+    from crashtransformer.plan.policy import ModelInputs
+    from crashtransformer.plan.prompt import model_family
 
-    tokenizer, family = load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir)))
+    inputs = ModelInputs(load_tokenizer(str(model_dir)), model_family(load_config(str(model_dir))), max_length)
     records = [r for r in iter_records(data) if isinstance(r, CrashRecord)]
-    return [build_model_input(r.narrative, extract_plan_lines(r.narrative), tokenizer, family, max_length).text
-            for r in records]
+    return [model_input.text for model_input in inputs.build_all(records)[1]]
 
 
 # ----------------------------------------------------------------------------- methods (children)

@@ -40,7 +40,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.io import unneutralize
@@ -315,6 +315,18 @@ class RecordReader:
                 self.columns = maps[key]
                 log.debug("%s: columns %s", self.path, maps[key])
         return maps[key]
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of `size` items (the last one shorter): `run` and `evaluate --model` read in these."""
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def iter_records(path: str | Path, **options: Any) -> Iterator[CrashRecord | Reject]:

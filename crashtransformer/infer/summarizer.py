@@ -150,6 +150,20 @@ class Summarizer:
         return [CrashSummary(plan, model_input.truncated, rank_candidates(options, record.narrative, plan.plan_lines))
                 for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
 
+    def describe(self, seed: int) -> dict:
+        """Backend, device and generation settings, for run_report.json and evaluation_results.json."""
+        settings = self.settings
+        return {
+            "backend": self.backend_name, "backend_reason": self.backend_reason, "quantization": self.quantization,
+            "device": str(self.device), "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size,
+            "generation_config": self.generation_config.to_diff_dict(),
+            "num_candidates": settings.num_candidates, "num_samples": settings.num_samples,
+            "sampling": ({"top_p": settings.top_p, "temperature": settings.temperature, "seed": seed}
+                         if settings.num_samples else None),
+            "max_length": self.inputs.max_length, "no_plan": self.inputs.no_plan,
+            "plans": "graphs_file" if self.inputs.graphs is not None else "offline",
+        }
+
     def count_tokens(self, summaries: Sequence["CrashSummary"]) -> int:
         """Tokens generated over every candidate (the throughput figure of run_report.json)."""
         texts = [r.candidate.text for summary in summaries for r in summary.ranked]

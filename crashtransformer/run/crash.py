@@ -30,20 +30,12 @@ class CrashProcessor:
         from crashtransformer.models.loading import read_provenance
 
         s = self.summarizer
-        settings = s.settings
-        return {
-            "model": {"directory": s.model_dir, "model_type": s.inputs.family, "parameters": s.model.num_parameters(),
-                      "backend": s.backend_name, "backend_reason": s.backend_reason, "quantization": s.quantization,
-                      "provenance": read_provenance(s.model_dir)},
-            "device": {"device": str(s.device), "dtype": str(s.dtype).replace("torch.", ""),
-                       "batch_size": s.batch_size},
-            "generation": s.generation_config.to_diff_dict() | {
-                "num_candidates": settings.num_candidates, "num_samples": settings.num_samples,
-                "sampling": ({"top_p": settings.top_p, "temperature": settings.temperature, "seed": seed}
-                             if settings.num_samples else None),
-                "max_length": s.inputs.max_length, "no_plan": s.inputs.no_plan,
-                "plans": "graphs_file" if s.inputs.graphs is not None else "offline"},
-        }
+        described = s.describe(seed)
+        device = {key: described.pop(key) for key in ("device", "dtype", "batch_size")}
+        model = {"directory": s.model_dir, "model_type": s.inputs.family, "parameters": s.model.num_parameters(),
+                 **{key: described.pop(key) for key in ("backend", "backend_reason", "quantization")},
+                 "provenance": read_provenance(s.model_dir)}
+        return {"model": model, "device": device, "generation": described.pop("generation_config") | described}
 
     def model_inputs(self, records: list) -> list[list[int]]:
         """The token ids the model reads for each record (what `process` generates from)."""

@@ -16,7 +16,6 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, UserError
 from crashtransformer.core.runtime import release_freed_memory
@@ -89,17 +88,6 @@ def resolve_model_dir(model: str | None, fine_tuned_model: str | None) -> str:
 # ----------------------------------------------------------------------------- chunks
 
 
-def _chunks(items: Iterator, size: int) -> Iterator[list]:
-    chunk: list = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 @dataclass(frozen=True)
 class Shard:
     """This process's share of the rows under `accelerate launch`/`torchrun` (row i -> i % world)."""
@@ -127,13 +115,13 @@ def record_reader(item: InputFile, cfg):
 def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, store: ArtifactStore,
                   stats: RunStats, shard: Shard, main_done: dict[str, str]) -> int:
     """Stream one input file through the processor; return its row count."""
-    from crashtransformer.data.records import Reject
+    from crashtransformer.data.records import Reject, chunked
 
     reader = record_reader(item, cfg)
     rows = 0
     source = str(item.path)
     mine = (row for index, row in enumerate(reader) if shard.owns(index))
-    for chunk in _chunks(mine, cfg.chunk_size):
+    for chunk in chunked(mine, cfg.chunk_size):
         rows += len(chunk)
         rejects = [reject_row(r, source, digest) for r in chunk if isinstance(r, Reject)]
         todo = []
