@@ -5,7 +5,7 @@ Files (names kept from the original CrashTransformer):
 - crash_summaries.jsonl  Crash_ID, plan_lines, candidates, best_summary, reference_summary, metrics
 - summaries_metrics.csv  one row per crash, flat metric columns
 - rejects.csv            rows that could not be processed and why
-- run_report.json        written by the runner at the end (atomically)
+- run_report.json        written by run/report.py at the end (atomically)
 
 crash_summaries.jsonl is the record of what is done: each chunk appends its graphs, metric
 rows and rejects first and its summaries last, each write flushed and fsynced. After a kill,

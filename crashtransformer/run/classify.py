@@ -1,8 +1,8 @@
 """`run` with a classification or tagging model: a label with its confidence, or entities, per crash.
 
-The runner picks this processor when the model's config says it is a sequence or token
-classifier (modeling.model_task); the user never re-types the task. Streaming, resume, the lock,
-rejects and the report are the runner's, as for summaries. Each crash_summaries.jsonl row holds
+run/pipeline.py picks this processor when the model's config says it is a sequence or token
+classifier (models.loading.model_task); the user never re-types the task. Streaming, resume, the lock,
+rejects and the report are the pipeline's, as for summaries. Each crash_summaries.jsonl row holds
 
     classification: predicted_label, confidence, top_k [{label, score}], reference_label (when the
                     input has the column the model was trained on, e.g. MANCOLL_LABEL)
