@@ -87,6 +87,7 @@ def test_auto_keeps_torch_for_families_ctranslate2_does_not_convert(tmp_path, co
 @pytest.mark.parametrize("error, says", [
     (ValueError("Unsupported model layout"), "converter does not support this model"),
     (OSError(28, "No space left on device"), "cannot be written (No space left on device)"),
+    (OSError(2, "No such file or directory", "/elsewhere/tokenizer.json"), "a file could not be read or written"),
 ])
 def test_a_conversion_failing_for_a_named_cause_falls_back_to_torch_saying_which(tiny_bart, tmp_path, monkeypatch,
                                                                                   caplog, error, says):

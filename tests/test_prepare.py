@@ -111,6 +111,29 @@ def test_plans_extracted_when_missing(tmp_path):
     assert "failed to control speed" in row["plan_lines"] and row["Crash_ID"].startswith("auto-")
 
 
+def test_a_narrative_the_plan_extractor_fails_on_is_rejected_not_written_planless(tmp_path, monkeypatch):
+    from crashtransformer.plan import policy
+
+    real = policy.plan_crash
+
+    def fails_on_oak(record, *args, **kwargs):
+        if "Oak Ave" in record.narrative:
+            raise IndexError("planted extractor bug")
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(policy, "plan_crash", fails_on_oak)
+    source = write_csv(tmp_path / "export.csv", crash_rows(16))  # rows 1 and 9 are on Oak Ave
+    result = prepare_data(config(input=str(source), output=str(tmp_path / "out.csv")))
+    assert result.exit_code == EXIT_PARTIAL
+    assert result.report["rows_out"] == 14 and result.report["rejects_by_reason"] == {"plan_extraction_failed": 2}
+    assert result.report["balanced"]
+    rejects = list(csv.DictReader((tmp_path / "out.rejects.csv").open(encoding="utf-8")))
+    assert [r["Crash_ID"] for r in rejects] == ["00001", "00009"]
+    assert all("IndexError: planted extractor bug" in r["detail"] and r["source_file"] == str(source) for r in rejects)
+    written = [r["Crash_ID"] for r in csv.DictReader((tmp_path / "out.csv").open(encoding="utf-8"))]
+    assert "00001" not in written and len(written) == 14
+
+
 def test_pipeline_source_joins_on_string_ids(tmp_path):
     graphs = [{"Crash_ID": "0012", "crash": {"raw_narrative": "Unit 1 failed to control speed and struck Unit 2.",
                                              "city": "Dallas", "crash_severity": "Not Injured"}, "events": []},

@@ -105,7 +105,8 @@ def test_train_and_run_feed_the_model_byte_identical_inputs(family, tiny_t5, tin
     run_cfg = build_config(RunConfig, {"csv": [data], "model": model_dir, "max_length": 400, "backend": "torch",
                                        "num_samples": 0})
     run_records = list(record_reader(InputFile(tmp_path / "crashes.csv", "csv"), run_cfg))
-    at_run = CrashProcessor.from_config(run_cfg, model_dir).model_inputs(run_records)
+    processor = CrashProcessor.from_config(run_cfg, model_dir)
+    at_run = [i.input_ids for i in processor.summarizer.inputs.build_all(run_records)[1]]  # what process() feeds
 
     assert dataset["input_ids"] == at_run
     assert truncated == 1

@@ -80,12 +80,20 @@ CONVERSION_FAILURES = (OSError, ValueError, NotImplementedError, UserError)
 
 
 def _conversion_failure(error: BaseException) -> str:
-    if isinstance(error, OSError):
+    if isinstance(error, OSError) and _in_cache(error):
         return f"the conversion cache {cache_root()} cannot be written ({error.strerror or error}); " \
                "set CRASHTRANSFORMER_CACHE to a writable folder"
+    if isinstance(error, OSError):
+        return f"a file could not be read or written ({error})"
     if isinstance(error, UserError):
         return str(error)
     return f"the CTranslate2 converter does not support this model ({type(error).__name__}: {error})"
+
+
+def _in_cache(error: OSError) -> bool:
+    """Whether the failing file lies in the cache (no file named: the write of the conversion itself)."""
+    filename = error.filename or ""
+    return not filename or Path(filename).resolve().is_relative_to(cache_root().resolve())
 
 
 def _why_not_ctranslate2(model_dir: str, loading: ModelLoading) -> str | None:

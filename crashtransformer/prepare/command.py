@@ -242,7 +242,7 @@ def prepare_data(cfg: PrepareDataConfig) -> PrepareResult:
             writer.abort()
         raise
     report = _report(cfg, source, scan, finder, split_of, dropped, stats, paths, outputs)
-    _write_json(paths["report"], report)
+    write_json_atomic(paths["report"], report)
     save_config(cfg, paths["config"].parent, paths["config"].name)
     rejected = sum(scan.rejects.values()) + dropped[PLAN_FAILURE]
     if rejected:
@@ -281,5 +281,3 @@ def _report(cfg, source, scan, finder, split_of, dropped, stats, paths, outputs)
     return report
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    write_json_atomic(path, data)

@@ -37,10 +37,6 @@ class CrashProcessor:
                  "provenance": read_provenance(s.model_dir)}
         return {"model": model, "device": device, "generation": described.pop("generation_config") | described}
 
-    def model_inputs(self, records: list) -> list[list[int]]:
-        """The token ids the model reads for each record (what `process` generates from)."""
-        return [i.input_ids for i in self.summarizer.inputs.build_all(records)[1]]
-
     def process(self, records: list, source: str, digest: str) -> tuple[list[dict], list[dict]]:
         results = self.summarizer.summarize(records)
         self.last_generated_tokens = self.summarizer.count_tokens(results)

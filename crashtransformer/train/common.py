@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from crashtransformer.core.config import build_config, flat_config
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.io import write_json_atomic
 from crashtransformer.core.logs import log
@@ -329,6 +330,4 @@ def save_run_files(trainer, cfg, out: Path, results: dict[str, Any]) -> None:
 
 def effective_config(cfg, **changes: Any):
     """The config with the values actually used (precision after fallback, capped warm-up)."""
-    from crashtransformer.core.config import build_config, flat_config
-
     return build_config(type(cfg), {**flat_config(cfg), **changes})  # flat names: groups included
