@@ -19,7 +19,7 @@ from crashtransformer.core.config import (
     save_config,
 )
 from crashtransformer.core.errors import EXIT_INTERNAL, EXIT_USAGE, UserError
-from crashtransformer.core.fields import FlatField, base_type, flat_fields
+from crashtransformer.core.fields import FlatField, Range, base_type, flat_fields
 from crashtransformer.core.logs import log, log_run_header, setup_logging
 from crashtransformer.core.version import __version__
 
@@ -54,10 +54,18 @@ def _click_option(flat: FlatField):
     elif meta.get("choices"):
         kwargs["type"] = click.Choice(meta["choices"], case_sensitive=False)
     else:
-        kwargs["type"] = {int: int, float: float}.get(base, str)
+        kwargs["type"] = _number_type(base, meta.get("range"))
     if is_list:
         kwargs["multiple"] = True
     return click.option(*_flag_names(flat), flat.name, **kwargs)
+
+
+def _number_type(base: type, valid: Range | None):
+    """click's range type for a number with a declared range: a bad value is refused at parse time."""
+    if valid is None or base not in (int, float):
+        return {int: int, float: float}.get(base, str)
+    number_range = click.IntRange if base is int else click.FloatRange
+    return number_range(valid.min, valid.max, min_open=valid.min_open, max_open=valid.max_open)
 
 
 def config_options(cls: type):
@@ -175,15 +183,38 @@ def export_command(config_file, **options) -> None:
     click.echo(str(export_model(cfg)))
 
 
+def _bad_parameter_line(exc: click.BadParameter) -> str:
+    """click's message, the option named once as typed in --help (not "'--x_y' / '--x-y'")."""
+    if exc.param_hint is None and exc.param is not None and exc.param.opts:
+        exc.param_hint = f"'{exc.param.opts[0]}'"
+    return exc.format_message()
+
+
+def _exit_interrupted() -> None:
+    """Exit 130 now. Every artifact line is already whole and fsynced and the lock released (the
+    `with` blocks have unwound), so skip the interpreter's teardown: it would wait for
+    CTranslate2's workers to finish the batches still queued, many seconds after Ctrl-C."""
+    import logging
+    import os
+
+    click.echo("interrupted", err=True)
+    logging.shutdown()  # flush and close the log files
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def main() -> None:
     """Entry point: user mistakes exit 2 with one line; anything else exits 1 with the log path."""
     try:
         # `python -m crashtransformer` would show "__main__.py": name the script users type instead
         invoked = Path(sys.argv[0]).name
         cli.main(standalone_mode=False, prog_name="crashtransformer.py" if invoked == "__main__.py" else invoked)
-    except click.exceptions.Abort:  # click's form of Ctrl-C / SIGTERM (signals.stop_on_signals)
-        click.echo("interrupted", err=True)
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # Ctrl-C / SIGTERM (run/signals.py), click's form too
+        _exit_interrupted()
+    except click.BadParameter as exc:  # a value out of range or of the wrong type: the one line says which
+        click.echo(f"error: {_bad_parameter_line(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(EXIT_USAGE)
@@ -191,9 +222,6 @@ def main() -> None:
         log.debug("user error", exc_info=True)
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
     except Exception as exc:  # an internal failure: keep the traceback in the log file only
         log.debug("internal error", exc_info=True)
         where = f"; details in {_state['log_path']}" if _state["log_path"] else ""

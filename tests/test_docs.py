@@ -30,6 +30,7 @@ SMALL = {
     "--num_examples 300": "--num_examples 60",
     "--num_examples 200": "--num_examples 40",
     "--config configs/small-cpu.yaml": "--config configs/small-cpu.yaml --num_epochs 2 --max_eval_samples 8",
+    "--config configs/fine-tune-default.yaml": "--config configs/fine-tune-default.yaml --num_epochs 1 --max_eval_samples 8",
 }
 
 

@@ -6,6 +6,7 @@ import copy
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,22 @@ def test_run_names_the_right_backend_for_each_kind_of_model(tmp_path, tiny_bart,
     ct2_on_torch = run_cli("run", "--csv", str(data), "--model", str(tiny_bart), "--backend", "ctranslate2",
                            "--out_dir", str(tmp_path / "b"), cwd=tmp_path)
     assert ct2_on_torch.returncode == 2 and "crashtransformer.py export" in ct2_on_torch.stderr
+
+
+def test_samples_from_an_export_come_from_its_source_model(tmp_path, tiny_bart, bart_export):
+    """CTranslate2 cannot seed each crash's samples, so torch draws them from the export's source
+    model; an export whose source is gone says so and names --num_samples 0."""
+    data = _crashes(tmp_path / "crashes.csv", 6)
+    common = ("--csv", str(data), "--num_beams", "1", "--num_candidates", "1", "--num_samples", "2",
+              "--max_new_tokens", "8", "--backend", "ctranslate2")
+    done = run_cli("run", *common, "--model", str(bart_export), "--out_dir", str(tmp_path / "a"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in (tmp_path / "a" / SUMMARIES).read_text().splitlines()]
+    assert all(len(row["candidates"]) == 3 for row in rows)
+
+    orphan = tmp_path / "orphan-export"
+    shutil.copytree(bart_export, orphan)
+    manifest = json.loads((orphan / "export_manifest.json").read_text())
+    (orphan / "export_manifest.json").write_text(json.dumps({**manifest, "source_model": str(tmp_path / "gone")}))
+    refused = run_cli("run", *common, "--model", str(orphan), "--out_dir", str(tmp_path / "b"), cwd=tmp_path)
+    assert refused.returncode == 2 and "--num_samples 0" in refused.stderr

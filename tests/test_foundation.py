@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
@@ -103,8 +104,9 @@ def test_init_model_cli_writes_model_config_and_log(tmp_path, corpus_file):
                      "--corpus", str(corpus_file), "--output", str(out), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (out / "init_model_config.json").is_file()
-    logs = list((tmp_path / "logs").glob("crashtransformer-*.log"))
+    logs = list((tmp_path / "logs").glob("crashtransformer-2*.log"))
     assert len(logs) == 1
+    assert (tmp_path / "logs" / "crashtransformer-latest.log").resolve() == logs[0].resolve()
     text = logs[0].read_text()
     for expected in ("command: crashtransformer.py --log_dir logs init-model", "torch", "transformers", "device:", "seed: 42"):
         assert expected in text
@@ -146,9 +148,60 @@ def test_bad_flag_value_exits_2(tmp_path):
 def test_a_vocabulary_too_small_is_a_usage_error(tmp_path):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("Unit 1 struck Unit 2.\n")
-    result = run_cli("init-model", "--corpus", str(corpus), "--output", str(tmp_path / "m"), "--vocab_size", "-5",
+    result = run_cli("init-model", "--corpus", str(corpus), "--output", str(tmp_path / "m"), "--vocab_size", "50",
                      cwd=tmp_path)
-    assert result.returncode == 2 and "--vocab_size -5" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "--vocab_size 50" in result.stderr and "Traceback" not in result.stderr
+
+
+def _command_configs() -> list[type]:
+    from crashtransformer.core import config
+
+    return [cls for name, cls in vars(config).items() if name.endswith("Config") and dataclasses.is_dataclass(cls)]
+
+
+def test_every_numeric_option_declares_a_range_that_holds_its_default():
+    """So a new int or float flag cannot forget one: every flag and config key is checked on entry."""
+    from crashtransformer.cli import cli
+    from crashtransformer.core.fields import base_type, flat_fields
+
+    configs = _command_configs()
+    assert len(configs) == len(cli.commands)  # one config per command, settings groups walked inside
+    missing, outside = [], []
+    for cls in configs:
+        for flat in flat_fields(cls):
+            if base_type(flat.annotation)[0] not in (int, float):
+                continue
+            valid = flat.field.metadata.get("range")
+            if valid is None:
+                missing.append(f"{cls.__name__}.{flat.name}")
+            elif flat.default is not None and not valid.contains(flat.default):
+                outside.append(f"{cls.__name__}.{flat.name}={flat.default!r} not in {valid.describe()}")
+    assert not missing, f"numeric fields without arg(..., min=..., max=...): {missing}"
+    assert not outside, outside
+
+
+@pytest.mark.parametrize("args, refusal", [
+    (("run", "--batch_size", "0"), "'--batch_size': 0 is not in the range x>=1"),  # 0 used to mean automatic
+    (("run", "--batch_size", "-3"), "'--batch_size': -3 is not in the range x>=1"),
+    (("train", "--batch_size", "0"), "'--batch_size': 0 is not in the range x>=1"),
+    (("run", "--top_p", "1.5"), "'--top_p': 1.5 is not in the range 0.0<x<=1.0"),
+    (("prepare-data", "--validation_split", "1"), "'--validation_split': 1.0 is not in the range 0.0<=x<1.0"),
+    (("run", "--top_p", "nan"), "--top_p: nan is not in the range 0<x<=1"),  # passes click's range; not ours
+])
+def test_out_of_range_flag_exits_2_with_one_line(tmp_path, args, refusal):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and refusal in line
+
+
+def test_out_of_range_value_in_a_config_file_exits_2_naming_file_and_key(tmp_path):
+    preset = tmp_path / "preset.yaml"
+    preset.write_text("num_beams: 2\nbatch_size: 0\n")
+    result = run_cli("run", "--config", str(preset), cwd=tmp_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == f"error: {preset}: option 'batch_size': 0 is not in the range x>=1"
 
 
 def test_internal_error_exits_1_with_log_path(tmp_path, monkeypatch, capsys):

@@ -28,7 +28,7 @@ class EchoBackend:
     def __init__(self):
         self.batches = []
 
-    def generate(self, batch):
+    def generate(self, batch, keys):
         self.batches.append([len(ids) for ids in batch])
         return [[Candidate(f"{len(ids)}:{ids[0]}", None)] for ids in batch]
 
@@ -103,3 +103,51 @@ def test_cpu_device_dtype_and_batch_size():
 def test_no_autocast_on_cpu(bart):
     model, tokenizer = bart
     assert TorchGenerator(model, tokenizer).autocast_dtype is None
+
+
+def test_nucleus_keeps_the_smallest_set_that_holds_top_p():
+    from crashtransformer.infer.sampling import nucleus
+
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05]]))
+    kept = nucleus(logits, 0.7).isfinite().tolist()[0]
+    assert kept == [True, True, False, False]  # 0.5 < 0.7, 0.5 + 0.3 >= 0.7
+    assert nucleus(logits, 0.4).isfinite().tolist()[0] == [True, False, False, False]  # the top token stays
+    assert nucleus(logits, 1.0).isfinite().all()
+
+
+def test_seeded_draws_follow_the_distribution_and_the_key():
+    """Gumbel-max over the perturbed scores draws each token with its softmax probability, and a
+    row's draws depend on its own seed only."""
+    from crashtransformer.infer.sampling import SeededNucleusSampling, candidate_seed
+
+    probs = torch.tensor([0.6, 0.3, 0.1])
+    scores = torch.log(probs).repeat(4000, 1)
+    seeds = [candidate_seed(1, f"crash-{i}", 0) for i in range(4000)]
+    drawn = SeededNucleusSampling(seeds, 1.0, 1.0, "cpu")(None, scores).argmax(-1)
+    frequencies = torch.bincount(drawn, minlength=3).float() / 4000
+    assert torch.allclose(frequencies, probs, atol=0.03), frequencies
+    alone = SeededNucleusSampling(seeds[7:8], 1.0, 1.0, "cpu")(None, scores[:1]).argmax(-1)
+    assert alone.item() == drawn[7].item()  # the same draw without the other 3,999 rows
+    assert candidate_seed(1, "a", 0) != candidate_seed(1, "a", 1) != candidate_seed(2, "a", 0)
+
+
+def test_sampled_candidates_scores_equal_the_teacher_forced_pass(bart):
+    """Sampling scores its candidates from the logits of each step; they are the mean token
+    log-probabilities a separate teacher-forced pass gives."""
+    model, tokenizer = bart
+    config = GenerationConfig(max_new_tokens=10, do_sample=True, top_p=0.9, temperature=0.7,
+                              pad_token_id=model.generation_config.pad_token_id,
+                              decoder_start_token_id=model.generation_config.decoder_start_token_id,
+                              eos_token_id=model.generation_config.eos_token_id)
+    sampler = TorchGenerator(model, tokenizer, config, num_return_sequences=3, score=True, seed=5)
+    inputs = _inputs(model, tokenizer)[:3]
+    drawn = sampler.generate(inputs, ["a", "b", "c"])
+    input_ids, attention_mask = sampler._pad(inputs)
+    with torch.inference_mode():
+        out = model.generate(input_ids=input_ids.repeat_interleave(3, 0), attention_mask=attention_mask.repeat_interleave(3, 0),
+                             logits_processor=sampler._sampling_processor(["a", "b", "c"]),
+                             generation_config=sampler.decoding_config)
+        forced = sampler._sequence_scores(input_ids, attention_mask, out.sequences)
+    ours = [c.score for options in drawn for c in options]
+    assert len(ours) == 9 and None not in ours
+    assert ours == pytest.approx(forced, abs=1e-4)

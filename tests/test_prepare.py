@@ -148,7 +148,7 @@ def test_pipeline_source_joins_on_string_ids(tmp_path):
     gfile.write_text("".join(json.dumps(g) + "\n" for g in graphs))
     sfile.write_text("".join(json.dumps(s) + "\n" for s in summaries) + "{broken\n")
     result = prepare_data(config(source="pipeline", graphs_file=str(gfile), summaries_file=str(sfile),
-                                 output=str(tmp_path / "train.csv")))
+                                 target_field="best_summary", output=str(tmp_path / "train.csv")))
     report = result.report
     assert report["rows_out"] == 2 and report["balanced"] and result.exit_code == EXIT_PARTIAL
     assert report["rejects_by_reason"] == {"unmatched_id": 2, "broken_json": 1}
@@ -159,6 +159,59 @@ def test_pipeline_source_joins_on_string_ids(tmp_path):
     llm = prepare_data(config(source="pipeline", graphs_file=str(gfile), summaries_file=str(sfile),
                               target_field="llm_summary", output=str(tmp_path / "llm.jsonl")))
     assert llm.report["rows_out"] == 1 and llm.report["rejects_by_reason"]["missing_target"] == 1
+
+
+def _run_artifacts(tmp_path: Path, summaries: list[dict]) -> tuple[Path, Path]:
+    """crash_graphs.jsonl and crash_summaries.jsonl as `run` writes them (one graph per summary)."""
+    graphs = [{"Crash_ID": s["Crash_ID"], "crash": {"raw_narrative": f"Unit 1 struck Unit 2 on road {s['Crash_ID']}."}}
+              for s in summaries]
+    gfile, sfile = tmp_path / "crash_graphs.jsonl", tmp_path / "crash_summaries.jsonl"
+    gfile.write_text("".join(json.dumps(g) + "\n" for g in graphs))
+    sfile.write_text("".join(json.dumps(s) + "\n" for s in summaries))
+    return gfile, sfile
+
+
+def _pipeline_flags(gfile: Path, sfile: Path) -> list[str]:
+    return ["prepare-data", "--source", "pipeline", "--graphs_file", str(gfile), "--summaries_file", str(sfile)]
+
+
+def test_pipeline_target_is_the_reference_for_the_whole_input_never_the_models_own(tmp_path):
+    """After `run`, rows hold the model's best_summary and the input's reference_summary: the target
+    is the reference, for every row, named on the console and in the report."""
+    summaries = [{"Crash_ID": str(i), "best_summary": f"model said {i}", "reference_summary": f"reference {i}"}
+                 for i in range(4)]
+    summaries[2]["reference_summary"] = None  # an input row without a reference: rejected, not filled in
+    flags = _pipeline_flags(*_run_artifacts(tmp_path, summaries))
+    result = run_cli(*flags, "--output", "out.csv", cwd=tmp_path)
+    assert result.returncode == EXIT_PARTIAL, result.stderr
+    assert "training target: reference_summary (chosen automatically)" in result.stderr
+    assert "target: reference_summary (chosen by auto)" in result.stdout
+    report = json.loads((tmp_path / "out.report.json").read_text())
+    assert report["input"]["target_field"] == "reference_summary" and report["input"]["target_field_chosen_by"] == "auto"
+    assert report["rejects_by_reason"] == {"missing_target": 1}
+    assert [r.summary for r in read_training_file(tmp_path / "out.csv")] == ["reference 0", "reference 1", "reference 3"]
+    rejects = list(csv.DictReader((tmp_path / "out.rejects.csv").open(encoding="utf-8")))
+    assert rejects[0]["Crash_ID"] == "2" and "no reference_summary" in rejects[0]["detail"]
+
+
+def test_pipeline_target_falls_back_to_llm_summary(tmp_path):
+    summaries = [{"Crash_ID": str(i), "best.summary": f"model said {i}", "llm_summary": f"llm {i}"} for i in range(3)]
+    gfile, sfile = _run_artifacts(tmp_path, summaries)
+    report = prepare_data(config(source="pipeline", graphs_file=str(gfile), summaries_file=str(sfile),
+                                 output=str(tmp_path / "out.csv"))).report
+    assert report["input"]["target_field"] == "llm_summary" and report["rows_out"] == 3
+
+
+def test_pipeline_with_only_the_models_own_summaries_stops_unless_asked_by_name(tmp_path):
+    flags = _pipeline_flags(*_run_artifacts(tmp_path, [{"Crash_ID": str(i), "best_summary": f"model said {i}"} for i in range(3)]))
+    refused = run_cli("--log_level", "ERROR", *flags, "--output", "out.csv", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.strip().count("\n") == 0
+    assert "only best_summary" in refused.stderr and "--target_field best_summary" in refused.stderr
+    assert not (tmp_path / "out.csv").exists()
+    asked = run_cli(*flags, "--target_field", "best_summary", "--output", "out.csv", cwd=tmp_path)
+    assert asked.returncode == 0, asked.stderr
+    report = json.loads((tmp_path / "out.report.json").read_text())
+    assert report["input"]["target_field"] == "best_summary" and report["input"]["target_field_chosen_by"] == "--target_field"
 
 
 def test_xlsx_source_label_and_pii(tmp_path):

@@ -126,3 +126,13 @@ def test_inputs_are_capped_at_the_models_position_table():
     assert input_limit(SimpleNamespace(max_position_embeddings=1024), 512) == 512
     assert input_limit(SimpleNamespace(), 2048) == 2048  # T5: relative positions, no table
     assert input_limit(SimpleNamespace(max_position_embeddings=1024), 600, SimpleNamespace(model_max_length=512)) == 512
+
+
+def test_the_default_input_length_is_the_models_own_limit_at_most_512():
+    from types import SimpleNamespace
+
+    from crashtransformer.models.loading import input_limit
+
+    assert input_limit(SimpleNamespace(max_position_embeddings=256), None) == 256  # the shipped model: no notice
+    assert input_limit(SimpleNamespace(max_position_embeddings=1024), None) == 512  # BART-base
+    assert input_limit(SimpleNamespace(), None) == 512  # T5: no position table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -199,7 +200,80 @@ def test_xlsx_sheet_selection_and_types(tmp_path):
     with pytest.raises(UserError, match="no worksheet 'Sheet9'; sheets found: Notes, 2024"):
         list(iter_records(path, worksheet="Sheet9"))
     with pytest.raises(UserError, match="cannot open as an Excel"):
-        list(iter_records(write(tmp_path, "fake.xlsx", b"not a zip")))
+        list(iter_records(write(tmp_path, "damaged.xlsx", b"PK\x03\x04 cut short")))
+
+
+CSV_TEXT = f"Crash_ID,Narrative\n1,{NARRATIVE}\n"
+JSONL_TEXT = json.dumps({"Crash_ID": "1", "Narrative": NARRATIVE}) + "\n"
+
+
+def workbook_bytes(tmp_path: Path) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["Crash_ID", "Narrative"])
+    book.active.append(["1", NARRATIVE])
+    book.save(tmp_path / "book.xlsx")
+    return (tmp_path / "book.xlsx").read_bytes()
+
+
+@pytest.mark.parametrize("name, content, data_format, message", [
+    ("reports.csv", "xlsx", "csv", "reports.csv is an Excel workbook (XLSX), not CSV: pass it with --xlsx"),
+    ("reports.csv", JSONL_TEXT, "csv", "reports.csv is JSON lines, not CSV: pass it with --jsonl"),
+    ("reports.jsonl", CSV_TEXT, "jsonl",
+     "reports.jsonl is CSV text, not JSON lines (its first line: 'Crash_ID,Narrative'): pass it with --csv"),
+    ("reports.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), "csv",
+     "reports.csv is a legacy Excel workbook (.xls), not CSV: open it in Excel and save it as .xlsx"),
+    ("reports.csv", gzip.compress(CSV_TEXT.encode()), "csv", "reports.csv is gzip-compressed, not CSV: decompress"),
+    ("reports.csv", b"\x00\x01\x02\x00" * 100, None, "reports.csv is binary (mostly NUL bytes), not CSV"),
+    ("reports.csv", JSONL_TEXT, None, "reports.csv is JSON lines, not CSV: rename it to reports.jsonl"),
+    ("reports.jsonl", f"[{JSONL_TEXT}]", None, "reports.jsonl is a JSON array, not JSON lines: write one JSON object"),
+])
+def test_content_of_another_format_is_refused_before_parsing(tmp_path, name, content, data_format, message):
+    path = write(tmp_path, name, workbook_bytes(tmp_path) if content == "xlsx" else content)
+    with pytest.raises(UserError) as error:
+        list(iter_records(path, data_format=data_format))
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_train_is_told_its_own_format_flag(tmp_path):
+    path = write(tmp_path, "train.csv", JSONL_TEXT)
+    with pytest.raises(UserError, match="is JSON lines, not CSV: pass it with --data_format jsonl$"):
+        read_training_file(path, "csv")
+
+
+def test_utf16_is_text_with_a_byte_order_mark_or_when_told_its_encoding(tmp_path):
+    csv16 = write(tmp_path, "a.csv", CSV_TEXT.encode("utf-16"))
+    jsonl16 = write(tmp_path, "a.jsonl", JSONL_TEXT.encode("utf-16"))
+    for path in (csv16, jsonl16):
+        assert [r.narrative for r in iter_records(path)] == [NARRATIVE], path
+    with pytest.raises(UserError, match="is JSON lines, not CSV"):
+        list(iter_records(jsonl16, data_format="csv"))
+    no_bom = write(tmp_path, "b.csv", CSV_TEXT.encode("utf-16-le"))  # mostly NUL bytes: text only if told so
+    with pytest.raises(UserError, match="is binary .* or pass --encoding utf-16-le"):
+        list(iter_records(no_bom))
+    assert [r.narrative for r in iter_records(no_bom, encoding="utf-16-le")] == [NARRATIVE]
+
+
+def test_undecodable_bytes_in_the_header_are_printable_in_the_message(tmp_path):
+    """A raw byte in a column name became a surrogate that the log file could not encode."""
+    path = write(tmp_path, "a.csv", b"Caf\xc3\xa9 \xff,Other\n1,2\n")  # UTF-8, one stray byte
+    with pytest.raises(UserError, match="no narrative column") as error:
+        list(iter_records(path))
+    assert "Café \ufffd" in str(error.value)
+    str(error.value).encode("utf-8")  # raises on a surrogate
+
+
+def test_long_narratives_are_cut_at_a_word_or_rejected_as_the_reader_is_told(tmp_path, caplog):
+    long = "Unit 1 failed to control speed and struck Unit 2. " * 1000  # 51,000 characters
+    path = write(tmp_path, "a.csv", f"Crash_ID,Narrative\n1,{long}\n2,{NARRATIVE}\n3,{long}\n")
+    cut, short, cut_too = list(iter_records(path, max_chars=20_000, long_narratives="truncate"))
+    assert len(cut.narrative) <= 20_000 and long.startswith(cut.narrative) and long[len(cut.narrative)] == " "
+    assert cut.original_chars == len(long.strip()) and short.original_chars is None and cut_too.crash_id == "3"
+    assert [r.message for r in caplog.records if r.levelname == "WARNING"] == [
+        f"{path}: 2 narrative(s) longer than --max_chars 20000 were cut at a word boundary and kept"]
+    reject, kept, _ = list(iter_records(path, max_chars=20_000))
+    assert (reject.reason, reject.crash_id, kept.crash_id) == ("too_long", "1", "2")
 
 
 # ----------------------------------------------------------------------------- cleaning

@@ -90,25 +90,29 @@ def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bar
     assert len(read_csv_rows(out / METRICS)) == 60
 
 
-@pytest.mark.parametrize("backend", ["auto", "torch"])  # auto: CTranslate2 on this CPU, two workers
-def test_sampled_candidates_are_reproducible_with_the_seed(tmp_path, tiny_bart, backend):
+@pytest.mark.parametrize("backend", ["auto", "torch"])  # auto: CTranslate2 beams on this CPU, torch samples
+def test_a_crash_draws_the_same_samples_whatever_its_batch_and_resume(tmp_path, tiny_bart, backend):
+    """Sampled candidates are seeded by --seed and the Crash_ID: the batch size, and a run that
+    stops part-way and resumes, change nothing; another --seed changes them."""
     data = _write_crashes(tmp_path / "few.csv", 12, seed=3)
 
-    def candidates(name: str, *seed: str) -> list[list[str]]:
+    def candidates(name: str, *extra: str) -> dict[str, tuple[str, list[str]]]:
         out = tmp_path / name
         result = run_cli("run", "--csv", str(data), "--model", str(tiny_bart), "--out_dir", str(out), "--num_beams", "1",
-                         "--num_candidates", "1", "--num_samples", "3", "--max_new_tokens", "8", "--batch_size", "2",
-                         "--backend", backend, *seed, cwd=tmp_path)
+                         "--num_candidates", "1", "--num_samples", "3", "--max_new_tokens", "8",
+                         "--backend", backend, *extra, cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         ran = json.loads((out / REPORT).read_text())["model"]["backend"]
         assert ran == ("torch" if backend == "torch" else "ctranslate2")
-        return [sorted(c["summary"] for c in json.loads(line)["candidates"])
-                for line in (out / SUMMARIES).read_text().splitlines()]
+        rows = [json.loads(line) for line in (out / SUMMARIES).read_text().splitlines()]
+        return {row["Crash_ID"]: (row["best_summary"], sorted(c["summary"] for c in row["candidates"])) for row in rows}
 
-    first = candidates("a")
-    assert all(len(options) == 4 for options in first)
-    assert candidates("b") == first
-    assert candidates("c", "--seed", "7") != first
+    first = candidates("a", "--batch_size", "2")
+    assert len(first) == 12 and all(len(options) == 4 for _, options in first.values())
+    assert candidates("c", "--batch_size", "5") == first
+    candidates("d", "--batch_size", "3", "--limit", "5")  # stops part-way ...
+    assert candidates("d", "--batch_size", "3") == first  # ... and resumes
+    assert candidates("e", "--batch_size", "2", "--seed", "7") != first
 
 
 def test_sigkill_mid_run_then_rerun_gives_every_crash_exactly_once(tmp_path, tiny_bart):

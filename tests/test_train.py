@@ -161,6 +161,38 @@ def test_each_evaluation_flags_a_model_that_writes_one_summary_for_every_crash(t
     assert figures["gen_distinct"] == 1.0 and figures["rougeL_f1"] > 0.9
 
 
+def test_collapse_rule_flags_one_sentence_for_most_crashes_not_repeats_the_data_has():
+    from crashtransformer.train.callbacks import collapse_figures
+
+    varied = [f"Unit {i} struck a pole on road {i}." for i in range(10)]
+    one_sentence = collapse_figures(["Unit 1 struck Unit 2."] * 6 + varied[:4], varied)
+    assert one_sentence["collapsed"] and one_sentence["top_prediction_share"] == 0.6
+    assert one_sentence["distinct_predictions"] == 5 and one_sentence["top_prediction"] == "Unit 1 struck Unit 2."
+    assert not collapse_figures(varied, varied)["collapsed"]
+    in_pairs = [varied[i // 2] for i in range(10)]  # gen_distinct 0, yet five different summaries
+    assert not collapse_figures(in_pairs, varied)["collapsed"]
+    assert collapse_figures([" unit 1 STRUCK unit 2. "] * 3 + ["Unit 1  struck Unit 2."] * 2, varied[:5])["collapsed"]
+    assert not collapse_figures(["Unit 1 struck Unit 2."] * 4, varied[:4])["collapsed"]  # too few rows to tell
+    assert not collapse_figures(["No crash."] * 10, ["No crash."] * 6 + varied[:4])["collapsed"]  # the data says so
+
+
+def test_a_collapsed_run_says_so_on_the_console_and_in_its_results(tiny_bart, train_csv, tmp_path):
+    """Two steps of a random tiny BART write one sentence for every crash: warned at the evaluation and at
+    the end, with what to do, and recorded in evaluation_results.json."""
+    out = tmp_path / "run"
+    result = run_cli("train", "--training_data", str(train_csv), "--model_name", str(tiny_bart), "--output_dir", str(out),
+                     "--max_steps", "2", "--eval_strategy", "steps", "--eval_steps", "2", "--validation_split", "0.25",
+                     "--report_to", "none", *TINY_RUN, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line and "COLLAPSED" in line]
+    assert len(warnings) == 2 and "at step 2" in warnings[0]
+    assert all("--num_epochs" in w and "--learning_rate" in w and "crashtransformer-default" in w for w in warnings)
+    results = json.loads((out / "evaluation_results.json").read_text())
+    assert results["collapse"]["collapsed"] and results["collapse"]["rows"] == 10
+    assert results["collapse"]["top_prediction_share"] >= 0.5
+    assert results["per_evaluation"][0]["gen_collapsed"] == 1.0
+
+
 def test_plots_from_log_history(tmp_path):
     from crashtransformer.train.plots import plot_training_curves
 
@@ -253,14 +285,32 @@ def test_nan_loss_stops_with_a_clear_message(tiny_bart, train_csv, tmp_path):
     with pytest.raises(UserError, match=r"loss became (nan|inf) at step \d+"):
         train(_config(training_data=str(train_csv), model_name=str(tiny_bart), output_dir=str(tmp_path / "run"),
                       num_epochs=2, batch_size=4, learning_rate=1e4, warmup_steps=0, logging_steps=1,
-                      report_to="none", num_beams=1))
+                      report_to="tensorboard", num_beams=1))
+    assert not (tmp_path / "run").exists()  # it had TensorBoard events of the failed steps only, no checkpoint
 
 
-def test_offline_hub_id_is_one_line_exit_2(train_csv, tmp_path):
+def test_offline_hub_id_is_one_line_exit_2_offering_the_shipped_model(train_csv, tmp_path):
     result = run_cli("--log_level", "ERROR", "train", "--training_data", str(train_csv), "--model_name", "facebook/bart-base",
-                     "--output_dir", str(tmp_path / "run"), cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
+                     cwd=tmp_path, env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "facebook/bart-base" in result.stderr
+    assert "the shipped default summarization model" in result.stderr
+    assert str(REPO / "fine_tuned_models" / "crashtransformer-default") in result.stderr
+    assert not (tmp_path / "fine_tuned_models").exists()  # the default fine_tuned_models/bart-base, made and removed
+
+
+def test_failed_train_removes_the_directory_it_made_never_one_that_held_files(tiny_bart, tmp_path):
+    missing = str(tmp_path / "no-such-data.csv")
+    nested = run_cli("train", "--training_data", missing, "--model_name", str(tiny_bart),
+                     "--output_dir", str(tmp_path / "new" / "deeper" / "run"), cwd=tmp_path)
+    assert nested.returncode == 2 and "no-such-data.csv" in nested.stderr
+    assert not (tmp_path / "new").exists() and f"removed {tmp_path / 'new'}" in nested.stderr
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "notes.txt").write_text("mine")
+    kept = run_cli("train", "--training_data", missing, "--model_name", str(tiny_bart),
+                   "--output_dir", str(tmp_path / "kept"), cwd=tmp_path)
+    assert kept.returncode == 2 and (tmp_path / "kept" / "notes.txt").read_text() == "mine"
+    assert "removed" not in kept.stderr
 
 
 def test_output_dir_of_an_earlier_run_is_not_overwritten(tmp_path, train_csv):

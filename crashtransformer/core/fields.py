@@ -1,6 +1,6 @@
 """How a config field is declared (`arg`, `group`) and walked (`flat_fields`): one declaration
-gives the default, the help line of its flag and its choices; core.config resolves values,
-crashtransformer.cli makes the flags."""
+gives the default, the help line of its flag, its choices and, for a number, its valid range;
+core.config resolves and checks values, crashtransformer.cli makes the flags."""
 
 from __future__ import annotations
 
@@ -10,9 +10,42 @@ import typing
 from typing import Any, Iterator
 
 
-def arg(default: Any, help: str, choices: tuple[str, ...] | None = None, **extra: Any) -> Any:
-    """A config field: its default, the help line of its flag, and optional choices."""
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The valid values of a numeric field; an open end excludes its bound."""
+
+    min: float | None = None
+    max: float | None = None
+    min_open: bool = False
+    max_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        if value != value:  # nan compares false with everything: it would pass every bound
+            return False
+        if self.min is not None and (value <= self.min if self.min_open else value < self.min):
+            return False
+        return self.max is None or (value < self.max if self.max_open else value <= self.max)
+
+    def describe(self) -> str:
+        """In click's notation (`x>=1`, `0<x<=1`), so flag and config-file errors read alike."""
+        low = "" if self.min is None else f"{_number(self.min)}{'<' if self.min_open else '<='}"
+        high = "" if self.max is None else f"{'<' if self.max_open else '<='}{_number(self.max)}"
+        if not high:
+            return f"x{'>' if self.min_open else '>='}{_number(self.min)}"
+        return f"{low}x{high}"
+
+
+def _number(bound: float) -> str:
+    return f"{bound:g}" if isinstance(bound, float) else str(bound)
+
+
+def arg(default: Any, help: str, choices: tuple[str, ...] | None = None, *, min: float | None = None,
+        max: float | None = None, min_open: bool = False, max_open: bool = False, **extra: Any) -> Any:
+    """A config field: its default, the help line of its flag, optional choices, and for a number
+    the range it must lie in (every int and float field declares one; tests check)."""
     metadata = {"help": help, "choices": choices, **extra}
+    if min is not None or max is not None:
+        metadata["range"] = Range(min, max, min_open, max_open)
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

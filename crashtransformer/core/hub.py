@@ -20,7 +20,6 @@ PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 
-
 def _looks_like_path(name: str) -> bool:
     """Hub ids are `name` or `owner/name`; anything else the user meant as a path."""
     return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
@@ -49,11 +48,13 @@ def _cached_on_disk(repo_id: str) -> bool:
         return False
 
 
-def offline_message(name: str) -> str:
+def offline_message(name: str, local_hint: str = "") -> str:
+    """What to do when `name` is neither a directory nor reachable. `local_hint` names a local model
+    the caller knows of (core knows none: models/ passes the shipped default model)."""
     return (
         f"cannot load model '{name}': it is not a local directory and the model hub cannot be "
-        "reached. Pass a local directory (for example one made by `crashtransformer.py init-model` "
-        "or `train`), or run with network access."
+        f"reached. Pass a local directory (for example {local_hint + ', or ' if local_hint else ''}one made by "
+        "`crashtransformer.py init-model` or `train`), or run with network access."
     )
 
 
@@ -66,8 +67,9 @@ class ModelSource:
     local_files_only: bool
 
 
-def locate_model(name_or_path: str, allow_pickle: bool = False) -> ModelSource:
-    """Resolve a hub id or a path; raise UserError with what to do when it cannot be had."""
+def locate_model(name_or_path: str, allow_pickle: bool = False, local_hint: str = "") -> ModelSource:
+    """Resolve a hub id or a path; raise UserError with what to do when it cannot be had
+    (`local_hint`: see offline_message)."""
     if not name_or_path:
         raise UserError("no model given: pass --model DIR_OR_HUB_ID")
     path = Path(name_or_path).expanduser()
@@ -79,7 +81,7 @@ def locate_model(name_or_path: str, allow_pickle: bool = False) -> ModelSource:
     if _cached_on_disk(name_or_path):
         return ModelSource(name_or_path, name_or_path, local_files_only=not _hub_reachable())
     if not _hub_reachable():
-        raise UserError(offline_message(name_or_path))
+        raise UserError(offline_message(name_or_path, local_hint))
     return ModelSource(name_or_path, name_or_path, local_files_only=False)
 
 

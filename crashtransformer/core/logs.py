@@ -1,7 +1,13 @@
 """Logging to the console (INFO) and to logs/crashtransformer-<timestamp>.log (DEBUG).
 
-The file handler flushes after every record (logging.StreamHandler does), so
-`tail -f logs/crashtransformer-*.log` shows progress as it happens.
+The file handler flushes after every record (logging.StreamHandler does), and
+logs/crashtransformer-latest.log is a symbolic link to the newest command's file, so
+`tail -F logs/crashtransformer-latest.log`, started before a nightly job, follows each job
+as it starts (-F reopens the name when the link moves on).
+
+Libraries (transformers, accelerate, datasets, Python warnings) write to the log file only,
+and each distinct message once per command: a generation warning raised on every evaluation
+batch is one line, not hundreds on the console.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ log = logging.getLogger(LOGGER_NAME)
 
 _FILE_FORMAT = "%(asctime)s %(levelname)-7s [%(process)d] %(name)s: %(message)s"
 _CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(message)s"
+LATEST_NAME = "crashtransformer-latest.log"
+# whose records go to the log file, once each ("py.warnings": warnings.warn, via captureWarnings)
+LIBRARY_LOGGERS = ("transformers", "accelerate", "datasets", "huggingface_hub", "torch", "py.warnings")
 
 
 def _log_file_name(log_dir: Path) -> Path:
@@ -54,11 +63,63 @@ def setup_logging(log_dir: str | os.PathLike = "logs", level: str = "INFO") -> P
         file_handler = logging.FileHandler(path, encoding="utf-8")
     except OSError as exc:
         log.warning("cannot write a log file in %s (%s); logging to the console only", log_dir, exc)
+        route_library_logs(None)
         return None
     file_handler.setLevel(logging.DEBUG)
     file_handler.setFormatter(logging.Formatter(_FILE_FORMAT))
     log.addHandler(file_handler)
+    _point_latest_at(path)
+    route_library_logs(path)
     return path
+
+
+def _point_latest_at(path: Path) -> None:
+    """Move the crashtransformer-latest.log link to `path`, atomically (a new link, renamed over)."""
+    link = path.parent / LATEST_NAME
+    staged = path.parent / f".{LATEST_NAME}.{os.getpid()}"
+    try:
+        if staged.is_symlink() or staged.exists():
+            staged.unlink()
+        os.symlink(path.name, staged)
+        os.replace(staged, link)
+    except OSError as exc:  # a filesystem without links: the timestamped name still works
+        log.debug("cannot link %s to %s (%s)", link, path.name, exc)
+
+
+class OncePerMessage(logging.Filter):
+    """Passes each distinct (logger, level, message) once."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: set[tuple[str, int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, record.getMessage())
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
+def route_library_logs(path: Path | None) -> None:
+    """Library records into the log file (the console when there is none), each message once."""
+    import warnings
+
+    import transformers.utils.logging as transformers_logging
+
+    transformers_logging.disable_default_handler()  # its own stderr handler
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")  # each warning once per place, then the filter below: once per text
+    handler = logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(_FILE_FORMAT))
+    handler.addFilter(OncePerMessage())
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        for old in list(library.handlers):
+            library.removeHandler(old)
+            old.close()
+        library.addHandler(handler)
+        library.propagate = False
 
 
 def log_run_header(seed: int | None = None) -> None:

@@ -76,3 +76,15 @@ def clean_text(text: str, pii: bool = False, counts: Counter | None = None) -> s
     """Mojibake repair, whitespace normalization and (optionally) PII masks, in that order."""
     text = normalize_whitespace(repair_mojibake(text))
     return scrub_pii(text, counts) if pii else text
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """The longest start of `text` of at most `limit` characters that ends at a word boundary
+    (a hard cut only when those characters hold a single word)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    last_word = re.search(r"\s\S*\Z", head)  # where the word the cut may fall in starts
+    if not text[limit].isspace() and last_word and head[:last_word.start()].strip():
+        head = head[:last_word.start()]
+    return head.rstrip()

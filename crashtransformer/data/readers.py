@@ -4,7 +4,8 @@ This layer knows file formats, not crashes: it yields `RawRow(row_number, values
 by the file's own column names) or `RawProblem` for a row that cannot be parsed (undecodable
 bytes, an unclosed quote, a broken JSON line, a wrong number of fields). Column mapping and
 validation live in data/records.py. Files are never loaded whole: CSV and JSONL go line by line,
-XLSX through openpyxl's read-only mode.
+XLSX through openpyxl's read-only mode. `open_rows` decides the format first (data/formats.py:
+a file whose content is another format than the flag or extension says is refused unparsed).
 
 Row numbers: CSV and XLSX count data rows from 1 (the header is row 0); JSONL uses line numbers.
 """
@@ -20,6 +21,7 @@ from typing import Any, Iterator
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
+from crashtransformer.data.formats import decide_format
 
 SAMPLE_BYTES = 1 << 16  # how much of a file encoding and delimiter detection look at
 DELIMITERS = (",", ";", "\t", "|")  # candidates when --delimiter is not given
@@ -55,16 +57,18 @@ class SourceInfo:
     rows_with_nul_bytes: int = 0
 
 
-def detect_format(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return "xlsx"
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        return "jsonl"
-    if suffix in (".csv", ".tsv", ".txt"):
-        return "csv"
-    with path.open("rb") as handle:
-        return "jsonl" if handle.read(64).lstrip().startswith(b"{") else "csv"
+def open_rows(path: str | Path, data_format: str | None = None, *, worksheet: str | None = None,
+              encoding: str | None = None, delimiter: str | None = None, known_columns: tuple[str, ...] = (),
+              format_flags: dict[str, str] | None = None) -> tuple[SourceInfo, Iterator[RawRow | RawProblem]]:
+    """The rows of a CSV, XLSX or JSONL file, read as its content shows it to be (formats.decide_format:
+    `data_format`, else the extension; `format_flags` word the hint when they disagree)."""
+    file = check_input_file(path)
+    info = SourceInfo(str(file), decide_format(file, data_format, format_flags, encoding))
+    if info.format == "csv":
+        return info, read_csv_rows(file, info, encoding, delimiter, known_columns)
+    if info.format == "xlsx":
+        return info, read_xlsx_rows(file, info, worksheet)
+    return info, read_jsonl_rows(file, info)
 
 
 def check_input_file(path: str | Path) -> Path:
@@ -155,9 +159,11 @@ def _choose_delimiter(header_line: str, wanted: tuple[str, ...]) -> str:
 
 
 def _unique_header(fields: list[str]) -> list[str]:
+    """Names made unique, and printable: an undecoded byte (surrogate) in a name would reach the
+    messages that list the columns, and the log file cannot encode it."""
     header, seen = [], {}
     for index, name in enumerate(fields, start=1):
-        name = name.replace("\ufeff", "").strip() or f"column_{index}"
+        name = _SURROGATE.sub("\ufffd", name.replace("\ufeff", "")).strip() or f"column_{index}"
         if name in seen:
             seen[name] += 1
             name = f"{name}.{seen[name]}"
@@ -172,9 +178,6 @@ def read_csv_rows(path: Path, info: SourceInfo, encoding: str | None = None, del
     """Rows of a CSV export. `known_columns` (lower-case) help choose the delimiter."""
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
-    if sample.count(b"\x00") > len(sample) // 10 and not sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UserError(f"{path}: mostly NUL bytes: a binary file or UTF-16 without a BOM; "
-                        "re-save it as UTF-8 CSV or pass --encoding utf-16")
     info.encoding = encoding or detect_encoding(sample)
     with path.open(encoding=info.encoding, errors="surrogateescape", newline="") as handle:
         feeder = _LineFeeder(handle)
@@ -295,8 +298,10 @@ def flatten_json_row(obj: dict[str, Any]) -> dict[str, Any]:
 def read_jsonl_rows(path: Path, info: SourceInfo) -> Iterator[RawRow | RawProblem]:
     """One JSON object per line; a broken line is a problem with its line number, not the end."""
     columns: dict[str, None] = {}
-    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
-        info.encoding = "utf-8"
+    with path.open("rb") as handle:
+        utf16 = handle.read(2) in (b"\xff\xfe", b"\xfe\xff")  # the byte-order mark says so
+    info.encoding = "utf-16" if utf16 else "utf-8"
+    with path.open(encoding="utf-16" if utf16 else "utf-8-sig", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

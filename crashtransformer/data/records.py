@@ -25,7 +25,9 @@ Crash IDs are strings. A row without one gets `auto-<12 hex digits of sha1(narra
 across reruns and row order; a repeated narrative gets `-2`, `-3`, ... appended.
 
 Validation turns a row into a Reject (never an exception) when: its narrative is empty or
-whitespace, longer than max_chars, or a number where text is expected; its summary is a number;
+whitespace, longer than max_chars (unless the reader is told to cut such narratives:
+long_narratives="truncate", what `run` and `evaluate --model` do; the record then carries
+original_chars), or a number where text is expected; its summary is a number;
 its plan_lines cannot be parsed; its Crash_ID repeats an earlier row's; or the file layer could
 not parse it (see data/readers.py). Files that cannot be read at all raise UserError.
 """
@@ -45,7 +47,7 @@ from typing import Any, Iterable, Iterator
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.io import unneutralize
 from crashtransformer.core.logs import log
-from crashtransformer.data.cleaning import clean_text, normalize_whitespace, repair_mojibake, scrub_pii
+from crashtransformer.data.cleaning import clean_text, cut_at_word, normalize_whitespace, repair_mojibake, scrub_pii
 from crashtransformer.data.columns import ColumnMap, known_column_keys, resolve_columns
 
 
@@ -57,6 +59,7 @@ class CrashRecord:
     plan_lines: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)  # severity, city, county, date, ...
     row_number: int | None = None  # 1-based data row in the source file, for error messages
+    original_chars: int | None = None  # the narrative's length before max_chars cut it; None: not cut
 
 
 @dataclass
@@ -167,11 +170,21 @@ def row_to_record(values: dict[str, Any], row_number: int | None, columns: Colum
     return CrashRecord(crash_id, narrative, summary or None, plans, metadata, row_number)
 
 
-class Validator:
-    """Per-file checks that need the record as a whole or memory of earlier rows."""
+LONG_NARRATIVES = ("reject", "truncate")  # what a reader does with a narrative over max_chars
 
-    def __init__(self, max_chars: int | None = None):
-        self.max_chars = max_chars
+
+class Validator:
+    """Per-file checks that need the record as a whole or memory of earlier rows.
+
+    long_narratives: a narrative over max_chars is rejected (`too_long`: training data, where a
+    cut narrative under its whole summary teaches the model to invent), or cut at a word boundary
+    and kept with `original_chars` set (summarizing: the model reads only the start anyway);
+    `truncated` counts those."""
+
+    def __init__(self, max_chars: int | None = None, long_narratives: str = "reject"):
+        if long_narratives not in LONG_NARRATIVES:  # a misspelt "reject" must not cut training data
+            raise ValueError(f"long_narratives must be one of {LONG_NARRATIVES}, got {long_narratives!r}")
+        self.max_chars, self.long_narratives, self.truncated = max_chars, long_narratives, 0
         self.first_row_of_id: dict[str, int | None] = {}
         self.generated: Counter = Counter()
 
@@ -179,15 +192,20 @@ class Validator:
         row = record.row_number
         if not record.narrative.strip():
             return Reject(row, record.crash_id, "narrative", "empty_narrative", "the narrative is empty", raw)
-        if self.max_chars and len(record.narrative) > self.max_chars:
+        too_long = bool(self.max_chars) and len(record.narrative) > self.max_chars
+        if too_long and self.long_narratives == "reject":
             return Reject(row, record.crash_id, "narrative", "too_long",
                           f"the narrative has {len(record.narrative)} characters, over --max_chars {self.max_chars}", raw)
         if not record.crash_id:
-            record.crash_id = self._generate_id(record.narrative)
+            record.crash_id = self._generate_id(record.narrative)  # from the whole text, whatever max_chars
         elif record.crash_id in self.first_row_of_id:
             return Reject(row, record.crash_id, "crash_id", "duplicate_crash_id",
                           f"Crash_ID {record.crash_id} already used by row {self.first_row_of_id[record.crash_id]}", raw)
         self.first_row_of_id[record.crash_id] = row
+        if too_long:
+            record.original_chars = len(record.narrative)
+            record.narrative = cut_at_word(record.narrative, self.max_chars)
+            self.truncated += 1
         return record
 
     def _generate_id(self, narrative: str) -> str:
@@ -237,43 +255,49 @@ class RecordReader:
     cleaned (clean_record: mojibake and whitespace repaired, the original text kept) and
     a CSV cell we neutralised against spreadsheet formulas gets its text back (core.io.unneutralize).
     raw_text: neither, the text exactly as written (the tagger: its span offsets point into it);
-    scrub_pii: also mask phone numbers and e-mail addresses; max_chars: longer narratives are
-    rejected; allow_empty: a file with a header but no rows yields nothing instead of UserError.
+    scrub_pii: also mask phone numbers and e-mail addresses; max_chars and long_narratives: longer
+    narratives are rejected or cut (see Validator; one warning per file counts the cut ones);
+    allow_empty: a file with a header but no rows yields nothing instead of UserError;
+    format_flags: how the command's flags read each format, for the message when the content is
+    another format than the flag or extension says (default: run's --csv/--jsonl/--xlsx).
     `cleaning_counts` tallies what cleaning changed.
     """
 
     def __init__(self, path: str | Path, *, data_format: str | None = None, text_column: str | None = None,
                  summary_column: str | None = None, id_column: str | None = None, worksheet: str | None = None,
                  encoding: str | None = None, delimiter: str | None = None, max_chars: int | None = None,
-                 raw_text: bool = False, scrub_pii: bool = False, allow_empty: bool = False):
+                 long_narratives: str = "reject", raw_text: bool = False, scrub_pii: bool = False,
+                 allow_empty: bool = False, format_flags: dict[str, str] | None = None):
         self.path = Path(path)
-        self.data_format = data_format
+        self.data_format, self.format_flags = data_format, format_flags
         self.explicit = {"text_column": text_column, "summary_column": summary_column, "id_column": id_column}
         self.worksheet, self.encoding, self.delimiter = worksheet, encoding, delimiter
-        self.max_chars, self.raw_text, self.scrub_pii, self.allow_empty = max_chars, raw_text, scrub_pii, allow_empty
+        self.max_chars, self.long_narratives = max_chars, long_narratives
+        self.raw_text, self.scrub_pii, self.allow_empty = raw_text, scrub_pii, allow_empty
         self.info = None
         self.columns: ColumnMap | None = None
         self.cleaning_counts: Counter = Counter()
 
     def _raw_rows(self):
-        from crashtransformer.data import readers
+        from crashtransformer.data.readers import open_rows
 
-        path = readers.check_input_file(self.path)
-        fmt = (self.data_format or readers.detect_format(path)).lower()
-        self.info = readers.SourceInfo(str(path), fmt)
-        if fmt == "csv":
-            return readers.read_csv_rows(path, self.info, self.encoding, self.delimiter,
-                                         known_columns=known_column_keys())
-        if fmt == "xlsx":
-            return readers.read_xlsx_rows(path, self.info, self.worksheet)
-        if fmt == "jsonl":
-            return readers.read_jsonl_rows(path, self.info)
-        raise UserError(f"{path}: unknown data format '{fmt}'; use csv, xlsx or jsonl")
+        self.info, rows = open_rows(self.path, self.data_format, worksheet=self.worksheet, encoding=self.encoding,
+                                    delimiter=self.delimiter, known_columns=known_column_keys(),
+                                    format_flags=self.format_flags)
+        return rows
 
     def __iter__(self) -> Iterator[CrashRecord | Reject]:
+        validator = Validator(self.max_chars, self.long_narratives)
+        try:
+            yield from self._records(validator)
+        finally:  # also when the caller stops early (evaluate --max_rows, run --limit)
+            if validator.truncated:
+                log.warning("%s: %d narrative(s) longer than --max_chars %d were cut at a word boundary and kept",
+                            self.path, validator.truncated, self.max_chars)
+
+    def _records(self, validator: Validator) -> Iterator[CrashRecord | Reject]:
         from crashtransformer.data.readers import RawProblem
 
-        validator = Validator(self.max_chars)
         maps: dict[tuple, ColumnMap] = {}
         seen_rows = 0
         for item in self._raw_rows():
@@ -334,6 +358,9 @@ def iter_records(path: str | Path, **options: Any) -> Iterator[CrashRecord | Rej
     return iter(RecordReader(path, **options))
 
 
+TRAIN_FORMAT_FLAGS = {"csv": "--data_format csv", "jsonl": "--data_format jsonl"}  # how `train` is told
+
+
 def read_training_file(path: str | Path, data_format: str | None = None) -> list[CrashRecord]:
     """A training file (prepare-data's CSV or JSONL): records that have a summary.
 
@@ -343,7 +370,7 @@ def read_training_file(path: str | Path, data_format: str | None = None) -> list
     fmt = data_format.lower() if data_format else None
     if fmt == "json":
         fmt = "jsonl"
-    reader = RecordReader(path, data_format=fmt)
+    reader = RecordReader(path, data_format=fmt, format_flags=TRAIN_FORMAT_FLAGS)
     records, problems = [], Counter()
     examples: list[str] = []
     for item in reader:

@@ -1,6 +1,7 @@
 """`evaluate --model DIR --data FILE`: summaries made exactly as `run` makes them, then scored.
 
---data is read as `run` reads a file (the same reader, cleaning and max_chars) and in `run`'s
+--data is read as `run` reads a file (the same reader, cleaning, and narratives over max_chars
+cut, not rejected) and in `run`'s
 chunks; every valid row of a chunk is summarized through infer.summarizer (the plan policy, the
 prompt builder, beam and sampled candidates, the reranker, the backend and the seed `run` uses),
 rows without a reference included, so the sampled candidates' random streams advance as in
@@ -25,7 +26,7 @@ from crashtransformer.infer.summarizer import Summarizer
 
 def _reader(cfg: EvaluateConfig) -> RecordReader:
     return RecordReader(cfg.data, text_column=cfg.text_column, summary_column=cfg.reference_column,
-                        id_column=cfg.id_column, max_chars=cfg.max_chars)
+                        id_column=cfg.id_column, max_chars=cfg.max_chars, long_narratives="truncate")
 
 
 def generate_pairs(cfg: EvaluateConfig, predictions_path: Path) -> tuple[EvaluationPairs, dict]:

@@ -56,17 +56,8 @@ def read_table(path: str | Path) -> Table:
     from crashtransformer.data import readers
     from crashtransformer.data.columns import known_column_keys
 
-    file = readers.check_input_file(path)
-    fmt = readers.detect_format(file)
-    info = readers.SourceInfo(str(file), fmt)
-    if fmt == "csv":
-        raw = readers.read_csv_rows(file, info, known_columns=known_column_keys())
-    elif fmt == "xlsx":
-        raw = readers.read_xlsx_rows(file, info)
-    elif fmt == "jsonl":
-        raw = readers.read_jsonl_rows(file, info)
-    else:
-        raise UserError(f"{file}: unknown file type; use .csv, .xlsx or .jsonl")
+    info, raw = readers.open_rows(path, known_columns=known_column_keys())
+    file = Path(info.path)
     rows, problems = [], []
     for item in raw:
         if isinstance(item, readers.RawRow):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -93,6 +94,24 @@ def default_batch_size(device, num_beams: int = 1) -> int:
     return torch_default(device, num_beams)
 
 
+POLL_SECONDS = 0.05  # how often the main thread looks up from CTranslate2's workers
+
+
+def wait_for(pending: list, on_done=None) -> list:
+    """The results of asynchronous CTranslate2 calls. Waiting in Python, not inside one blocking
+    C++ call, lets Ctrl-C and SIGTERM stop `run` at once instead of after the whole chunk;
+    `on_done` hears how many are finished as that grows."""
+    reported = 0
+    while True:
+        finished = sum(1 for item in pending if item.done())
+        if on_done is not None and finished > reported:
+            on_done(finished)
+            reported = finished
+        if finished == len(pending):
+            return [item.result() for item in pending]
+        time.sleep(POLL_SECONDS)
+
+
 @dataclass
 class CTranslate2Model:
     """What `run` needs of a model, for a CTranslate2 export."""
@@ -104,24 +123,6 @@ class CTranslate2Model:
     manifest: dict = field(default_factory=dict)
     device: str = "cpu"
     compute_type: str = "default"
-    _sampling_translator: object = field(default=None, init=False, repr=False)  # made on first use
-
-    def sampling_translator(self):
-        """The translator that draws sampled candidates: reproducible for a seed only with one worker.
-
-        Each CTranslate2 worker thread keeps its own random stream, and which worker takes which
-        batch is a race; one worker takes the batches in order. On a GPU the main translator has
-        one worker already; on a CPU this is a second copy of the weights, on one thread (more
-        threads inside one batch slowed the small models this tool trains: see thread_layout)."""
-        if self.translator.num_translators == 1:
-            return self.translator
-        if self._sampling_translator is None:
-            import ctranslate2
-
-            self._sampling_translator = ctranslate2.Translator(self.directory, device=self.device,
-                                                               compute_type=self.compute_type, inter_threads=1,
-                                                               intra_threads=1)
-        return self._sampling_translator
 
     def num_parameters(self) -> int | None:
         return self.manifest.get("parameters")
@@ -143,7 +144,9 @@ def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "de
                         f"`crashtransformer.py export --model {directory} --output DIR`, or use --backend torch")
     hf = str(Path(directory) / HF_SUBDIR)
     target = ct2_device(device)
-    translator = ctranslate2.Translator(directory, device=target, compute_type=compute_type, **thread_layout(target))
+    # an unbounded queue: a full one blocks the submitting call in C++, where Ctrl-C cannot reach it
+    translator = ctranslate2.Translator(directory, device=target, compute_type=compute_type, max_queued_batches=-1,
+                                        **thread_layout(target))
     model = CTranslate2Model(translator, AutoConfig.from_pretrained(hf, local_files_only=True),
                              GenerationConfig.from_pretrained(hf, local_files_only=True), directory,
                              read_manifest(directory), target, compute_type)
@@ -168,7 +171,10 @@ class CTranslate2Generator:
     def __init__(self, model: CTranslate2Model, tokenizer, generation_config=None, num_return_sequences: int = 1,
                  score: bool | None = None, batch_size: int = 8):
         self.generation_config = copy.deepcopy(generation_config or model.generation_config)
-        self.translator = model.sampling_translator() if self.generation_config.do_sample else model.translator
+        if self.generation_config.do_sample:  # one random stream per worker thread, seeded once
+            raise ValueError("CTranslate2 cannot seed each crash's samples: draw them with the torch "
+                             "backend (infer/sampling.py)")
+        self.translator = model.translator
         self.batch_size = batch_size
         self.tokenizer = tokenizer
         self.num_return_sequences = num_return_sequences
@@ -197,14 +203,13 @@ class CTranslate2Generator:
                        max_input_length=0)  # the prompt builder already cut the input to --max_length
         if config.bad_words_ids:
             options["suppress_sequences"] = [self.tokenizer.convert_ids_to_tokens(ids) for ids in config.bad_words_ids]
-        if config.do_sample:
-            options.update(beam_size=1, sampling_topk=config.top_k or 0, sampling_topp=config.top_p or 1.0,
-                           sampling_temperature=config.temperature or 1.0)
         return options
 
-    def generate(self, batch: Sequence[Sequence[int]]) -> list[list[Candidate]]:
+    def generate(self, batch: Sequence[Sequence[int]], keys: Sequence[str] = (), on_done=None) -> list[list[Candidate]]:
+        """Beam candidates (deterministic: `keys` seed nothing here)."""
         sources = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in batch]
-        results = self.translator.translate_batch(sources, max_batch_size=self.batch_size, **self._options())
+        results = wait_for(self.translator.translate_batch(sources, max_batch_size=self.batch_size, asynchronous=True,
+                                                           **self._options()), on_done)
         hypotheses = [result.hypotheses for result in results]  # tokens, end token left out
         scores = self._mean_log_probs(sources, hypotheses) if self.score else None
         candidates = []
@@ -217,8 +222,9 @@ class CTranslate2Generator:
 
     def _mean_log_probs(self, sources, hypotheses) -> list[list[float]]:
         pairs = [(source, tokens) for source, options in zip(sources, hypotheses) for tokens in options]
-        scored = self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0,
-                                             max_batch_size=self.batch_size * self.num_return_sequences)
+        scored = wait_for(self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0,
+                                                      max_batch_size=self.batch_size * self.num_return_sequences,
+                                                      asynchronous=True))
         means = iter(self._mean(r.log_probs, len(tokens)) for r, (_, tokens) in zip(scored, pairs))
         return [[next(means) for _ in options] for options in hypotheses]
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_dtype, release_freed_memory
+
+OnDone = Callable[[int], None]  # told how many inputs of a call are finished
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -28,20 +31,24 @@ class GenerationBackend(Protocol):
     # True: the backend is handed a whole chunk and cuts (and parallelises) its own batches
     schedules_batches: bool
 
-    def generate(self, batch: Sequence[Sequence[int]]) -> list[list[Candidate]]:
-        """Candidates for each input of one batch, in the batch's order."""
+    def generate(self, batch: Sequence[Sequence[int]], keys: Sequence[str]) -> list[list[Candidate]]:
+        """Candidates for each input of one batch, in the batch's order; `keys` name the inputs
+        (Crash_IDs): sampled candidates are drawn from streams seeded by them."""
 
 
 # ----------------------------------------------------------------------------- torch backend
 
 
 class TorchGenerator:
-    """Hugging Face `model.generate` on one device, with dynamic padding per batch."""
+    """Hugging Face `model.generate` on one device, with dynamic padding per batch.
+
+    A sampling config (`do_sample=True`) draws each candidate from its own stream, seeded from
+    `seed` and the input's key (infer/sampling.py), so a crash's samples do not depend on its batch."""
 
     schedules_batches = False  # generate_with_backend cuts length-sorted batches for it
 
     def __init__(self, model, tokenizer, generation_config=None, num_return_sequences: int = 1,
-                 score: bool | None = None, autocast_dtype=None):
+                 score: bool | None = None, autocast_dtype=None, seed: int = 42):
         import torch
 
         self.model = model.eval()
@@ -50,6 +57,8 @@ class TorchGenerator:
         self.generation_config = copy.deepcopy(generation_config or model.generation_config)
         self.generation_config.num_return_sequences = num_return_sequences
         self.num_return_sequences = num_return_sequences
+        self.seed = seed
+        self.sampling = bool(getattr(self.generation_config, "do_sample", False))
         # Scores cost one extra forward pass; worth it only when there is a choice to make.
         self.score = num_return_sequences > 1 if score is None else score
         self.device = next(model.parameters()).device
@@ -59,10 +68,11 @@ class TorchGenerator:
             self.autocast_dtype = None
         self.encoder_decoder = bool(getattr(model.config, "is_encoder_decoder", False))
         beams = getattr(self.generation_config, "num_beams", 1) or 1
-        sampling = bool(getattr(self.generation_config, "do_sample", False))
-        if num_return_sequences > beams and not sampling:
+        if num_return_sequences > beams and not self.sampling:
             raise UserError(f"{num_return_sequences} candidates need --num_beams >= {num_return_sequences} "
                             "(or sampling)")
+        self.decoding_config = greedy_over_draws(self.generation_config, self.score) if self.sampling \
+            else self.generation_config
 
     def _pad(self, batch: Sequence[Sequence[int]]):
         padded = self.tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt")
@@ -77,20 +87,57 @@ class TorchGenerator:
             return contextlib.nullcontext()
         return torch.autocast(device_type="cuda", dtype=self.autocast_dtype)
 
-    def generate(self, batch: Sequence[Sequence[int]]) -> list[list[Candidate]]:
+    def _sampling_processor(self, keys: Sequence[str]):
+        """The per-row sampling processor: row i*n+k is candidate k of input i."""
+        from transformers import LogitsProcessorList
+
+        from crashtransformer.infer.sampling import SeededNucleusSampling, candidate_seed
+
+        n, config = self.num_return_sequences, self.generation_config
+        seeds = [candidate_seed(self.seed, key, k) for key in keys for k in range(n)]
+        return LogitsProcessorList([SeededNucleusSampling(seeds, config.top_p or 1.0, config.temperature or 1.0,
+                                                          self.device)])
+
+    def generate(self, batch: Sequence[Sequence[int]], keys: Sequence[str]) -> list[list[Candidate]]:
         import torch
 
         input_ids, attention_mask = self._pad(batch)
         with torch.inference_mode(), self._autocast():
-            sequences = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
-                                            generation_config=self.generation_config)
-            if not self.encoder_decoder:  # decoder-only models echo the prompt: keep the continuation
-                sequences = sequences[:, input_ids.shape[1]:]
-            scores = self._sequence_scores(input_ids, attention_mask, sequences) if self.score else None
+            if self.sampling:
+                sequences, scores = self._draw(input_ids, attention_mask, keys)
+            else:
+                sequences = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                                generation_config=self.decoding_config)
+                if not self.encoder_decoder:  # decoder-only models echo the prompt: keep the continuation
+                    sequences = sequences[:, input_ids.shape[1]:]
+                scores = self._sequence_scores(input_ids, attention_mask, sequences) if self.score else None
         texts = self.tokenizer.batch_decode(sequences, skip_special_tokens=True)
         n = self.num_return_sequences
         return [[Candidate(texts[i * n + k].strip(), None if scores is None else scores[i * n + k])
                  for k in range(n)] for i in range(len(batch))]
+
+    def _draw(self, input_ids, attention_mask, keys: Sequence[str]):
+        """(sequences, scores) of the sampled candidates: one row per candidate, each drawing from its
+        own stream. The scores come from the raw logits of each step (`output_logits`), which are the
+        teacher-forced pass's logits, so sampling needs no second forward pass."""
+        n = self.num_return_sequences
+        out = self.model.generate(input_ids=input_ids.repeat_interleave(n, 0),
+                                  attention_mask=attention_mask.repeat_interleave(n, 0),
+                                  logits_processor=self._sampling_processor(keys), generation_config=self.decoding_config)
+        sequences = out.sequences if self.encoder_decoder else out.sequences[:, input_ids.shape[1]:]
+        scores = self._step_scores(out.logits, sequences) if self.score and self.encoder_decoder else None
+        return sequences, scores
+
+    def _step_scores(self, logits, sequences) -> list[float]:
+        """Mean log-probability of each sequence from the model's logits at each step."""
+        import torch
+
+        chosen = sequences[:, -len(logits):]  # the token picked at each step
+        pad_id = self.generation_config.pad_token_id
+        mask = chosen.ne(pad_id) if pad_id is not None else torch.ones_like(chosen, dtype=torch.bool)
+        step_logp = torch.stack([torch.log_softmax(step.float(), -1) for step in logits], dim=1)
+        token_logp = step_logp.gather(-1, chosen.unsqueeze(-1)).squeeze(-1)
+        return ((token_logp * mask).sum(-1) / mask.sum(-1).clamp(min=1)).tolist()
 
     def _sequence_scores(self, input_ids, attention_mask, sequences) -> list[float] | None:
         """Mean log-probability of each generated sequence (one teacher-forced forward pass)."""
@@ -112,6 +159,17 @@ class TorchGenerator:
         return totals.tolist()
 
 
+def greedy_over_draws(config, keep_logits: bool):
+    """What generate() runs for seeded sampling: one greedy pass over the perturbed scores of
+    infer/sampling.py, which applies temperature and top-p itself; `keep_logits`: return each
+    step's raw logits too (the candidates' scores)."""
+    greedy = copy.deepcopy(config)
+    greedy.do_sample, greedy.num_beams, greedy.num_return_sequences = False, 1, 1
+    greedy.top_p = greedy.top_k = greedy.temperature = None  # unset, not ignored with a warning
+    greedy.return_dict_in_generate, greedy.output_logits = True, keep_logits
+    return greedy
+
+
 # ----------------------------------------------------------------------------- batching
 
 
@@ -122,18 +180,24 @@ def length_sorted_batches(inputs: Sequence[Sequence[int]], batch_size: int) -> l
     return [order[start:start + batch_size] for start in range(0, len(order), max(1, batch_size))]
 
 
-def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[int]],
-                          batch_size: int, progress: bool = False) -> list[list[Candidate]]:
-    """Candidates for every input, in input order, whatever order the batches ran in."""
-    from tqdm.auto import tqdm
-
+def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[int]], batch_size: int,
+                          keys: Sequence[str] | None = None, on_done: OnDone | None = None) -> list[list[Candidate]]:
+    """Candidates for every input, in input order, whatever order the batches ran in. `keys`
+    name the inputs (Crash_IDs) for the sampling streams, by default their positions; `on_done`
+    hears how many inputs are finished, as batches finish (run's progress)."""
+    keys = [str(i) for i in range(len(inputs))] if keys is None else list(keys)
     if getattr(backend, "schedules_batches", False):
-        return backend.generate(inputs)
+        return backend.generate(inputs, keys, on_done=on_done)
     results: list[list[Candidate] | None] = [None] * len(inputs)
     batches = length_sorted_batches(inputs, batch_size)
-    for batch in tqdm(batches, desc="generating", unit="batch", disable=not progress):
-        for index, candidates in zip(batch, backend.generate([inputs[i] for i in batch])):
+    finished = 0
+    for batch in batches:
+        found = backend.generate([inputs[i] for i in batch], [keys[i] for i in batch])
+        for index, candidates in zip(batch, found):
             results[index] = candidates
+        finished += len(batch)
+        if on_done is not None:
+            on_done(finished)
         release_freed_memory()
     log.debug("generated %d inputs in %d batches of up to %d", len(inputs), len(batches), batch_size)
     return results  # type: ignore[return-value]
@@ -141,13 +205,13 @@ def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[
 
 def generate_summaries(model, tokenizer, inputs: Sequence[Sequence[int]], batch_size: int | None = None,
                        generation_config=None, num_return_sequences: int = 1, score: bool | None = None,
-                       progress: bool = False) -> list[list[Candidate]]:
+                       seed: int = 42) -> list[list[Candidate]]:
     """`num_return_sequences` candidates per input (best first), in input order.
 
     `inputs` are the `input_ids` of `build_model_input(...)`; `generation_config` defaults to
     the model's own; `batch_size` defaults by device (see `default_batch_size`); `score` (mean
     token log-probability) defaults to on only when there are several candidates.
     """
-    backend = TorchGenerator(model, tokenizer, generation_config, num_return_sequences, score)
+    backend = TorchGenerator(model, tokenizer, generation_config, num_return_sequences, score, seed=seed)
     batch_size = batch_size or default_batch_size(backend.device, backend.generation_config.num_beams or 1)
-    return generate_with_backend(backend, inputs, batch_size, progress)
+    return generate_with_backend(backend, inputs, batch_size)

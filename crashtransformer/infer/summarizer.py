@@ -4,8 +4,9 @@
 settings and seed they choose the same best summaries. What it does, in order:
 
 1. backend: torch or CTranslate2 (infer.backends decides, and says why), on the chosen device;
-2. candidates: `num_candidates` beam candidates, then `num_samples` nucleus samples, drawn with
-   the sampling streams seeded once from `seed` when the summarizer is made;
+2. candidates: `num_candidates` beam candidates, then `num_samples` nucleus samples drawn by
+   torch, each from a stream seeded by `seed`, the Crash_ID and the sample's number
+   (infer/sampling.py), so a crash's summary does not depend on its batch, shard or resume;
 3. choice: infer.rerank orders the candidates of each crash against its narrative and plan.
 """
 
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 from crashtransformer.core.config import GenerationSettings, InputSettings, ModelLoading
+from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_device, pick_dtype
 from crashtransformer.infer.generation import Candidate, TorchGenerator, generate_with_backend
@@ -55,15 +58,19 @@ def make_generator(model, tokenizer, generation_config, num_candidates: int, bat
     return "torch", "none", TorchGenerator(model, tokenizer, generation_config, num_return_sequences=num_candidates)
 
 
-def seed_sampling(seed: int, backend: str) -> None:
-    """The same input and settings draw the same sampled candidates."""
-    from transformers import set_seed
+def sampling_model_dir(model_dir: str) -> str:
+    """The torch model that draws the sampled candidates: the model, or a CTranslate2 export's
+    source (CTranslate2 keeps one random stream per worker, which cannot be seeded per crash)."""
+    from crashtransformer.infer.ctranslate2 import is_ctranslate2_export, read_manifest
 
-    set_seed(seed)
-    if backend == "ctranslate2":
-        import ctranslate2
-
-        ctranslate2.set_random_seed(seed)
+    if not is_ctranslate2_export(model_dir):
+        return model_dir
+    source = read_manifest(model_dir).get("source_model")
+    if source and Path(source).is_dir():
+        return source
+    raise UserError(f"{model_dir} is a CTranslate2 export whose source model ({source}) is not here, and sampled "
+                    "candidates are drawn by torch from the source model, each crash from its own seed: pass "
+                    "--num_samples 0 (beam candidates only), or the source model directory as --model")
 
 
 @dataclass
@@ -103,7 +110,8 @@ class Summarizer:
     """A loaded model with its generators, input builder and settings: records in, ranked summaries out."""
 
     def __init__(self, loaded: LoadedModel, model_dir: str, settings: GenerationSettings, inputs: ModelInputs,
-                 backend_reason: str = ""):
+                 backend_reason: str = "", sampling: LoadedModel | None = None, seed: int = 42):
+        """`sampling`: the torch model that draws the sampled candidates (by default `loaded`)."""
         self.model, self.tokenizer, self.model_dir = loaded.model, loaded.tokenizer, model_dir
         self.device, self.dtype = loaded.device, loaded.dtype
         self.settings, self.inputs, self.backend_reason = settings, inputs, backend_reason
@@ -111,10 +119,13 @@ class Summarizer:
         self.generation_config = beam_config(settings, self.model)
         self.backend_name, self.quantization, self.beam = make_generator(
             self.model, self.tokenizer, self.generation_config, settings.num_candidates, self.batch_size)
-        self.sampler = None
-        if settings.num_samples > 0:  # same batch size: sampling 8 per crash ran fastest in batches of 8 crashes
-            _, _, self.sampler = make_generator(self.model, self.tokenizer, sampling_config(settings, self.model),
-                                                settings.num_samples, self.batch_size)
+        self.sampler, self.sampling_batch_size = None, self.batch_size
+        if settings.num_samples > 0:
+            drawer = sampling or loaded
+            # each crash is num_samples rows of the batch
+            self.sampling_batch_size = settings.batch_size or default_batch_size(drawer.device, settings.num_samples)
+            self.sampler = TorchGenerator(drawer.model, drawer.tokenizer, sampling_config(settings, drawer.model),
+                                          num_return_sequences=settings.num_samples, seed=seed)
 
     @classmethod
     def load(cls, model_dir: str, settings: GenerationSettings, model_input: InputSettings, loading: ModelLoading,
@@ -129,24 +140,35 @@ class Summarizer:
         log.info("device %s, dtype %s, batch size %d%s", torch_device, str(loaded.dtype).replace("torch.", ""),
                  settings.batch_size or loaded.default_batch_size,
                  "" if settings.batch_size else " (chosen for the device)")
-        if settings.num_samples > 0:
-            seed_sampling(seed, choice.name)
+        sampling = None
+        if settings.num_samples > 0 and choice.name == "ctranslate2":
+            sampling = load_for_generation(sampling_model_dir(model_dir), "torch", loading, torch_device,
+                                           settings.dtype, 1)
+            log.info("sampled candidates: torch, each crash seeded by --seed and its Crash_ID")
         inputs = ModelInputs(loaded.tokenizer, loaded.model, input_limit(loaded.model.config, model_input.max_length),
                              model_input.no_plan, graphs)
-        return cls(loaded, model_dir, settings, inputs, backend_reason=choice.reason)
+        return cls(loaded, model_dir, settings, inputs, backend_reason=choice.reason, sampling=sampling, seed=seed)
 
-    def candidates(self, input_ids: Sequence[Sequence[int]], progress: bool = False) -> list[list[Candidate]]:
-        """Beam candidates, then sampled ones, for each input, in input order."""
-        found = generate_with_backend(self.beam, input_ids, self.batch_size, progress)
+    def candidates(self, input_ids: Sequence[Sequence[int]], keys: Sequence[str],
+                   on_progress: Callable[[float], None] | None = None) -> list[list[Candidate]]:
+        """Beam candidates, then sampled ones, for each input (named by its key), in input order.
+        `on_progress` hears how many inputs' worth of the work is done (a float: two passes)."""
+        passes = 2 if self.sampler is not None else 1
+
+        def pass_progress(offset: int):
+            return None if on_progress is None else (lambda done: on_progress((offset + done) / passes))
+
+        found = generate_with_backend(self.beam, input_ids, self.batch_size, keys, pass_progress(0))
         if self.sampler is not None:
-            drawn = generate_with_backend(self.sampler, input_ids, self.batch_size, progress)
+            drawn = generate_with_backend(self.sampler, input_ids, self.sampling_batch_size, keys,
+                                          pass_progress(len(input_ids)))
             found = [beam + sampled for beam, sampled in zip(found, drawn)]
         return found
 
-    def summarize(self, records: Sequence, progress: bool = False) -> list["CrashSummary"]:
+    def summarize(self, records: Sequence, on_progress: Callable[[float], None] | None = None) -> list["CrashSummary"]:
         """Plan, model input, candidates and their ranking for each record, in record order."""
         planned, model_inputs = self.inputs.build_all(records)
-        found = self.candidates([i.input_ids for i in model_inputs], progress)
+        found = self.candidates([i.input_ids for i in model_inputs], [r.crash_id for r in records], on_progress)
         return [CrashSummary(plan, model_input.truncated, rank_candidates(options, record.narrative, plan.plan_lines))
                 for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
 

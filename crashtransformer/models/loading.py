@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 
 from crashtransformer.core.errors import UserError
-from crashtransformer.core.hub import ModelSource, locate_model, offline_message
+from crashtransformer.core import hub
+from crashtransformer.core.hub import ModelSource, offline_message
 from crashtransformer.core.logs import log
+from crashtransformer.models.shipped import shipped_model_dir
 
 # A tokenizer directory holds at least one of these; without them transformers v5 quietly builds
 # an empty tokenizer from config.json, and every summary would be nonsense.
@@ -23,6 +25,17 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", 
                    "tokenizer.model", "source.spm")
 
 # ----------------------------------------------------------------------------- loading
+
+
+def shipped_model_hint() -> str:
+    """The shipped default model, offered when a hub id cannot be had offline (when it is here)."""
+    directory = shipped_model_dir()
+    return f"the shipped default summarization model {directory}" if (directory / "config.json").is_file() else ""
+
+
+def locate_model(name_or_path: str, allow_pickle: bool = False) -> ModelSource:
+    """core.hub.locate_model, whose offline error offers the shipped default model."""
+    return hub.locate_model(name_or_path, allow_pickle, local_hint=shipped_model_hint())
 
 
 def _from_pretrained(loader, source: ModelSource, **kwargs):
@@ -34,7 +47,7 @@ def _from_pretrained(loader, source: ModelSource, **kwargs):
         raise
     except (OSError, ValueError, SafetensorError) as exc:
         if source.local_files_only and not Path(source.location).is_dir():
-            raise UserError(offline_message(source.name)) from None
+            raise UserError(offline_message(source.name, shipped_model_hint())) from None
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = ""
         if isinstance(exc, SafetensorError):
@@ -95,12 +108,17 @@ def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool
     return model
 
 
-def input_limit(config, requested: int, tokenizer=None) -> int:
-    """`requested` input tokens, capped at the model's learned position table (BART, Pegasus,
-    BERT) and the tokenizer's own maximum: a longer input would index past the table. Models
-    without one (T5) take what is asked."""
+DEFAULT_INPUT_TOKENS = 512  # without --max_length: the model's own limit, at most this
+
+
+def input_limit(config, requested: int | None, tokenizer=None) -> int:
+    """Input tokens: `requested`, or by default the model's limit (at most DEFAULT_INPUT_TOKENS),
+    capped at the model's learned position table (BART, Pegasus, BERT) and the tokenizer's own
+    maximum: a longer input would index past the table. Models without one (T5) take what is asked."""
     limits = [getattr(config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
-    limit = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000] or [requested])
+    limit = min([n for n in limits if isinstance(n, int) and 0 < n < 100_000] or [requested or DEFAULT_INPUT_TOKENS])
+    if requested is None:
+        return min(limit, DEFAULT_INPUT_TOKENS)
     if requested > limit:
         log.info("--max_length %d exceeds the model's %d positions: inputs are cut to %d tokens", requested, limit, limit)
         return limit

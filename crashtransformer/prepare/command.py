@@ -83,15 +83,9 @@ def output_paths(cfg: PrepareDataConfig, fmt: str) -> dict[str, Path]:
 def _check_config(cfg: PrepareDataConfig) -> None:
     if not cfg.output:
         raise UserError("missing --output FILE (.csv or .jsonl): where to write the training data")
-    for name in ("validation_split", "test_split"):
-        if not 0 <= getattr(cfg, name) < 1:
-            raise UserError(f"--{name} must be a fraction in [0, 1), got {getattr(cfg, name)}")
+    # each value's own range is checked where options are resolved (core.config); this is their sum
     if cfg.validation_split + cfg.test_split >= 1:
         raise UserError("--validation_split + --test_split must leave rows for training (sum below 1)")
-    if not 0 < cfg.near_duplicate_threshold <= 1:
-        raise UserError(f"--near_duplicate_threshold must be in (0, 1], got {cfg.near_duplicate_threshold}")
-    if cfg.max_chars < 1:
-        raise UserError(f"--max_chars must be positive, got {cfg.max_chars}")
     inputs = [p for p in (cfg.input, cfg.xlsx, cfg.graphs_file, cfg.summaries_file) if p]
     if any(Path(p).resolve() == Path(cfg.output).resolve() for p in inputs):
         raise UserError(f"--output {cfg.output} is also an input: choose another output name")

@@ -90,6 +90,9 @@ def format_report(report: dict[str, Any]) -> str:
              f"  ({'balanced' if report['balanced'] else 'NOT BALANCED'})"]
     for split, info in report["outputs"].items():
         lines.append(f"  {split}: {info['rows']} rows -> {info['path']}")
+    source = report.get("input") or {}
+    if source.get("target_field"):  # pipeline rows carry several summaries: say which one is the target
+        lines.append(f"target: {source['target_field']} (chosen by {source['target_field_chosen_by']})")
     if report["rejects_by_reason"]:
         reasons = ", ".join(f"{k}={v}" for k, v in report["rejects_by_reason"].items())
         lines.append(f"rejected by reason: {reasons} -> {report['rejects_file']}")

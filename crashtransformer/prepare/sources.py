@@ -5,7 +5,8 @@ CrashRecord | Reject and can be called again for a second pass (same items, same
 - SyntheticSource: crashtransformer.prepare.synthetic.generator.generate_records(num_examples, seed, noise).
 - PipelineSource: `run` artifacts, crash_graphs.jsonl joined to crash_summaries.jsonl on
   Crash_ID (as a string). A graph without a summary, or a summary without a graph, becomes a
-  reject (`unmatched_id`), never a silent drop.
+  reject (`unmatched_id`), never a silent drop. One summary field is the target for the whole
+  input (`choose_target`); a row without it is a reject (`missing_target`).
 """
 
 from __future__ import annotations
@@ -15,14 +16,22 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from crashtransformer.core.errors import UserError
+from crashtransformer.core.logs import log
 from crashtransformer.data.readers import RawProblem, SourceInfo, check_input_file, read_jsonl_rows
 from crashtransformer.data.columns import ROLE_ALIASES, ColumnMap, find_column, metadata_name
 from crashtransformer.data.records import CrashRecord, RecordReader, Reject, Validator, row_to_record
 
-# Pipeline summaries in the order a target is looked for when --target_field is not given; the
-# original CrashTransformer wrote best.summary and llm_summary, ours writes best_summary.
-TARGET_FIELDS = {"best_summary": ("best_summary", "best.summary"), "llm_summary": ("llm_summary",),
-                 "reference_summary": ("reference_summary",)}
+# How prepare-data is told to read a file as each format (for the message when the content disagrees).
+PREPARE_FORMAT_FLAGS = {"csv": "--source csv --input {path}", "jsonl": "--source jsonl --input {path}",
+                        "xlsx": "--xlsx {path}"}
+
+# The summary fields a pipeline row may carry, and their keys: the original CrashTransformer wrote
+# best.summary and llm_summary, ours writes best_summary and reference_summary.
+TARGET_FIELDS = {"reference_summary": ("reference_summary",), "llm_summary": ("llm_summary",),
+                 "best_summary": ("best_summary", "best.summary")}
+# Without --target_field: the input's own reference, else the original tool's LLM summary. Never
+# best_summary: it is the model's own output, and training on it teaches the model its own mistakes.
+AUTO_TARGETS = ("reference_summary", "llm_summary")
 _GRAPH_PARTS = {"plan_lines", "entities", "events", "relationships", "candidates", "metrics", "best"}  # not metadata
 
 
@@ -38,7 +47,7 @@ class FileSource:
         self.reader = RecordReader(self.path, data_format=self.data_format, text_column=cfg.text_column,
                                    summary_column=cfg.summary_column, id_column=cfg.id_column,
                                    worksheet=cfg.worksheet, encoding=cfg.encoding, delimiter=cfg.delimiter,
-                                   max_chars=cfg.max_chars, scrub_pii=cfg.scrub_pii)
+                                   max_chars=cfg.max_chars, scrub_pii=cfg.scrub_pii, format_flags=PREPARE_FORMAT_FLAGS)
         return iter(self.reader)
 
     def describe(self) -> dict[str, Any]:
@@ -85,9 +94,12 @@ class PipelineSource:
         self.summaries = check_input_file(cfg.summaries_file)
         self.counts: Counter = Counter()
         self.cleaning: Counter = Counter()
+        self.target: str | None = None  # the one summary field trained on, set by the first pass
+        self.rows_with_target = 0
 
     def _summary_index(self) -> tuple[dict[str, dict], list[Reject]]:
-        """Crash_ID -> {summary, plan_lines, line} from the summaries file, and its broken lines."""
+        """Crash_ID -> {targets, plan_lines, line} from the summaries file (`summary`, the chosen
+        target, is added by _use_target), and its broken lines."""
         index, problems = {}, []
         for item in read_jsonl_rows(self.summaries, SourceInfo(str(self.summaries), "jsonl")):
             if isinstance(item, RawProblem):
@@ -99,25 +111,41 @@ class PipelineSource:
                 problems.append(Reject(item.row_number, "", "Crash_ID", "missing_field",
                                        f"{self.summaries.name} line {item.row_number}: no Crash_ID", {}))
                 continue
-            index[crash_id] = {"summary": self._target(item.values), "plan_lines": item.values.get("plan_lines"),
+            index[crash_id] = {"targets": _targets(item.values), "plan_lines": item.values.get("plan_lines"),
                                "line": item.row_number}
         return index, problems
 
-    def _target(self, values: dict[str, Any]) -> str | None:
-        fields = [self.cfg.target_field] if self.cfg.target_field else list(TARGET_FIELDS)
-        for name in fields:
-            for key in TARGET_FIELDS[name]:
-                value = values.get(key)
-                if key == "best.summary" and isinstance(values.get("best"), dict):
-                    value = values["best"].get("summary")
-                if isinstance(value, str) and value.strip():
-                    return value
-        return None
+    def choose_target(self, index: dict[str, dict]) -> str:
+        """The summary field trained on, one for the whole input: --target_field, else the first of
+        AUTO_TARGETS that any row has; UserError when only best_summary (or nothing) is there."""
+        if self.cfg.target_field:
+            return self.cfg.target_field
+        present = Counter(name for entry in index.values() for name in entry["targets"])
+        chosen = next((name for name in AUTO_TARGETS if present[name]), None)
+        if chosen:
+            return chosen
+        if present["best_summary"]:
+            raise UserError(f"{self.summaries.name} has no reference_summary or llm_summary, only best_summary, the "
+                            "model's own output (training on it teaches the model its own mistakes); pass "
+                            "--target_field best_summary to train on it deliberately")
+        raise UserError(f"{self.summaries.name}: no summary to train on (reference_summary, llm_summary or best_summary)")
+
+    def _use_target(self, index: dict[str, dict]) -> None:
+        first_pass = self.target is None
+        self.target = self.choose_target(index)
+        self.rows_with_target = sum(self.target in entry["targets"] for entry in index.values())
+        for entry in index.values():
+            entry["summary"] = entry["targets"].get(self.target)
+        if first_pass:
+            log.info("training target: %s (%s), present in %d of %d summaries in %s", self.target,
+                     "--target_field" if self.cfg.target_field else "chosen automatically", self.rows_with_target,
+                     len(index), self.summaries.name)
 
     def records(self) -> Iterator[CrashRecord | Reject]:
         from crashtransformer.data.records import clean_record
 
         summaries, problems = self._summary_index()
+        self._use_target(summaries)
         yield from problems
         validator, used = Validator(self.cfg.max_chars), set()
         self.counts, self.cleaning = Counter(), Counter()
@@ -159,14 +187,29 @@ class PipelineSource:
         columns = ColumnMap("narrative", "summary", "Crash_ID", "plan_lines", metadata_columns)
         record = row_to_record(row, line, columns)
         if isinstance(record, CrashRecord) and not record.summary:
-            wanted = self.cfg.target_field or "best_summary/llm_summary/reference_summary"
             return Reject(line, crash_id, "summary", "missing_target",
-                          f"no {wanted} for Crash_ID {crash_id} in {self.summaries.name}", row)
+                          f"no {self.target} (the target field of this input) for Crash_ID {crash_id} in "
+                          f"{self.summaries.name}", row)
         return record
 
     def describe(self) -> dict[str, Any]:
         return {"graphs_file": str(self.graphs), "summaries_file": str(self.summaries),
-                "target_field": self.cfg.target_field or "auto", **self.counts, "cleaning": dict(self.cleaning)}
+                "target_field": self.target, "target_field_chosen_by": "--target_field" if self.cfg.target_field else "auto",
+                "summaries_with_target_field": self.rows_with_target, **self.counts, "cleaning": dict(self.cleaning)}
+
+
+def _targets(values: dict[str, Any]) -> dict[str, str]:
+    """The non-empty summaries of one pipeline row, by TARGET_FIELDS name."""
+    found = {}
+    for name, keys in TARGET_FIELDS.items():
+        for key in keys:
+            value = values.get(key)
+            if key == "best.summary" and isinstance(values.get("best"), dict):
+                value = values["best"].get("summary")
+            if isinstance(value, str) and value.strip():
+                found[name] = value
+                break
+    return found
 
 
 def _id_of(values: dict[str, Any]) -> str:

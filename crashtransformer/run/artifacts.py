@@ -74,6 +74,7 @@ class ArtifactStore:
     def __init__(self, out_dir: str | os.PathLike):
         self.dir = Path(out_dir)
         self.done: dict[str, str] = {}  # Crash_ID -> source_sha256 it was summarized from
+        self.narratives: dict[str, str] = {}  # Crash_ID -> narrative_sha256 of the text summarized
         # (source_sha256, row_number) already rejected: by content, as the ledger, so a changed
         # file under the same name gets its own rejects
         self.reject_keys: set[tuple[str, str]] = set()
@@ -90,7 +91,7 @@ class ArtifactStore:
         for name in (GRAPHS, SUMMARIES, METRICS, REJECTS):
             cut_torn_tail(self.path(name))
         for row in iter_jsonl(self.path(SUMMARIES)):
-            self.done.setdefault(str(row["Crash_ID"]), row.get("source_sha256", ""))
+            self._note_done(row)
         self._keep_only_done(GRAPHS)
         self.metric_columns = self._csv_header(METRICS) or self.metric_columns
         self._keep_only_done_csv(METRICS, self.metric_columns)
@@ -194,7 +195,25 @@ class ArtifactStore:
             _append_text(self.path(METRICS), _csv_text([[r.get(c) for c in self.metric_columns] for r in rows]))
             append_jsonl(self.path(SUMMARIES), summaries)
             for row in summaries:
-                self.done[str(row["Crash_ID"])] = row.get("source_sha256", "")
+                self._note_done(row)
+
+    def _note_done(self, row: dict) -> None:
+        crash_id = str(row["Crash_ID"])
+        self.done.setdefault(crash_id, row.get("source_sha256", ""))
+        if row.get("narrative_sha256"):
+            self.narratives.setdefault(crash_id, row["narrative_sha256"])
+
+    def narrative_changed(self, crash_id: str, narrative: str) -> bool:
+        """Whether a crash already done was summarized from another text (rows before narrative_sha256: no)."""
+        known = self.narratives.get(crash_id)
+        return known is not None and known != narrative_digest(narrative)
+
+
+def narrative_digest(narrative: str) -> str:
+    """The narrative_sha256 of a summary row: which text (after cleaning) was summarized."""
+    import hashlib
+
+    return hashlib.sha256(narrative.encode("utf-8")).hexdigest()[:16]
 
 
 def metric_row(summary: dict) -> dict:

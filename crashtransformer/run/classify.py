@@ -95,8 +95,9 @@ class EncoderProcessor:
 
     # ------------------------------------------------------------------ steps
 
-    def process(self, records: list, source: str, digest: str) -> tuple[list[dict], list[dict]]:
-        """No crash graphs (crash_graphs.jsonl stays empty); one result row per crash."""
+    def process(self, records: list, source: str, digest: str, on_progress=None) -> tuple[list[dict], list[dict]]:
+        """No crash graphs (crash_graphs.jsonl stays empty); one result row per crash. (A chunk
+        is one pipeline call: `on_progress` hears nothing before it ends.)"""
         texts = [r.narrative for r in records]
         if self.task == "classification":
             outputs = self.pipe(texts, batch_size=self.batch_size, top_k=TOP_K, truncation=True,

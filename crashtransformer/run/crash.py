@@ -37,8 +37,9 @@ class CrashProcessor:
                  "provenance": read_provenance(s.model_dir)}
         return {"model": model, "device": device, "generation": described.pop("generation_config") | described}
 
-    def process(self, records: list, source: str, digest: str) -> tuple[list[dict], list[dict]]:
-        results = self.summarizer.summarize(records)
+    def process(self, records: list, source: str, digest: str, on_progress=None) -> tuple[list[dict], list[dict]]:
+        """Graph and summary rows of `records`; `on_progress` hears how many crashes are generated."""
+        results = self.summarizer.summarize(records, on_progress)
         self.last_generated_tokens = self.summarizer.count_tokens(results)
         graphs = [result.planned.graph for result in results]
         return graphs, [self._summary_row(r, result, source, digest) for r, result in zip(records, results)]
@@ -58,6 +59,8 @@ class CrashProcessor:
             "best_summary": best.candidate.text,
             "reference_summary": record.summary,
             "metrics": metrics,
+            "input_truncated": result.truncated,  # the model read only the start of the narrative
+            "narrative_original_chars": record.original_chars,  # set when --max_chars cut the narrative
             "source_file": source,
             "source_sha256": digest,
             "row_number": record.row_number,

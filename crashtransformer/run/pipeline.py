@@ -22,8 +22,9 @@ from crashtransformer.core.runtime import release_freed_memory
 from crashtransformer.core.logs import log
 from crashtransformer.metrics.text import release_bleu_cache
 from crashtransformer.models.shipped import shipped_model_dir
-from crashtransformer.run.artifacts import ArtifactStore
+from crashtransformer.run.artifacts import ArtifactStore, narrative_digest
 from crashtransformer.run.crash import CrashProcessor
+from crashtransformer.run.identity import ModelIdentity, check_model, model_identity
 from crashtransformer.run.report import RunStats, write_report
 from crashtransformer.run.state import DirectoryLock, InputLedger, file_digest
 from crashtransformer.run.signals import stop_on_signals
@@ -109,16 +110,16 @@ def record_reader(item: InputFile, cfg):
 
     return RecordReader(item.path, data_format=item.data_format, worksheet=item.worksheet,
                         text_column=cfg.text_column, summary_column=cfg.summary_column, id_column=cfg.id_column,
-                        max_chars=cfg.max_chars, allow_empty=True)
+                        max_chars=cfg.max_chars, long_narratives="truncate", allow_empty=True)
 
 
 def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, store: ArtifactStore,
-                  stats: RunStats, shard: Shard, main_done: dict[str, str]) -> int:
+                  stats: RunStats, shard: Shard, main_done: dict[str, str], identity: ModelIdentity) -> int:
     """Stream one input file through the processor; return its row count."""
     from crashtransformer.data.records import Reject, chunked
 
     reader = record_reader(item, cfg)
-    rows = 0
+    rows = changed = 0
     source = str(item.path)
     mine = (row for index, row in enumerate(reader) if shard.owns(index))
     for chunk in chunked(mine, cfg.chunk_size):
@@ -126,23 +127,21 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
         rejects = [reject_row(r, source, digest) for r in chunk if isinstance(r, Reject)]
         todo = []
         for record in (r for r in chunk if not isinstance(r, Reject)):
-            previous = store.done.get(record.crash_id) or main_done.get(record.crash_id)
-            if previous is None:
-                todo.append(record)
-            elif previous == digest:
-                stats.resumed_skips += 1  # done before a kill: not done twice
+            if record.crash_id in store.done or record.crash_id in main_done:
+                # done before a kill, or in an earlier file (cumulative exports repeat yesterday's rows)
+                stats.already_done += 1
+                changed += store.narrative_changed(record.crash_id, record.narrative)
             else:
-                rejects.append(reject_row(Reject(record.row_number, record.crash_id, "Crash_ID",
-                                                          "already_summarized",
-                                                          "this Crash_ID was summarized from another input file",
-                                                          {"Crash_ID": record.crash_id}), source, digest))
+                todo.append(record)
         if cfg.limit is not None:
             todo = todo[:max(cfg.limit - stats.summarized, 0)]
         fresh_rejects = store.append_rejects(rejects)
         stats.rejected += fresh_rejects
         stats.resumed_rejects += len(rejects) - fresh_rejects
         if todo:
-            graphs, summaries = processor.process(todo, source, digest)
+            graphs, summaries = processor.process(todo, source, digest, on_progress=stats.generating)
+            for row, record in zip(summaries, todo):  # which model wrote it, from which text
+                row.update(identity.as_row(), narrative_sha256=narrative_digest(record.narrative))
             store.append_chunk(graphs, summaries)
             stats.add_chunk(summaries, processor.last_generated_tokens)
             release_bleu_cache()
@@ -150,6 +149,9 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
         stats.progress(len(chunk))
         if cfg.limit is not None and stats.summarized >= cfg.limit:
             break
+    if changed:
+        log.warning("%s: %d Crash_IDs already summarized have another narrative here (an amended report?); "
+                    "their summaries were kept: summarize them again with a new --out_dir", source, changed)
     return rows
 
 
@@ -182,10 +184,10 @@ def metric_columns_of(processor) -> tuple[str, ...]:
     return getattr(processor, "metric_columns", METRIC_COLUMNS)
 
 
-def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shard: Shard,
-                       main_done: dict[str, str]) -> tuple[CrashProcessor | None, list[tuple[str, str, int]]]:
+def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shard: Shard, main_done: dict[str, str],
+                       identity: ModelIdentity) -> tuple[CrashProcessor | None, list[tuple[str, str, int]]]:
     """Process every pending file into `store`; return the processor and (digest, file, rows) done."""
-    processor = make_processor(cfg, resolve_model_dir(cfg.model, cfg.fine_tuned_model)) if pending else None
+    processor = make_processor(cfg, identity.name) if pending else None
     if processor is not None:
         store.use_metric_columns(metric_columns_of(processor))
     stats.start(total_rows=sum(_count_rows(item) for item, _ in pending) // shard.world_size)
@@ -194,7 +196,7 @@ def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shar
         if cfg.limit is not None and stats.summarized >= cfg.limit:
             break
         log.info("processing %s%s", item.path, f" (rank {shard.rank}/{shard.world_size})" if shard.world_size > 1 else "")
-        rows = _process_file(item, digest, cfg, processor, store, stats, shard, main_done)
+        rows = _process_file(item, digest, cfg, processor, store, stats, shard, main_done, identity)
         stats.files_processed += 1
         if cfg.limit is None:  # a --limit run has not finished the file
             finished.append((digest, str(item.path), rows))
@@ -210,26 +212,29 @@ def run(cfg) -> RunResult:
     inputs = expand_inputs(cfg.csv, cfg.jsonl, cfg.xlsx, cfg.worksheet)
     out_dir = check_writable_dir(cfg.out_dir, "--out_dir")
     shard = Shard.from_env()
+    identity = model_identity(resolve_model_dir(cfg.model, cfg.fine_tuned_model))
     with stop_on_signals():  # SIGTERM / Ctrl-C: finish the current write, release the lock, exit 130
         if shard.world_size > 1:
-            return _run_sharded(cfg, inputs, shard, started)
-        return _run_single(cfg, inputs, out_dir, shard, started)
+            return _run_sharded(cfg, inputs, shard, started, identity)
+        return _run_single(cfg, inputs, out_dir, shard, started, identity)
 
 
-def _run_single(cfg, inputs: list[InputFile], out_dir: Path, shard: Shard, started: float) -> RunResult:
+def _run_single(cfg, inputs: list[InputFile], out_dir: Path, shard: Shard, started: float,
+                identity: ModelIdentity) -> RunResult:
     with DirectoryLock(out_dir):
         store = ArtifactStore(out_dir).open()
+        check_model(out_dir, identity, holds_summaries=bool(store.done))
         ledger = InputLedger(out_dir)
         pending = _pending_inputs(inputs, ledger)
         stats = RunStats(total_rows=None, files_skipped=len(inputs) - len(pending))
-        processor, finished = _summarize_pending(cfg, pending, store, stats, shard, {})
+        processor, finished = _summarize_pending(cfg, pending, store, stats, shard, {}, identity)
         for digest, source, rows in finished:
             ledger.mark_done(digest, source, rows)
-        report_path = write_report(out_dir, cfg, stats, processor, store, started)
+        report_path = write_report(out_dir, cfg, stats, processor, store, started, identity)
     return _result(stats, report_path, out_dir)
 
 
-def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> RunResult:
+def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float, identity: ModelIdentity) -> RunResult:
     import contextlib
     import shutil
 
@@ -243,6 +248,7 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> 
     with DirectoryLock(out_dir) if main else contextlib.nullcontext():
         if main:
             main_store = ArtifactStore(out_dir).open()  # repairs a killed run's files first
+            check_model(out_dir, identity, holds_summaries=bool(main_store.done))
         dist.barrier()
         main_done = main_store.done if main else ArtifactStore(out_dir).read_done()
         ledger = InputLedger(out_dir)
@@ -250,7 +256,7 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> 
         stats = RunStats(total_rows=None, files_skipped=len(inputs) - len(pending))
         with DirectoryLock(part_dir):
             part = ArtifactStore(part_dir).open()
-            processor, finished = _summarize_pending(cfg, pending, part, stats, shard, main_done)
+            processor, finished = _summarize_pending(cfg, pending, part, stats, shard, main_done, identity)
         dist.barrier()
         report_path = out_dir / "run_report.json"
         if main:
@@ -262,10 +268,10 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float) -> 
                 stats.summarized, stats.rejected = stats.summarized + summaries, stats.rejected + rejects
                 stats.resumed_rejects += earlier
                 log.info("merged %d crashes and %d rejects from rank %d", summaries, rejects, rank)
-            stats.rows_done = stats.summarized + stats.rejected + stats.resumed_rejects + stats.resumed_skips
+            stats.rows_done = stats.summarized + stats.rejected + stats.resumed_rejects + stats.already_done
             for digest, source, rows in finished:
                 ledger.mark_done(digest, source, rows)
-            report_path = write_report(out_dir, cfg, stats, processor, main_store, started)
+            report_path = write_report(out_dir, cfg, stats, processor, main_store, started, identity)
             shutil.rmtree(out_dir / ".parts", ignore_errors=True)
         dist.barrier()
     dist.destroy_process_group()
@@ -276,7 +282,7 @@ def _result(stats: RunStats, report_path: Path, out_dir: Path) -> RunResult:
     # a rerun after a kill still reports the rows rejected before the kill: the output is partial
     exit_code = EXIT_PARTIAL if stats.rejected or stats.resumed_rejects else EXIT_OK
     log.info("done: %d summarized, %d rejected (%d more rejected earlier), %d already done; artifacts in %s",
-             stats.summarized, stats.rejected, stats.resumed_rejects, stats.resumed_skips, out_dir)
+             stats.summarized, stats.rejected, stats.resumed_rejects, stats.already_done, out_dir)
     return RunResult(exit_code, report_path, stats)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,39 +25,56 @@ class RunStats:
     files_processed: int = 0
     summarized: int = 0
     rejected: int = 0
-    resumed_skips: int = 0
+    already_done: int = 0
     resumed_rejects: int = 0  # rejected (and recorded) by an earlier, interrupted run of the same input
     generated_tokens: int = 0
     rows_done: int = 0
+    in_chunk: float = 0.0  # crashes' worth of generation done in the chunk under way
     _started: float = field(default_factory=time.monotonic)
-    _last_log: float = 0.0
     _bar: object = None
+    _ticker: threading.Event | None = None
 
     def start(self, total_rows: int) -> None:
+        """Show progress: a bar on a terminal; otherwise a log line every PROGRESS_EVERY_SECONDS,
+        from a timer thread, so a cron log moves even while one chunk is generating."""
         self.total_rows = total_rows
-        self._started = self._last_log = time.monotonic()
+        self._started = time.monotonic()
         if sys.stderr.isatty():
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=total_rows or None, unit="crash", desc="run")
+            return
+        self._ticker = threading.Event()
+        threading.Thread(target=self._tick, args=(self._ticker,), name="progress", daemon=True).start()
+
+    def _tick(self, stop: threading.Event) -> None:
+        while not stop.wait(PROGRESS_EVERY_SECONDS):
+            self.log_progress()
+
+    def log_progress(self) -> None:
+        done = self.summarized + self.in_chunk
+        rate = done / max(time.monotonic() - self._started, 1e-9)
+        position = self.rows_done + self.in_chunk
+        left = (self.total_rows or 0) - position
+        eta = f", ETA {left / rate:.0f}s" if rate > 0 and left > 0 else ""
+        log.info("progress: %.0f/%s rows, %.2f crashes/s%s", position, self.total_rows or "?", rate, eta)
 
     def add_chunk(self, summaries: list[dict], generated_tokens: int) -> None:
         self.summarized += len(summaries)
         self.generated_tokens += generated_tokens
 
-    def progress(self, step: int) -> None:
-        """Count `step` more rows read (over all files) and show or log the progress."""
-        self.rows_done += step
+    def generating(self, crashes_done: float) -> None:
+        """How far generation has got through the chunk under way (called as batches finish)."""
         if self._bar is not None:
-            self._bar.update(step)
-            return
-        now = time.monotonic()
-        if now - self._last_log >= PROGRESS_EVERY_SECONDS:
-            self._last_log = now
-            rate = self.summarized / max(now - self._started, 1e-9)
-            left = (self.total_rows or 0) - self.rows_done
-            eta = f", ETA {left / rate:.0f}s" if rate > 0 and left > 0 else ""
-            log.info("progress: %d/%s rows, %.2f crashes/s%s", self.rows_done, self.total_rows or "?", rate, eta)
+            self._bar.update(int(crashes_done) - int(self.in_chunk))
+        self.in_chunk = crashes_done
+
+    def progress(self, step: int) -> None:
+        """Count `step` more rows read (over all files), the chunk under way included."""
+        if self._bar is not None:
+            self._bar.update(step - int(self.in_chunk))
+        self.rows_done += step
+        self.in_chunk = 0.0
 
     @property
     def seconds(self) -> float:
@@ -65,6 +83,9 @@ class RunStats:
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+        if self._ticker is not None:
+            self._ticker.set()
+            self._ticker = None
 
 
 def _aggregate_metrics(out_dir: Path) -> dict:
@@ -92,13 +113,14 @@ def _aggregate_metrics(out_dir: Path) -> dict:
     return result
 
 
-def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started: float) -> Path:
+def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started: float, identity) -> Path:
+    """run_report.json; `identity` (run.identity.ModelIdentity) names the model even when no file was new."""
     stats.close()
     seconds = stats.seconds
     report = {
         "counts": {"files_processed": stats.files_processed, "files_skipped_already_done": stats.files_skipped,
                    "rows_read": stats.rows_done, "summarized": stats.summarized, "rejected": stats.rejected,
-                   "skipped_already_done": stats.resumed_skips,
+                   "skipped_already_done": stats.already_done,
                    "rejected_earlier": stats.resumed_rejects, "total_summarized_in_dir": len(store.done)},
         "throughput": {"wall_seconds": round(time.time() - started, 2), "generation_seconds": round(seconds, 2),
                        "crashes_per_second": round(stats.summarized / seconds, 3) if seconds > 0 else None,
@@ -109,8 +131,10 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
         "config": flat_config(cfg),
         "versions": versions(),
     }
+    report["model"] = {"directory": identity.name}
     if processor is not None:  # run.crash.CrashProcessor, or run.classify.EncoderProcessor
         report.update(processor.report_sections(out_dir, cfg.seed))
+    report["model"]["fingerprint"] = identity.fingerprint
     path = out_dir / REPORT
     write_json_atomic(path, report)
     return path

@@ -44,6 +44,11 @@ def default_output_dir(model_name: str) -> Path:
     return DEFAULT_OUTPUT_ROOT / Path(model_name.rstrip("/\\")).name
 
 
+def output_dir_of(cfg) -> Path:
+    """--output_dir, or the default for the model."""
+    return Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg.model_name)
+
+
 def _holds_earlier_run(out: Path) -> bool:
     return out.is_dir() and ((out / "final_model").exists() or any(out.glob("checkpoint-*")))
 
@@ -88,7 +93,7 @@ def prepare_output_dir(cfg) -> tuple[Path, str | None]:
     """The output directory and the checkpoint to resume from; refuse to mix two runs in one directory."""
     from crashtransformer.core.io import check_writable_dir
 
-    out = Path(cfg.output_dir) if cfg.output_dir else default_output_dir(cfg.model_name)
+    out = output_dir_of(cfg)
     check_writable_dir(out, "--output_dir")
     checkpoint = resolve_checkpoint(cfg.resume_from_checkpoint, out)
     if checkpoint is None and _holds_earlier_run(out) and not cfg.overwrite_output_dir:

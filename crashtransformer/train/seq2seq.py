@@ -33,7 +33,7 @@ from crashtransformer.train.common import (
     save_run_files,
     trainer_arguments,
 )
-from crashtransformer.train.callbacks import attach_callbacks
+from crashtransformer.train.callbacks import attach_callbacks, collapse_advice, collapse_figures
 
 
 def encode_records(records: Sequence, model_inputs: ModelInputs, max_target_length: int):
@@ -75,8 +75,9 @@ def decode_generated(tokenizer, token_ids, rows: int) -> list[str]:
 def make_compute_metrics(tokenizer, references: list[str]):
     """compute_metrics for the Trainer: ROUGE F1 of generated summaries against the original
     reference texts (not the truncated label ids), the mean length in words, and the share of
-    distinct summaries (a collapsing model writes one sentence for every crash, and ROUGE alone
-    does not show it)."""
+    distinct summaries, the share of the most frequent one and whether they collapsed (a collapsing
+    model writes one sentence for every crash, and ROUGE alone does not show it; CollapseCallback
+    warns when gen_collapsed is 1)."""
     from crashtransformer.metrics.text import distinct_share, rouge_scores
 
     def compute(eval_prediction) -> dict[str, float]:
@@ -84,6 +85,9 @@ def make_compute_metrics(tokenizer, references: list[str]):
         scores = {k: v for k, v in rouge_scores(predictions, references).items() if k.endswith("_f1")}
         scores["gen_words"] = float(np.mean([len(p.split()) for p in predictions])) if predictions else 0.0
         scores["gen_distinct"] = distinct_share(predictions)
+        collapse = collapse_figures(predictions, references)
+        scores["gen_top_share"] = collapse["top_prediction_share"]
+        scores["gen_collapsed"] = float(collapse["collapsed"])  # the Trainer logs numbers only
         return scores
 
     return compute
@@ -122,12 +126,22 @@ def final_evaluation(trainer, dataset, records: Sequence, model_inputs: ModelInp
     log.info("validation (%d rows): ROUGE-1/2/L F1 %.4f / %.4f / %.4f, BLEU %.4f", len(predictions),
              metrics["rouge1_f1"], metrics["rouge2_f1"], metrics["rougeL_f1"], metrics["bleu"])
     return {"metrics": metrics, "confidence_intervals": report.confidence_intervals,
-            "metrics_skipped": report.skipped, "metric_settings": report.settings}
+            "metrics_skipped": report.skipped, "metric_settings": report.settings,
+            "collapse": collapse_figures(predictions, references)}
 
 
-def generation_settings(model, num_beams: int) -> dict:
+def warn_if_collapsed(collapse: dict, out: Path) -> None:
+    """The last word of a run whose final model writes one sentence for most crashes."""
+    if collapse.get("collapsed"):
+        log.warning("COLLAPSED: the final model writes the same summary for %.0f%% of the %d validation crashes "
+                    "(%d distinct in all: %r). It is not usable yet: %s. Figures: 'collapse' in %s",
+                    100 * collapse["top_prediction_share"], collapse["rows"], collapse["distinct_predictions"],
+                    collapse["top_prediction"], collapse_advice(), out / "evaluation_results.json")
+
+
+def generation_settings(model, num_beams: int, max_new_tokens: int) -> dict:
     config = model.generation_config
-    return {"backend": "transformers generate", "num_beams": num_beams, "max_new_tokens": config.max_new_tokens,
+    return {"backend": "transformers generate", "num_beams": num_beams, "max_new_tokens": max_new_tokens,
             "no_repeat_ngram_size": config.no_repeat_ngram_size, "early_stopping": config.early_stopping,
             "length_penalty": config.length_penalty}
 
@@ -159,7 +173,10 @@ def train_seq2seq(cfg) -> Path:
 
     tokenizer = load_tokenizer(cfg.model_name, cfg.loading.trust_remote_code)
     model = load_model(cfg.model_name, "seq2seq", cfg.loading.trust_remote_code, cfg.loading.allow_pickle)
-    model.generation_config.max_new_tokens = cfg.max_target_length  # evaluation summaries as long as the targets
+    # Evaluation summaries as long as the targets, given to generate() as max_length (+1: the decoder
+    # start token) rather than max_new_tokens: Seq2SeqTrainer puts max_length=20 back on the model's
+    # generation config after its first batch, and beside max_new_tokens every later batch warned.
+    model.generation_config.max_new_tokens = None
 
     model_inputs = training_inputs(cfg, tokenizer, model)
     max_length = model_inputs.max_length
@@ -172,7 +189,8 @@ def train_seq2seq(cfg) -> Path:
     eval_set = validation_set.select(range(per_epoch_rows))
 
     args = Seq2SeqTrainingArguments(**trainer_arguments(cfg, out, fp16, bf16, bool(validation_records)),
-                                    predict_with_generate=True, generation_num_beams=cfg.num_beams)
+                                    predict_with_generate=True, generation_num_beams=cfg.num_beams,
+                                    generation_max_length=cfg.max_target_length + 1)
     total_steps = planned_optimizer_steps(len(train_set), cfg.batch_size, cfg.gradient_accumulation_steps,
                                           args.world_size, cfg.num_epochs, cfg.max_steps)
     args.warmup_steps = capped_warmup(cfg.warmup_steps, total_steps)
@@ -190,6 +208,7 @@ def train_seq2seq(cfg) -> Path:
              cfg.gradient_accumulation_steps, args.world_size, cfg.learning_rate, args.warmup_steps,
              "fp16" if fp16 else "bf16" if bf16 else "fp32")
     train_output = trainer.train(resume_from_checkpoint=checkpoint)
+    saved_generation = trainer.model.generation_config  # the trained model's: max_new_tokens, as run sets it
 
     precision = "fp16" if fp16 else "bf16" if bf16 else "fp32"
     results = {
@@ -198,7 +217,7 @@ def train_seq2seq(cfg) -> Path:
                  "validation_rows": len(validation_set), "per_epoch_validation_rows": per_epoch_rows,
                  "validation_source": cfg.validation_data or f"seeded split {cfg.validation_split:g} (seed {cfg.seed})",
                  "truncated_train_inputs": truncated},
-        "generation": generation_settings(trainer.model, cfg.num_beams),
+        "generation": generation_settings(trainer.model, cfg.num_beams, cfg.max_target_length),
         "run": run_summary(trainer, train_output, started, precision),
         "per_evaluation": evaluation_history(trainer.state.log_history),
     }
@@ -206,8 +225,7 @@ def train_seq2seq(cfg) -> Path:
         results.update(final_evaluation(trainer, validation_set, validation_records, model_inputs, out,
                                          not cfg.no_model_metrics))
     results["run"]["wall_time_s"] = round(time.time() - started, 2)
-    # Seq2SeqTrainer's evaluation leaves max_length=20 beside max_new_tokens in the generation
-    # config; saved so, every generate() with the trained model warns that both are set.
-    trainer.model.generation_config.max_length = None
+    saved_generation.max_length, saved_generation.max_new_tokens = None, cfg.max_target_length
     save_run_files(trainer, effective_config(cfg, fp16=fp16, bf16=bf16, warmup_steps=args.warmup_steps), out, results)
+    warn_if_collapsed(results.get("collapse", {}), out)
     return out

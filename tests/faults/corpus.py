@@ -12,6 +12,7 @@ docs/reliability.md shows this table; tests/faults/test_docs_table.py keeps the 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from dataclasses import dataclass, field
@@ -241,6 +242,32 @@ def not_really_xlsx(d: Path) -> Made:
     return Made(_write(d, "crashes.xlsx", csv_text(GOOD_ROWS)))
 
 
+def workbook_named_csv(d: Path) -> Made:
+    return Made(_write(d, "crashes.csv", _workbook(d, "2024").read_bytes()))
+
+
+def jsonl_named_csv(d: Path) -> Made:
+    return Made(_write(d, "crashes.csv", _jsonl_lines(d, []).data.read_bytes()))
+
+
+def csv_named_jsonl(d: Path) -> Made:
+    return Made(_write(d, "crashes.jsonl", csv_text(GOOD_ROWS)))
+
+
+def legacy_xls(d: Path) -> Made:
+    return Made(_write(d, "crashes.csv", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096)))  # OLE2: Excel 97-2003
+
+
+def gzipped_csv(d: Path) -> Made:
+    return Made(_write(d, "crashes.csv", gzip.compress(csv_text(GOOD_ROWS).encode("utf-8"))))
+
+
+def stray_byte_in_header(d: Path) -> Made:
+    rows = [[i, "minor", s, p] for i, _, s, p in GOOD_ROWS]
+    text = csv_text(rows, ["Crash_ID", "Caf\u00e9 \udcff", "Notes", "prediction"])  # \udcff: the byte 0xff
+    return Made(_write(d, "crashes.csv", text.encode("utf-8", "surrogateescape")), rows=len(rows))
+
+
 def input_is_a_directory(d: Path) -> Made:
     path = d / "crashes.csv"
     path.mkdir()
@@ -310,6 +337,14 @@ def yaml_not_yaml(d: Path) -> Made:
     return Made(config=_write(d, "preset.yaml", "seed: [1, 2\n"))
 
 
+def yaml_out_of_range(d: Path) -> Made:
+    return Made(config=_write(d, "preset.yaml", "seed: -1\n"))
+
+
+def flag_out_of_range(d: Path) -> Made:
+    return Made(flags=("--seed", "-1"))
+
+
 # ----------------------------------------------------------------------------- the table
 
 E2, E3, OK = (lambda says: Outcome(2, says)), (lambda reason: Outcome(3, reason)), Outcome(0)
@@ -343,7 +378,7 @@ CORPUS: list[BadInput] = [
              {PREPARE: E3("unclosed_quote"), RUN: E3("unclosed_quote"), EVALUATE: E3("unclosed_quote")}),
     BadInput("wrong_field_count", "an unquoted comma inside a narrative", wrong_field_count,
              {PREPARE: E3("wrong_field_count"), RUN: E3("wrong_field_count"), EVALUATE: E3("wrong_field_count")}),
-    BadInput("huge_narrative", "a 1 MB narrative", huge_narrative, {PREPARE: E3("too_long"), RUN: E3("too_long")}),
+    BadInput("huge_narrative", "a 1 MB narrative", huge_narrative, {PREPARE: E3("too_long"), RUN: OK}),
     BadInput("whitespace_narratives", "narratives of spaces, tabs and newlines", whitespace_narratives,
              {PREPARE: E3("empty_narrative"), RUN: E3("empty_narrative"), EVALUATE: E3("empty_reference")}),
     BadInput("duplicate_ids", "a Crash_ID used twice", duplicate_ids,
@@ -365,7 +400,24 @@ CORPUS: list[BadInput] = [
     BadInput("xlsx_missing_sheet", "--worksheet naming a sheet the workbook lacks", xlsx_missing_sheet,
              {PREPARE: E2("no worksheet '2023'"), RUN: E2("no worksheet '2023'")}),
     BadInput("not_really_xlsx", "a CSV renamed .xlsx", not_really_xlsx,
-             {PREPARE: E2("cannot open as an Excel"), RUN: E2("cannot open as an Excel")}),
+             {PREPARE: E2("is CSV text, not an .xlsx workbook"), RUN: E2("is CSV text, not an .xlsx workbook")}),
+    BadInput("workbook_named_csv", "an Excel workbook named .csv", workbook_named_csv,
+             {PREPARE: E2("is an Excel workbook (XLSX), not CSV: rename it to crashes.xlsx"),
+              RUN: E2("is an Excel workbook (XLSX), not CSV: pass it with --xlsx"),
+              EVALUATE: E2("is an Excel workbook (XLSX), not CSV"), TRAIN: E2("is an Excel workbook (XLSX), not CSV")}),
+    BadInput("jsonl_named_csv", "JSON lines named .csv", jsonl_named_csv,
+             {PREPARE: E2("is JSON lines, not CSV"), RUN: E2("is JSON lines, not CSV: pass it with --jsonl"),
+              EVALUATE: E2("is JSON lines, not CSV")}),
+    BadInput("csv_named_jsonl", "a CSV named .jsonl", csv_named_jsonl,
+             {PREPARE: E2("is CSV text, not JSON lines"), RUN: E2("is CSV text, not JSON lines")}),
+    BadInput("legacy_xls", "an Excel 97-2003 .xls named .csv", legacy_xls,
+             {PREPARE: E2("is a legacy Excel workbook (.xls)"), RUN: E2("is a legacy Excel workbook (.xls)")}),
+    BadInput("gzipped_csv", "a gzip-compressed CSV", gzipped_csv,
+             {PREPARE: E2("is gzip-compressed"), RUN: E2("is gzip-compressed")}),
+    BadInput("stray_byte_in_header", "a non-UTF-8 byte in a column name (and no narrative column)",
+             stray_byte_in_header,
+             {PREPARE: E2("no narrative column; columns found: Crash_ID, Caf\u00e9 \ufffd"),
+              RUN: E2("no narrative column; columns found: Crash_ID, Caf\u00e9 \ufffd")}),
     BadInput("input_is_a_directory", "a folder where a file belongs", input_is_a_directory,
              {PREPARE: E2("input is not a file"), RUN: E2("input file not found")}),
     BadInput("input_missing", "an input path that does not exist", input_missing,
@@ -397,6 +449,12 @@ CORPUS: list[BadInput] = [
     BadInput("yaml_not_yaml", "--config that is not valid YAML", yaml_not_yaml,
              {PREPARE: E2("not valid YAML"), RUN: E2("not valid YAML"), EVALUATE: E2("not valid YAML"),
               TRAIN: E2("not valid YAML")}),
+    BadInput("yaml_out_of_range", "--config with a number out of its range", yaml_out_of_range,
+             {PREPARE: E2("option 'seed': -1 is not in the range"), RUN: E2("option 'seed': -1 is not in the range"),
+              EVALUATE: E2("option 'seed': -1 is not in the range"), TRAIN: E2("option 'seed': -1 is not in the range")}),
+    BadInput("flag_out_of_range", "a flag with a number out of its range", flag_out_of_range,
+             {PREPARE: E2("'--seed': -1 is not in the range"), RUN: E2("'--seed': -1 is not in the range"),
+              EVALUATE: E2("'--seed': -1 is not in the range"), TRAIN: E2("'--seed': -1 is not in the range")}),
 ]
 
 MODEL_MAKERS = {model_missing_tokenizer, truncated_safetensors, pickle_only_weights, model_without_config}

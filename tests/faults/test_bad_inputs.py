@@ -18,7 +18,8 @@ from faults.corpus import EVALUATE, MODEL_MAKERS, PREPARE, RUN, TRAIN, BadInput,
 TRAIN_FLAGS = ("--num_epochs", "1", "--max_steps", "1", "--report_to", "none", "--no_model_metrics")
 EVALUATE_FLAGS = ("--no_bertscore", "--no_similarity", "--no_plots", "--bootstrap_samples", "0")
 # Known failures outside this suite's files, reported to their owners; strict: fixing them flips the test.
-KNOWN_BUGS: dict = {}  # (input name, command) -> why it still fails; each entry is a strict xfail
+KNOWN_BUGS: dict = {  # (input name, command) -> why it still fails; each entry is a strict xfail
+}
 
 
 def _make(entry: BadInput, directory: Path, model: Path) -> Made:
