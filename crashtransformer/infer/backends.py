@@ -6,8 +6,8 @@ shares every matrix product between the cores, and the small models this tool tr
 matrices too small to share well: on the 2-core dev box the shipped model ran greedy 2.76x the
 pipeline-style baseline through CTranslate2 (float32) and 1.80x through torch, with the same
 1,000 summaries (bench/bench_run.py). The conversion is float32, so greedy decoding writes what
-torch writes; beam search and sampling break ties their own way (other words, same quality:
-docs/export.md). It is made once per model and kept in a cache:
+torch writes; beam search breaks ties its own way (other words, same quality: docs/export.md),
+and the sampled candidates are always drawn by torch (infer/sampling.py). It is made once per model and kept in a cache:
 
     $CRASHTRANSFORMER_CACHE (default $XDG_CACHE_HOME/crashtransformer, else ~/.cache/crashtransformer)
       ctranslate2/<fingerprint>-float32/     an `export` directory (see crashtransformer.infer.export)

@@ -181,9 +181,8 @@ class CTranslate2Generator:
         self.score = num_return_sequences > 1 if score is None else score
         config = self.generation_config
         self.beam_size = max(int(config.num_beams or 1), 1)
-        if num_return_sequences > self.beam_size and not config.do_sample:
-            raise UserError(f"{num_return_sequences} candidates need --num_beams >= {num_return_sequences} "
-                            "(or sampling)")
+        if num_return_sequences > self.beam_size:
+            raise UserError(f"{num_return_sequences} candidates need --num_beams >= {num_return_sequences}")
 
     def _max_decoding_length(self) -> int:
         """transformers counts the end token in max_new_tokens and, with forced_eos_token_id
