@@ -83,6 +83,7 @@ MANNER_NARRATIVES = {
     "rollover": "Unit 1 left the roadway, entered the ditch and rolled over several times.",
     "pedestrian": "Unit 1 struck a pedestrian who was crossing Main St.",
     "cyclist": "Unit 1 struck a bicyclist riding in the bike lane.",
+    "animal": "Unit 1 was traveling south on FM 20. A deer ran onto the roadway and Unit 1 struck the deer.",
 }
 
 

@@ -67,6 +67,7 @@ MANNERS: tuple[Manner, ...] = (
     Manner("rollover", "rollover", 0),
     Manner("pedestrian", "pedestrian struck", 0),
     Manner("cyclist", "cyclist struck", 0),
+    Manner("animal", "animal struck", 0),  # deer, livestock: a common first harmful event in Texas
 )
 
 FACTOR_BY_KEY = {f.key: f for f in FACTORS}

@@ -29,14 +29,18 @@ from crashtransformer.plan.collisions import Collision, find_collisions
 from crashtransformer.plan.narrative import Factor, Narrative, find_factors
 
 GENERIC_EFFECT = "collision"  # effect of a plan line whose cause is known but manner is not
+# A plan states a manner only when words in the narrative gave it (not the learned guess) and its
+# rule's measured precision (plan/confidence.py) is at least this: the summary is written from the plan.
+PLAN_MIN_CONFIDENCE = 0.75
 
 
 # ----------------------------------------------------------------------------- graph
-def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None) -> dict:
-    """The crash graph of one narrative (see the module docstring for its shape)."""
+def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None, fallback: bool = True) -> dict:
+    """The crash graph of one narrative (see the module docstring for its shape); `fallback=False`
+    keeps to the rules (no learned guess at the manner when no rule gives one)."""
     doc = Narrative(narrative or "")
     factors = find_factors(doc)
-    collisions = find_collisions(doc, {f.actor for f in factors if f.actor and f.key in pp.MOVING_FACTORS})
+    collisions = find_collisions(doc, factors, fallback)
     prefix = f"{crash_id}:"
 
     used = {m.key for m in doc.mentions if m.kind in ("unit", "pedestrian", "cyclist", "road")}
@@ -54,14 +58,15 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None)
         events.append({"id": collision_ids[-1], "type": "collision", "key": manner.key if manner else None,
                       "label": manner.plan_text if manner else GENERIC_EFFECT,
                       "actor": _entity_id(prefix, collision.actor), "target": _entity_id(prefix, collision.target),
-                      "evidence_span": [collision.start, collision.end], "confidence": collision.confidence})
+                      "evidence_span": [collision.start, collision.end], "confidence": collision.confidence,
+                       "rule": collision.rule, "at_fault": _entity_id(prefix, collision.at_fault)})
     factor_events = []
     for number, factor in enumerate(factors, start=1):
         event_id = f"{prefix}E{number}"
         factor_events.append({"id": event_id, "type": "factor", "key": factor.key,
                               "label": FACTOR_BY_KEY[factor.key].plan_text, "actor": _entity_id(prefix, factor.actor),
                               "target": None, "evidence_span": [factor.start, factor.end],
-                              "confidence": factor.confidence})
+                              "confidence": factor.confidence, "rule": factor.how})
         caused = _caused_collision(factor, collisions)
         if caused is not None:
             factor_events[-1]["target"] = _entity_id(prefix, collisions[caused].target)
@@ -92,6 +97,40 @@ def primary_manner(graph: dict) -> str | None:
     return None
 
 
+def _primary_collision(graph: dict) -> dict | None:
+    collisions = [e for e in graph.get("events", []) if e.get("type") == "collision"]
+    return next((e for e in collisions if e.get("key")), collisions[0] if collisions else None)
+
+
+def _units(graph: dict) -> set[str]:
+    return {e["id"] for e in graph.get("entities", []) if e.get("type") == "unit"}
+
+
+def collision_roles(graph: dict) -> dict[str, str]:
+    """{"U1": "striking", "U2": "struck"} for the units of the first harmful event."""
+    collision, units = _primary_collision(graph), _units(graph)
+    if collision is None:
+        return {}
+    roles = {}
+    for field, role in (("target", "struck"), ("actor", "striking")):  # a unit striking itself: striking
+        if collision.get(field) in units:
+            roles[_short(collision[field])] = role
+    return roles
+
+
+def at_fault_unit(graph: dict) -> str | None:
+    """The unit the narrative blames: the first unit given a contributing factor, else the unit the
+    first harmful event's scene blames (plan/collisions.py fault_of)."""
+    units = _units(graph)
+    for event in graph.get("events", []):
+        if event.get("type") == "factor" and event.get("actor") in units:
+            return _short(event["actor"])
+    collision = _primary_collision(graph)
+    if collision and collision.get("at_fault") in units:
+        return _short(collision["at_fault"])
+    return None
+
+
 # ----------------------------------------------------------------------------- plans
 def plan_steps_from_graph(graph: dict) -> list[PlanStep]:
     """One step per cause: `<factor> -> <manner of the collision it caused>`, with its units."""
@@ -104,7 +143,10 @@ def plan_steps_from_graph(graph: dict) -> list[PlanStep]:
             continue
         collision = caused.get(event["id"])
         effect = _effect(event, collision)
-        actors = tuple(_short(e) for e in (event.get("actor"), (collision or {}).get("target")) if e)
+        other = (collision or {}).get("target")
+        if other == event.get("actor"):  # the factor's unit was the one struck: the other party is the striker
+            other = (collision or {}).get("actor")
+        actors = tuple(_short(e) for e in dict.fromkeys((event.get("actor"), other)) if e)
         step = PlanStep(event["label"], effect, actors if event.get("actor") else ())
         if (step.cause, step.effect) not in seen:
             seen.add((step.cause, step.effect))
@@ -113,10 +155,14 @@ def plan_steps_from_graph(graph: dict) -> list[PlanStep]:
 
 
 def _effect(factor_event: dict, collision: dict | None) -> str:
-    if collision is not None and collision.get("key"):
+    if collision is not None and collision.get("key") and _plan_worthy(collision):
         return collision["label"]
     implied = pp.IMPLIED_MANNER.get(factor_event.get("key") or "")
     return MANNER_BY_KEY[implied].plan_text if implied else GENERIC_EFFECT
+
+
+def _plan_worthy(collision: dict) -> bool:
+    return not str(collision.get("rule", "")).startswith("learned") and collision.get("confidence", 1.0) >= PLAN_MIN_CONFIDENCE
 
 
 def _short(entity_id: str) -> str:

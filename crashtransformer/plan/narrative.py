@@ -7,15 +7,17 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from crashtransformer.plan import collision_patterns as cp
 from crashtransformer.plan import patterns as pp
+from crashtransformer.plan.confidence import factor_confidence
 
 TARGET_REACH = 60  # characters after a collision verb in which its object must be named
 
 
 @dataclass
 class Mention:
-    key: str  # entity key within the crash: U1, P1, C1, O1, R1
-    kind: str  # unit | pedestrian | cyclist | fixed_object | road
+    key: str  # entity key within the crash: U1, P1, C1, O1, A1, R1
+    kind: str  # unit | pedestrian | cyclist | fixed_object | animal | road
     start: int
     end: int
 
@@ -27,7 +29,7 @@ class Narrative:
         self.text = text
         self.norm = pp.normalize(text)
         self.sentence_starts = [0] + [m.end() for m in pp.SENTENCE_END.finditer(self.norm)]
-        self.verbs = list(pp.COLLISION_VERB.finditer(self.norm))
+        self.verbs = list(cp.COLLISION_VERB.finditer(self.norm))
         self.mentions: list[Mention] = []
         self.entity_text: dict[str, tuple[str, int, int]] = {}
         self._find_entities()
@@ -43,7 +45,7 @@ class Narrative:
         for mention in self.mentions:
             if mention.key == key:
                 return mention.kind
-        return {"U": "unit", "P": "pedestrian", "C": "cyclist", "O": "fixed_object", "R": "road"}[key[0]]
+        return {"U": "unit", "P": "pedestrian", "C": "cyclist", "O": "fixed_object", "A": "animal", "R": "road"}[key[0]]
 
     def _add(self, key: str, kind: str, start: int, end: int) -> None:
         self.mentions.append(Mention(key, kind, start, end))
@@ -53,6 +55,10 @@ class Narrative:
         norm = self.norm
         for match in pp.UNIT.finditer(norm):
             self._add(f"U{pp.unit_number(match)}", "unit", match.start(), match.end())
+            tail = pp.UNIT_LIST_TAIL.match(norm, match.end())
+            while tail:  # "units 2, 3 and 4"
+                self._add(f"U{tail['n']}", "unit", tail.start("n"), tail.end("n"))
+                tail = pp.UNIT_LIST_TAIL.match(norm, tail.end())
         if "ped" in norm or "walk" in norm or "jogger" in norm:  # skip the scan when it cannot match
             for match in pp.PEDESTRIAN.finditer(norm):
                 self._add("P1", "pedestrian", match.start(), match.end())
@@ -103,6 +109,8 @@ class Narrative:
                 name = match.group().removeprefix("an ").removeprefix("a ").removeprefix("the ")
                 key = objects.setdefault(name, f"O{len(objects) + 1}")
                 self._add(key, "fixed_object", match.start(), match.end())
+            for match in cp.ANIMAL.finditer(self.norm, start, searched_to):
+                self._add("A1", "animal", match.start(), match.end())
 
     def agents_between(self, start: int, end: int, kinds=("unit", "pedestrian", "cyclist")) -> list[Mention]:
         lo = bisect.bisect_left(self.mention_starts, start)
@@ -117,7 +125,11 @@ class Factor:
     actor: str | None
     start: int
     end: int
-    confidence: float
+    how: str = "stated"  # stated | yield_sentence | yield_narrative | non_motorist: how the key was decided
+
+    @property
+    def confidence(self) -> float:
+        return factor_confidence(self.key, self.how)
 
 
 def _negated(doc: Narrative, start: int, end: int) -> bool:
@@ -131,7 +143,13 @@ def subject_of(doc: Narrative, position: int) -> Mention | None:
     start, end = doc.sentence(position)
     before = doc.agents_between(start, position)
     if before:
+        if len(before) > 1 and pp.AND_THEN.match(doc.norm, before[-1].end, position):
+            return before[0]  # "unit 1 was behind unit 2 and failed to control speed": the clause's subject
         return before[-1]
+    if start and pp.CONTINUATION.match(doc.norm, start, position):
+        previous = doc.agents_between(doc.sentence(start - 1)[0], start)
+        if previous:
+            return previous[-1]
     after = doc.agents_between(position, end)
     return after[0] if after else None
 
@@ -146,18 +164,19 @@ def _closest_cue(text: str, anchor: int, cues) -> tuple[str, int] | None:
     return best
 
 
-def _resolve_yield(doc: Narrative, start: int, end: int, subject: Mention | None) -> tuple[str, float] | None:
+def _resolve_yield(doc: Narrative, start: int, end: int, subject: Mention | None) -> tuple[str, str] | None:
     """Which catalogue yield factor a bare "failed to yield" is: by who yields and to what."""
     if subject is not None and subject.kind == "pedestrian":
-        return "pedestrian_failed_to_yield", 0.9
+        return "pedestrian_failed_to_yield", "non_motorist"
     if subject is not None and subject.kind == "cyclist":
-        return "cyclist_failed_to_yield", 0.9
+        return "cyclist_failed_to_yield", "non_motorist"
     sentence_start, sentence_end = doc.sentence(start)
-    cue = _closest_cue(doc.norm[sentence_start:sentence_end], start - sentence_start, pp.YIELD_CONTEXT)
-    if cue is not None:
-        return cue[0], 0.85
+    sentence = doc.norm[sentence_start:sentence_end]
+    for key, pattern in pp.YIELD_CONTEXT:  # in the sentence, the more specific cue wins: a stop sign over a turn
+        if pattern.search(sentence):
+            return key, "yield_sentence"
     cue = _closest_cue(doc.norm, start, pp.YIELD_CONTEXT)  # the narrative around it
-    return (cue[0], 0.6) if cue is not None else None
+    return (cue[0], "yield_narrative") if cue is not None else None
 
 
 def _factor_matches(norm: str, non_motorists: bool) -> list[tuple[str, int, int]]:
@@ -187,17 +206,17 @@ def find_factors(doc: Narrative) -> list[Factor]:
     non_motorists = any(m.kind in ("pedestrian", "cyclist") for m in doc.mentions)
     for key, start, end in _factor_matches(doc.norm, non_motorists):
         subject = subject_of(doc, start)
-        confidence = 0.9
+        how = "stated"
         if key == "yield":
             resolved = _resolve_yield(doc, start, end, subject)
             if resolved is None:
                 continue
-            key, confidence = resolved
+            key, how = resolved
         elif key == "pedestrian_acts":
             if subject is None or subject.kind not in ("pedestrian", "cyclist"):
                 continue
             key = "pedestrian_failed_to_yield" if subject.kind == "pedestrian" else "cyclist_failed_to_yield"
-            confidence = 0.7
+            how = "non_motorist"
         elif key in pp.NEGATABLE and _negated(doc, start, end):
             continue
         if subject is not None and subject.kind in ("pedestrian", "cyclist") and key not in pp.NON_MOTORIST_OK:
@@ -207,5 +226,5 @@ def find_factors(doc: Narrative) -> list[Factor]:
         if (key, actor) in seen or any(f.key == key and actor is None for f in found):
             continue
         seen.add((key, actor))
-        found.append(Factor(key, actor, start, end, confidence))
+        found.append(Factor(key, actor, start, end, how))
     return found

@@ -37,15 +37,18 @@ def normalize(text: str) -> str:
 # ----------------------------------------------------------------------------- entities
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 UNIT = re.compile(
-    r"\b(?:(?:unit|un[il]t|veh(?:icle)?|vehcile|vechicle|car|driver|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
+    r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|operator|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
     + "|".join(_NUMBER_WORDS) + r")\b"
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
 )
+# "units 2, 3 and 4", "unit 1 & 2": the further numbers of a list that starts with a unit
+UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0*(?P<n>[1-9])\b(?!\s*(?:years|yoa|mph|ft|feet|miles|%|:|[.,]\d))")
 PEDESTRIAN = re.compile(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
 CYCLIST = re.compile(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
 FIXED_OBJECT = re.compile(
     r"\b(?:(?:utility|light|power|telephone|phone|street ?light|sign|traffic signal|signal|electric|wooden|metal)\s+poles?"
-    r"|poles?|trees?|fences?|guard ?rails?|guard ?wall|(?:concrete |jersey |cable |median )?barriers?|barricades?"
+    r"|poles?|trees?|fences?|guard ?rails?|guard ?wall|(?:cable |median |metal |hand ?)?railings?|(?:gas |water |electric )?meters?|bollards?|dumpsters?|"
+    r"(?:center |concrete |raised )?medians?|(?:concrete |jersey |cable |median )?barriers?|barricades?"
     r"|curbs?|walls?|buildings?|mail ?box(?:es)?|ditch(?:es)?|culverts?|(?:fire )?hydrants?|bridge (?:rail|pillar|column|abutment)s?"
     r"|pillars?|columns?|posts?|gates?|(?:street |stop |traffic |yield |direction |road |highway |speed limit )?signs?"
     r"|houses?|residences?|garages?|embankments?|boulders?|rocks?|attenuators?|crash cushions?|light standards?"
@@ -63,7 +66,7 @@ ROAD = re.compile(
 
 # A unit that is a person on foot or on a bicycle (CRIS numbers them as units too):
 # "Unit 2 was walking", "Unit 1 was riding a bicycle", "the pedestrian, Unit 2", "Unit 2 (pedestrian)".
-_ON_FOOT = r"(?:walk(?:ing|ed)|standing|stood|jogging|running\s+across|on\s+foot|pedestrian|pedestrain|crossing\s+(?:the\s+)?(?:street|road|roadway))"
+_ON_FOOT = r"(?:walk(?:ing|ed)|standing\s+(?:in|on|near|beside|at)\s+(?:the\s+)?(?:road|street|roadway|crosswalk|median|shoulder)|jogging|running\s+across|on\s+foot|pedestrian|pedestrain|crossing\s+(?:the\s+)?(?:street|road|roadway))"
 _ON_BIKE = r"(?:rid(?:ing|den)\s+(?:a\s+|his\s+|her\s+|their\s+)?(?:bicycle|bike|bicyle)|(?:bi)?cyclist|bicyclist|on\s+(?:a\s+)?(?:bicycle|bike))"
 ROLE_AFTER = re.compile(rf"[\s,(]*(?:(?:who\s+|which\s+)?(?:was|were|is|had\s+been)\s+(?:\w+\s+){{0,2}}?|\(|,\s*(?:a|the)\s+)?(?:(?P<ped>{_ON_FOOT})|(?P<bike>{_ON_BIKE}))")
 ROLE_BEFORE = re.compile(r"(?:(?P<ped>pedestrian|pedestrain)|(?P<bike>(?:bi)?cyclist|bicycle\s+rider|rider))[\s,]*(?:\(|,)?\s*$")
@@ -79,7 +82,11 @@ def unit_number(match: re.Match) -> int:
 # number ("veh. 1") or after officers' abbreviations that carry a period ("trav. N/B").
 _NO_BREAK_AFTER = ("trav", "approx", "apprx", "blk", "int", "veh", "drvr", "pass", "est")
 SENTENCE_END = re.compile(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER)
-                          + r"[.!?;]*(?!\s*[#\d])|\n+")  # punctuation first: the engine skips ahead to it
+                          + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
+# "unit 1 was behind unit 2 (at the light) and <verb>": the verb's subject is the clause's first unit
+AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
+# A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
+CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
 NEGATION_BEFORE = re.compile(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
 NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are) not|not|negative|ruled out)\b")
 
@@ -90,7 +97,7 @@ _CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|cont
 _STOP_TOO_LATE = (
     r"(?:unable|not\s+able|could\s?n[o']?t|couldn'?t|failed|did\s+not|didn'?t|too\s+late)\s+(?:to\s+)?"
     r"(?:stop|slow(?:\s+down)?|brake)(?!\s+(?:and\s+(?:provide|render|give|remain|leave|exchange|identify)|at\s+(?:the\s+|a\s+)?"
-    r"(?:stop\s+sign|red|light|signal|intersection)|for\s+(?:the\s+|a\s+)?(?:stop\s+sign|red|light|signal)))"
+    r"(?:stop\s+sign|stop\s+light|red|light|signal|intersection)|for\s+(?:the\s+|a\s+)?(?:stop\s+sign|stop\s+light|red|light|signal)))"
 )
 _YIELD = (
     rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bwithout\s+yielding|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
@@ -116,7 +123,8 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     "disregarded_signal": (
         _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light)",
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign))",
-        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
+        r"\bhad\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\s+(?:and\s+)?(?:still\s+)?(?:entered|proceeded|went|continued|drove)",
         r"\b(?:on|against)\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\b|\bred\s+light\s+runn\w*",
         # "failed to obey the traffic signal", "failed to obey a traffic control device (red light)"
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:traffic\s+control\s+(?:device|signal)s?"
@@ -134,7 +142,9 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     "unsafe_lane_change": (
         r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+(?:lane\s+change|chang(?:ed|ing|e)\s+(?:of\s+)?lanes?|merg\w*)",
         r"\bchang(?:ed|ing|e|es)\s+lanes?\s+" + gap(3) + r"(?:unsafe(?:ly)?|when\s+unsafe|while\s+unsafe|improperly|without\s+(?:safety|signal\w*|clearance|checking|making\s+sure))",
-        r"\blane\s+change\s+(?:when|while)?\s*unsafe|\bunsafe\s+lane\b|\bclwu\b|\bcluw\b",
+        r"\blane\s+change\s+(?:when|while)?\s*unsafe|\bunsafe\s+lane\b|\bclwu\b|\bcluw\b|\bchang(?:ed|ing|e)\s+lanes?\s+when\s+un-safe",
+        # a lane change the officer names as the collision's cause: "changed lanes ... causing a collision with"
+        r"\b(?:attempt(?:ed|ing)?\s+(?:to\s+)?)?chang(?:ed|ing|e)\s+(?:into\s+)?lanes?\b[^.;]{0,60}?\b(?:caus\w+\s+(?:a\s+|the\s+)?collision|and\s+(?:struck|hit|collided)|strik\w+|hitting|collid\w+)",
         r"\b(?:chang(?:ed|ing)|switch(?:ed|ing)|merg(?:ed|ing)|mov(?:ed|ing))\s+(?:lanes?\s+)?" + gap(4)
         + r"(?:into|in\s+front\s+of)\s+(?:the\s+path\s+of|the\s+side\s+of|unit|veh|vehicle|[uv]-?\d)",
     ),
@@ -146,8 +156,9 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "improper_passing": (
         r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+pass(?:ed|ing|es)?\b",
-        r"\bpass(?:ed|ing|es)?\s+" + gap(3) + r"(?:unsafely|improperly|illegally|when\s+unsafe|in\s+a\s+no[\s-]+passing|on\s+the\s+(?:right|shoulder))",
+        r"\bpass(?:ed|ing|es)?\s+" + gap(5) + r"(?:unsafely|improperly|illegally|when\s+unsafe|in\s+a\s+no[\s-]+passing|on\s+the\s+(?:right|shoulder))",
         r"\bno[\s-]+passing\s+zone|\battempt(?:ed|ing)?\s+to\s+pass\b|\b(?:began|started)\s+to\s+pass\b",
+        r"\bfail(?:ed|ure)?\s+to\s+pass\s+" + gap(4) + r"safely|\b(?:pass(?:ed|ing)|over\s*t(?:ook|aking))\b[^.;]{0,40}?\binsufficient\s+clearance",
     ),
     "wrong_way": (
         r"\bwrong\s+(?:way|direction)|\bwrong\s+side\s+of\s+(?:the\s+)?(?:road|roadway|highway|street)",
@@ -162,7 +173,8 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\binattent\w*|\b(?:not|n't|wasn't|was\s+not|were\s+not)\s+pay(?:ing)?\s+(?:close\s+)?attention|\bnot\s+attentive",
         r"\bdistract(?:ed|ion|ing)?\b(?!\s+by\s+" + gap(2) + r"(?:cell|mobile|phone|text))",
         r"\b(?:looked|looking|glanced|glancing)\s+(?:away|down|back|over|at\s+(?:the|his|her|a)\s+(?:radio|gps|passenger|child))"
-        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|\bnever\s+saw\b|\bdid\s*n[o']?t\s+see\b",
+        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|\bnever\s+saw\b|\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"
+        r"|\breach(?:ed|ing)\s+(?:down|over|back|for)\b|\blook(?:ed|ing)\s+(?:down\s+)?at\s+(?:his|her|their|a|the)\s+(?:radio|gps|screen|navigation|food|drink|passenger|child|kids?)",
     ),
     "cell_phone": (
         r"\b(?:using|on|looking\s+at|checking|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
@@ -211,7 +223,7 @@ YIELD = re.compile(_YIELD)
 YIELD_CONTEXT: tuple[tuple[str, re.Pattern], ...] = (
     ("yield_pedestrian", re.compile(r"\b(?:pedestrians?|pedestrain|peds?|crosswalk|cross\s+walk|person\s+walking)\b")),
     ("yield_yield_sign", re.compile(r"\byield(?:ing)?\s+sign")),
-    ("yield_stop_sign", re.compile(r"\bstop\s*sign|\bstop\s+bar|\b(?:4|four|2|two)[\s-]way\s+stop|\bstopped\s+at\s+the\s+stop")),
+    ("yield_stop_sign", re.compile(r"\bstop\s*sign|\bstop\s+bar|\bstop\s+intersection|\b(?:4|four|2|two)[\s-]way\s+stop|\bstopped\s+at\s+the\s+stop")),
     ("yield_turning_left", re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left")),
     ("yield_private_drive", re.compile(r"\bprivate\s+(?:drive|dr|driveway|road|property)|\bdriveway|\bparking\s+(?:lot|space|area|garage)|\balley|\bprivate\b")),
 )
@@ -236,6 +248,10 @@ IMPLIED_MANNER = {
 }
 
 
+# Manners whose striking unit is at fault when no factor names anyone (plan/graph.py at_fault_unit).
+STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on"})
+
+
 # Cheap substring checks that must hold before a factor's regex is worth running (speed:
 # most narratives mention only a few causes, and `in` is ~100x faster than a regex scan).
 FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
@@ -249,7 +265,7 @@ FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
     "improper_passing": ("pass",),
     "wrong_way": ("wrong", "against", "contra"),
     "turned_improperly": ("turn",),
-    "driver_inattention": ("attent", "watching", "distract", "look", "glanc", "focus", "see", "notice", "observe", "saw"),
+    "driver_inattention": ("attent", "watching", "distract", "look", "glanc", "focus", "see", "notice", "observe", "saw", "realiz", "reach"),
     "cell_phone": ("phone", "text", "mobile", "device"),
     "under_influence_alcohol": ("intox", "drinking", "impaired", "dwi", "dui", "alcohol", "drunk", "bac", "breath", "sobriety", "influence",
                                 "beer", "liquor", "whiskey", "vodka"),
@@ -321,47 +337,3 @@ NON_MOTORIST_OK = frozenset({"under_influence_alcohol", "under_influence_drugs",
 # Factors whose mention can be denied ("no alcohol involved", "did not appear distracted").
 NEGATABLE = frozenset({"under_influence_alcohol", "under_influence_drugs", "cell_phone", "fatigued", "ill",
                        "driver_inattention", "unsafe_speed", "defective_brakes", "wrong_way", "faulty_evasive_action"})
-
-# ----------------------------------------------------------------------------- collisions
-COLLISION_VERB = re.compile(
-    r"\b(?:struck|strik(?:e|es|ing)|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
-    r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|"
-    r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
-    r"bump(?:ed|ing)|(?:pushed|propelled|forced|shoved|knocked)\s+(?:forward\s+)?into|rolled\s+(?:back\s+)?into|"
-    r"(?:collision|crash|impact|contact)\s+with|engaged)\b"
-)
-PASSIVE_BEFORE = re.compile(r"\b(?:was|were|got|been|being|is|are)\s+(?:\w+ly\s+)?$")
-BY_AFTER = re.compile(r"^\s+(?:[a-z]+\s+){0,6}?by\b")
-
-# Manner words stated outright.
-EXPLICIT_MANNER: tuple[tuple[str, re.Pattern], ...] = (
-    ("rear_end", re.compile(r"\brear[\s-]?end\w*|\brear\s+ended|\bfrom\s+(?:the\s+)?(?:behind|rear)\b")),
-    ("head_on", re.compile(r"\bhead[\s-]?on\b|\bfront[\s-]to[\s-]front\b")),
-    ("sideswipe", re.compile(r"\bside[\s-]?swip\w*|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
-    ("angle", re.compile(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle")),
-)
-ROLLOVER = re.compile(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
-TURNING = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?(?:left|right|around)|\b(?:attempt\w*|began|start\w*|prepar\w*)\s+to\s+turn\b|\bturning\b|\b(?:left|right|u)[\s-]+(?:hand\s+)?turn")
-INTERSECTION = re.compile(r"\bintersect\w*|\bcrossover\b|\bjunction\b|\bdriveway\b|\bparking lot\b")
-LEFT_TURN = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left|\bleft\s+turn")
-
-# Vehicle planes: "front of V1", "V1's frontal plane", Texas damage codes "fd-bd".
-PART = re.compile(
-    r"(?<!in )\b(?P<front>front(?:al)?(?:\s+(?:plane|end|bumper|area|portion))?|hood|grille?|bumper\s+front|nose)\b"
-    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|rear(?:\s+(?:plane|end|bumper|portion|area))?|tailgate|trunk)\b"
-    r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
-    r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter\s+panel|fender))\b"
-    # Texas damage-area codes right after a unit ("unit 1 fd impacted unit 2 bd"): not "rd" = road elsewhere
-    r"|(?:(?<=\d\s)|(?<=\d's\s)|(?<=\d'\s))(?P<code>f[dlr]|b[dlr]|[lr][fdbp])\b"
-)
-DAMAGE_CODES = re.compile(r"\b(?P<a>f[dlr]|b[dlr]|[lr][fdbp]|rear|front)\s*(?:-|/|to|&)\s*(?P<b>f[dlr]|b[dlr]|[lr][fdbp])\b")
-DIRECTION = re.compile(
-    r"\b(?P<d>north|south|east|west|n|s|e|w)(?:\s*-?\s*bound|/?b)\b|\b(?:traveling|travelling|heading|headed|going|driving|proceeding|moving|facing)\s+"
-    r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)"
-)
-SAME_DIRECTION = re.compile(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
-OPPOSITE_DIRECTION = re.compile(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
-BACKING_ACTOR = re.compile(r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
-BEHIND = re.compile(r"\b(?:behind|following|followed)\b")
-PARKED = re.compile(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
-ANIMAL = re.compile(r"\b(?:deer|dogs?|cows?|cattle|horses?|animals?|hogs?|elk|moose|livestock)\b")

@@ -29,6 +29,8 @@ from crashtransformer.data.records import CrashRecord
 from crashtransformer.prepare.synthetic.noise import NoiseStyle, Part, apply_noise
 from crashtransformer.prepare.synthetic.summary import write_summary
 
+WRITTEN_MANNERS = tuple(m for m in MANNERS if m.key != "animal")  # the generator writes no animal strikes
+
 SEVERITIES = ("Not Injured", "Possible Injury", "Suspected Minor Injury", "Suspected Serious Injury", "Fatal")
 # Chance of each severity (order of SEVERITIES) by manner: people on foot, head-on and
 # rollover crashes are hurt far more often than people in rear-end or backing crashes.
@@ -131,7 +133,7 @@ class _Crash:
         rng = self.rng
         if rng.random() < NO_CAUSE_RATE:
             self.factors: list[str] = []
-            self.manner = rng.choice(MANNERS).key
+            self.manner = rng.choice(WRITTEN_MANNERS).key
             return
         primary = rng.choices(FACTORS, weights=_FACTOR_WEIGHTS)[0].key
         self.manner = rng.choice(P.FACTOR_MANNERS[primary])

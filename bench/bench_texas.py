@@ -1,0 +1,223 @@
+"""Crash graphs on Texas police prose, against our own labels (docs/labelling-guide.md).
+
+    python bench/bench_texas.py score [--split dev|heldout|all] [--show_errors N]
+    python bench/bench_texas.py agreement          # first pass vs the blind second pass
+    python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
+    python bench/bench_texas.py all                # dev and held out, agreement, speed
+
+Labels: data/labels/cris_crash_labels.jsonl, keyed by the narrative's SHA-256 (first 16 hex
+digits); the text is read from ../shared/data/cris_narratives_llm_summaries.csv. A narrative
+whose hash starts with c, d, e or f is held out: never printed, scored apart.
+
+Scoring. manner: "correct" means the extractor's primary manner equals the label, where a label
+of other/unknown/none is correct only when no manner is given. Coverage is the share of crashes
+given a manner. Factors: micro precision/recall/F1 of catalogue keys. At fault: share of crashes
+with a labelled at-fault unit whose unit the graph names. Roles: share of labelled unit roles
+(striking/struck in the first harmful event) the graph's first collision gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = REPO.parent / "shared" / "data" / "cris_narratives_llm_summaries.csv"
+LABELS = REPO / "data" / "labels" / "cris_crash_labels.jsonl"
+BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
+HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
+NO_MANNER = {"other", "unknown", "none"}
+REPEATS = 3  # timed passes per speed measurement  # labels a correct extractor names no manner for
+
+from crashtransformer.plan.catalogue import MANNER_BY_KEY  # noqa: E402
+from crashtransformer.plan.graph import at_fault_unit, collision_roles, extract_graph, primary_manner  # noqa: E402
+
+
+def digest(narrative: str) -> str:
+    return hashlib.sha256(narrative.encode("utf-8")).hexdigest()[:16]
+
+
+def read_labels(path: Path = LABELS) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def narratives_by_digest() -> dict[str, str]:
+    import pandas as pd
+
+    texts = pd.read_csv(DATA)["Narrative"].fillna("").tolist()
+    return {digest(text): text for text in texts}
+
+
+def in_split(label: dict, split: str) -> bool:
+    held_out = label["narrative_sha256"].startswith(HELD_OUT_PREFIXES)
+    return split == "all" or (split == "heldout") == held_out
+
+
+def predictions(text: str) -> dict:
+    graph = extract_graph(text)
+    factors = {e["key"] for e in graph["events"] if e["type"] == "factor"}
+    return {"manner": primary_manner(graph), "factors": factors, "at_fault": at_fault_unit(graph),
+            "roles": collision_roles(graph), "confidence": _primary_confidence(graph)}
+
+
+def _primary_confidence(graph: dict) -> float | None:
+    for event in graph["events"]:
+        if event["type"] == "collision" and event.get("key"):
+            return event["confidence"]
+    return None
+
+
+def manner_correct(gold: str, predicted: str | None) -> bool:
+    return predicted is None if gold in NO_MANNER else predicted == gold
+
+
+def _macro_f1(gold: list[str], predicted: list[str]) -> float:
+    from sklearn.metrics import f1_score
+
+    labels = sorted({g for g in gold if g in MANNER_BY_KEY})
+    return float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0))
+
+
+def score(labels: list[dict], texts: dict[str, str], show_errors: int = 0) -> dict:
+    rows = [(label, predictions(texts[label["narrative_sha256"]])) for label in labels]
+    n = len(rows)
+    tp = fp = fn = 0
+    fault_hits = fault_total = role_hits = role_total = 0
+    confusions = collections.Counter()
+    for label, pred in rows:
+        gold_factors = set(label["factors"])
+        tp += len(pred["factors"] & gold_factors)
+        fp += len(pred["factors"] - gold_factors)
+        fn += len(gold_factors - pred["factors"])
+        if label.get("at_fault"):
+            fault_total += 1
+            fault_hits += pred["at_fault"] == label["at_fault"]
+        for unit, role in (label.get("roles") or {}).items():
+            role_total += 1
+            role_hits += pred["roles"].get(unit) == role
+        if not manner_correct(label["manner"], pred["manner"]):
+            confusions[(label["manner"], pred["manner"])] += 1
+    precision, recall = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
+    catalogue = [(label, pred) for label, pred in rows if label["manner"] in MANNER_BY_KEY]
+    result = {
+        "crashes": n,
+        "manner_coverage": sum(p["manner"] is not None for _, p in rows) / n,
+        "manner_correct_of_all": sum(manner_correct(lab["manner"], p["manner"]) for lab, p in rows) / n,
+        "manner_precision_where_given": _precision_where_given(rows),
+        "manner_macro_f1": _macro_f1([lab["manner"] for lab, _ in catalogue], [p["manner"] or "-" for _, p in catalogue]),
+        "mancoll_correct_of_all": sum(_same_mancoll(lab["manner"], p["manner"]) for lab, p in rows) / n,
+        "factor_precision": precision, "factor_recall": recall,
+        "factor_f1": 2 * precision * recall / max(precision + recall, 1e-9),
+        "at_fault_accuracy": fault_hits / max(fault_total, 1), "at_fault_labelled": fault_total,
+        "role_accuracy": role_hits / max(role_total, 1), "roles_labelled": role_total,
+    }
+    _print_result(result, confusions)
+    if show_errors:
+        _show_errors(rows, texts, show_errors)
+    return result
+
+
+def _precision_where_given(rows) -> float:
+    given = [(label, pred) for label, pred in rows if pred["manner"] is not None]
+    return sum(label["manner"] == pred["manner"] for label, pred in given) / max(len(given), 1)
+
+
+def _same_mancoll(gold: str, predicted: str | None) -> bool:
+    if gold in NO_MANNER or predicted is None:
+        return manner_correct(gold, predicted)
+    return MANNER_BY_KEY[gold].mancoll == MANNER_BY_KEY[predicted].mancoll
+
+
+def _print_result(result: dict, confusions: collections.Counter) -> None:
+    print({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
+    print("  manner errors (label, predicted):", confusions.most_common(12))
+
+
+def _show_errors(rows, texts: dict[str, str], limit: int) -> None:
+    """Development rows only: a held-out narrative is never printed."""
+    shown = 0
+    for label, pred in rows:
+        if label["narrative_sha256"].startswith(HELD_OUT_PREFIXES) or shown >= limit:
+            continue
+        wrong_factors = pred["factors"] != set(label["factors"])
+        if manner_correct(label["manner"], pred["manner"]) and not wrong_factors:
+            continue
+        shown += 1
+        print(f"--- {label['narrative_sha256']} label {label['manner']} {sorted(label['factors'])} "
+              f"fault {label.get('at_fault')}\n    got {pred['manner']} {sorted(pred['factors'])} fault {pred['at_fault']}"
+              f"\n{texts[label['narrative_sha256']][:700]}")
+
+
+def agreement() -> dict:
+    """Per-field agreement of the blind second pass (B) with the first pass (A), with Cohen's kappa."""
+    from sklearn.metrics import cohen_kappa_score
+
+    first = {label["narrative_sha256"]: label for label in read_labels(LABELS)}
+    pairs = [(first[b["narrative_sha256"]], b) for b in read_labels(BLIND) if b["narrative_sha256"] in first]
+    manners_a, manners_b = [a["manner"] for a, _ in pairs], [b["manner"] for _, b in pairs]
+    tp = sum(len(set(a["factors"]) & set(b["factors"])) for a, b in pairs)
+    size_a, size_b = sum(len(a["factors"]) for a, _ in pairs), sum(len(b["factors"]) for _, b in pairs)
+    roles = [(a.get("roles") or {}, b.get("roles") or {}) for a, b in pairs]
+    result = {
+        "narratives": len(pairs),
+        "manner_agreement": sum(x == y for x, y in zip(manners_a, manners_b)) / len(pairs),
+        "manner_kappa": float(cohen_kappa_score(manners_a, manners_b)),
+        "factor_set_exact": sum(set(a["factors"]) == set(b["factors"]) for a, b in pairs) / len(pairs),
+        "factor_f1_b_vs_a": 2 * tp / max(size_a + size_b, 1),
+        "at_fault_agreement": sum(a.get("at_fault") == b.get("at_fault") for a, b in pairs) / len(pairs),
+        "role_agreement": sum(ra.get(u) == rb.get(u) for ra, rb in roles for u in set(ra) | set(rb))
+        / max(sum(len(set(ra) | set(rb)) for ra, rb in roles), 1),
+    }
+    print("agreement:", {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
+    print("  manner disagreements (A, B):",
+          collections.Counter((x, y) for x, y in zip(manners_a, manners_b) if x != y).most_common(10))
+    return result
+
+
+def speed(n: int) -> dict:
+    import pandas as pd
+
+    texts = pd.read_csv(DATA)["Narrative"].fillna("").tolist()
+    texts = (texts * (n // len(texts) + 1))[:n]
+    result = {"narratives": n}
+    for name, fallback in (("rules_only", False), ("with_learned_fallback", True)):
+        best = float("inf")
+        for _ in range(REPEATS):  # the best of a few passes, as timeit does: the first pays for warming up
+            cpu = time.process_time()
+            for number, text in enumerate(texts):
+                extract_graph(text, str(number), fallback=fallback)
+            best = min(best, time.process_time() - cpu)
+        result[f"{name}_per_cpu_s"] = round(n / best)
+    print("speed (one core, CRIS, graphs per CPU-second):", result)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["score", "agreement", "speed", "all"])
+    parser.add_argument("--split", choices=["dev", "heldout", "all"], default="dev")
+    parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
+    parser.add_argument("--n", type=int, default=3000)
+    args = parser.parse_args()
+    if not DATA.is_file():
+        sys.exit(f"{DATA} not found: this benchmark needs ../shared/data (see its README)")
+    if args.what in ("score", "all"):
+        texts, labels = narratives_by_digest(), read_labels()
+        for split in (["dev", "heldout"] if args.what == "all" else [args.split]):
+            print(f"[{split}]", end=" ")
+            score([label for label in labels if in_split(label, split)], texts, args.show_errors)
+    if args.what in ("agreement", "all"):
+        agreement()
+    if args.what in ("speed", "all"):
+        speed(args.n)
+
+
+if __name__ == "__main__":
+    main()

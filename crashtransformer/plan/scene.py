@@ -1,0 +1,213 @@
+"""The scene a police narrative sets around its collision: which way each unit was going, which
+units were stopped or slowing, who was behind whom, who turned, changed lanes, backed, pulled out
+of a driveway or a stop sign, and which units were parked.
+
+Police narratives describe the scene and leave the manner to the reader ("Unit 2 was stopped at
+the red light. Unit 1 was behind Unit 2 and struck it."): plan/collisions.py reads the manner from
+these facts when no words or damage areas state it. Each fact keeps the position of its cue.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from crashtransformer.plan import collision_patterns as cp
+from crashtransformer.plan.narrative import Mention, Narrative
+
+# A unit stopped, slowing or waiting: the one a rear-end strikes.
+STOPPED = re.compile(
+    r"\b(?:stopped|stationary|slow(?:ed|ing)|wait(?:ed|ing)|sitting|brak(?:ed|ing)|stalled|disabled|yielding|stopping"
+    r"|(?:came|come|coming)\s+to\s+a\s+(?:complete\s+|sudden\s+|full\s+|abrupt\s+)?stop|(?:at|to)\s+a\s+(?:complete\s+|full\s+)?stop"
+    r"|standing\s+still|decelerat\w*|applied\s+(?:the\s+|his\s+|her\s+|their\s+)?brakes?|in\s+(?:stopped|stop\s+and\s+go|heavy)\s+traffic)\b"
+)
+# A stopped unit that then moved off into a crossing road is not waiting to be rear-ended.
+MOVED_OFF = re.compile(r"\b(?:proceed\w*|pull(?:ed|ing)\s+(?:out|forward|into|onto)|enter(?:ed|ing)|began\s+to\s+(?:cross|turn|go)"
+                       r"|started\s+to\s+(?:cross|turn|go)|attempt\w*\s+to\s+(?:cross|turn|go|enter))\b")
+BEHIND = re.compile(r"\b(?:behind|following|followed|in\s+front\s+of|ahead\s+of)\b")
+NOT_A_PLACE = re.compile(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|merg\w*|chang\w*|cut|came\s+out|back\w*|stepped|ran|walk\w*)\b")
+RIGHT_TURN = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?right|\bright[\s-]+(?:hand\s+)?turn|\bturn\s+right|\bturn(?:ed|ing)?\s+on\s+(?:a\s+)?red")
+U_TURN = re.compile(r"\bu[\s-]?turn")
+LANE_CHANGE = re.compile(
+    r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\blane\s+change|\bmerg(?:e|ed|es|ing)\b|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
+    r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out))"
+    r"|\b(?:moved|swerved|veered|drifted|crossed|came)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
+)
+ENTERING = re.compile(
+    r"\b(?:exit(?:ed|ing|s)?|leav(?:e|es|ing)|left|pull(?:ed|ing|s)?\s+out\s+(?:of|from)|pull(?:ed|ing|s)?\s+(?:out\s+)?(?:onto|into)"
+    r"|enter(?:ed|ing|s)?|com(?:e|ing)\s+out\s+of|(?:was|were)\s+(?:stopped|stationary|facing\s+\w+)\s+(?:at|in|on))\s+"
+    r"(?:\w+\s+){0,4}?(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
+    r"|gas\s+station|business|apartment\s+complex)"
+    r"|\bfrom\s+(?:a\s+|the\s+)?(?:stop\s+sign|stop\s+intersection|private\s+drive\w*|driveway|parking\s+lot)"
+    r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
+)
+FROM_DRIVE = re.compile(r"\b(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
+                        r"|gas\s+station|business|apartment\s+complex)\b")
+_LIST_GLUE = re.compile(r"^(?:\s*(?:,|&|and|units?|vehicles?|veh|#|nos?\.?)\s*)*$")
+
+# The manner a unit's own contributing factor leaves when nothing else tells it.
+FACTOR_MANNER = {
+    "followed_too_closely": "rear_end", "failed_to_control_speed": "rear_end",
+    "unsafe_lane_change": "sideswipe_same", "improper_passing": "sideswipe_same",
+    "yield_turning_left": "left_turn", "wrong_way": "head_on",
+    "disregarded_signal": "angle", "disregarded_stop_sign": "angle", "yield_stop_sign": "angle",
+    "yield_yield_sign": "angle", "yield_private_drive": "angle", "turned_improperly": "angle",
+    "backed_without_safety": "backing", "unsafe_start": "rear_end",
+}
+
+
+class Scene:
+    """The scene of one narrative; each fact is read on first use (most narratives are decided
+    by their words and damage areas before any scene fact is needed)."""
+
+    def __init__(self, doc: Narrative):
+        self.doc = doc
+
+    @cached_property
+    def directions(self) -> dict[str, str]:  # unit -> n/s/e/w
+        return unit_directions(self.doc)
+
+    @cached_property
+    def stopped(self) -> dict[str, int]:  # unit -> where it is said to be stopped/slowing
+        return _marked(self.doc, STOPPED)
+
+    @cached_property
+    def left_turn(self) -> dict[str, int]:
+        return _marked(self.doc, cp.LEFT_TURN, ("left",))
+
+    @cached_property
+    def other_turn(self) -> dict[str, int]:  # right turns and U-turns
+        return {**_marked(self.doc, U_TURN, ("turn",)), **_marked(self.doc, RIGHT_TURN, ("right",))}
+
+    @cached_property
+    def lane_change(self) -> dict[str, int]:
+        return _marked(self.doc, LANE_CHANGE, ("lane", "merg", "pass", "overtak"))
+
+    @cached_property
+    def from_drive(self) -> dict[str, int]:  # from a driveway, lot or alley
+        return _marked(self.doc, FROM_DRIVE, ("drive", "lot", "alley", "station", "business", "apartment"))
+
+    @cached_property
+    def entering(self) -> dict[str, int]:  # from a driveway, lot or stop sign; or stopped, then moved off
+        entering = _marked(self.doc, ENTERING, ("drive", "lot", "alley", "stop", "station", "business", "apartment"))
+        for unit, position in self.stopped.items():  # "stopped at the stop sign, then proceeded"
+            if unit not in entering and _moved_off(self.doc, unit, position):
+                entering[unit] = position
+        return entering
+
+    @cached_property
+    def backing(self) -> dict[str, int]:
+        return _marked(self.doc, cp.BACKING_ACTOR, ("back", "revers"))
+
+    @cached_property
+    def behind(self) -> set[tuple[str, str]]:  # (follower, leader)
+        return _behind_pairs(self.doc)
+
+    def relation(self, a: str | None, b: str | None) -> str | None:
+        """same / opposite / crossing, from the two units' directions of travel."""
+        directions = self.directions
+        if a not in directions or b not in directions:
+            return None
+        da, db = directions[a], directions[b]
+        if da == db:
+            return "same"
+        return "opposite" if _AXIS[da] == _AXIS[db] else "crossing"
+
+    def waiting(self, unit: str, until: int) -> bool:
+        """Stopped or slowing before `until`, and not said to have moved off into a crossing road."""
+        return unit in self.stopped and self.stopped[unit] < until and unit not in self.entering
+
+
+_AXIS = {"n": "ns", "s": "ns", "e": "ew", "w": "ew"}
+
+
+def subjects_of(doc: Narrative, position: int) -> list[Mention]:
+    """The units a phrase is about: the nearest unit before it in its sentence and the units
+    listed with it ("units 2, 3 and 4 were stopped"); else the first unit after it."""
+    start, end = doc.sentence(position)
+    before = doc.agents_between(start, position, kinds=("unit",))
+    if not before:
+        after = doc.agents_between(position, end, kinds=("unit",))
+        return after[:1]
+    group = [before[-1]]
+    for mention in reversed(before[:-1]):
+        if not _LIST_GLUE.match(doc.norm[mention.end:group[-1].start]):
+            break
+        group.append(mention)
+    return group
+
+
+def _marked(doc: Narrative, pattern: re.Pattern, trigger: tuple[str, ...] = ()) -> dict[str, int]:
+    """unit -> position of the first cue about it."""
+    facts: dict[str, int] = {}
+    if trigger and not any(word in doc.norm for word in trigger):
+        return facts  # a cheap substring check first: most narratives lack most cues
+    for match in pattern.finditer(doc.norm):
+        for unit in subjects_of(doc, match.start()):
+            facts.setdefault(unit.key, match.start())
+    return facts
+
+
+def _moved_off(doc: Narrative, unit: str, position: int) -> bool:
+    for match in MOVED_OFF.finditer(doc.norm, position):
+        if any(m.key == unit for m in subjects_of(doc, match.start())):
+            return "stop sign" in doc.norm[max(0, position - 60):match.start()] or "stop intersection" in doc.norm
+    return False
+
+
+def _behind_pairs(doc: Narrative) -> set[tuple[str, str]]:
+    """(follower, leader) from "U1 was behind U2", "U1 was following U2", "U2 was in front of U1"."""
+    pairs = set()
+    for match in BEHIND.finditer(doc.norm):
+        sentence_start, _ = doc.sentence(match.start())
+        before = doc.agents_between(sentence_start, match.start(), kinds=("unit",))
+        after = doc.agents_between(match.end(), match.end() + 20, kinds=("unit",))
+        if not before or not after or before[-1].key == after[0].key:
+            continue
+        if NOT_A_PLACE.search(doc.norm, before[-1].end, match.start()):
+            continue  # "turned in front of U2", "pulled out ahead of": a movement, not a queue
+        ahead = match.group().startswith(("in front", "ahead"))
+        for other in _listed_from(doc, after):  # "U1 was behind U2 and U3"
+            pairs.add((other.key, before[-1].key) if ahead else (before[-1].key, other.key))
+    return pairs
+
+
+def _listed_from(doc: Narrative, mentions: list[Mention]) -> list[Mention]:
+    """The first mention and those listed right after it ("unit 2 and unit 3")."""
+    listed = [mentions[0]]
+    for mention in doc.agents_between(mentions[0].end, mentions[0].end + 40, kinds=("unit",)):
+        if not _LIST_GLUE.match(doc.norm[listed[-1].end:mention.start]):
+            break
+        listed.append(mention)
+    return listed
+
+
+def unit_directions(doc: Narrative) -> dict[str, str]:
+    """Each unit's travel direction, from the first direction stated in a sentence about it
+    ("units 1 and 2 were northbound" gives both)."""
+    directions: dict[str, str] = {}
+    for match in cp.DIRECTION.finditer(doc.norm):
+        word = match.group("d") or match.group("d2")
+        for unit in subjects_of(doc, match.start()):
+            directions.setdefault(unit.key, word[0])
+    if len(directions) == 1 and cp.SAME_DIRECTION.search(doc.norm):  # "both units were traveling east"
+        only = next(iter(directions.values()))
+        directions.update({m.key: only for m in doc.mentions if m.kind == "unit"})
+    return directions
+
+
+def parked_units(doc: Narrative) -> set[str]:
+    """Units said to be parked: "V3 was legally parked", "V2 and V3 were parked", "struck parked unit 2"."""
+    parked = set()
+    for match in cp.PARKED.finditer(doc.norm):
+        named_after = doc.agents_between(match.end(), match.end() + 25, kinds=("unit",))
+        if named_after and not doc.norm[match.end():named_after[0].start].strip(" ,(").startswith(("by", "at", "in")):
+            parked.add(named_after[0].key)  # "parked unit 2", "a parked vehicle, unit 2"
+            continue
+        sentence_start, _ = doc.sentence(match.start())
+        units = doc.agents_between(sentence_start, match.start(), kinds=("unit",))
+        if not units:
+            continue
+        plural = doc.norm[units[-1].end:match.start()].lstrip().startswith("were")
+        parked |= {u.key for u in subjects_of(doc, match.start())} if plural else {units[-1].key}
+    return parked

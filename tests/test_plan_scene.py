@@ -1,0 +1,190 @@
+"""Crash graphs on Texas police prose: the scene (plan/scene.py), Texas damage codes, OCR damage,
+at-fault unit and roles, measured confidences, the learned fallback, and our labels."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, shared_file
+from crashtransformer.plan import learned
+from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY
+from crashtransformer.plan.collisions import RULES
+from crashtransformer.plan.confidence import UNMEASURED, _table, factor_confidence, manner_confidence
+from crashtransformer.plan.graph import (at_fault_unit, collision_roles, extract_graph, extract_plan_lines,
+                                         primary_manner)
+
+LABELS = REPO / "data" / "labels" / "cris_crash_labels.jsonl"
+BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def rules_only(text: str) -> dict:
+    return extract_graph(text, "1", fallback=False)
+
+
+# ----------------------------------------------------------------------------- the scene
+@pytest.mark.parametrize("text, manner", [
+    # the issue's two examples: rear-ends that never say "rear"
+    ("UNIT 2 WAS STOPPED AT THE RED LIGHT IN THE INSIDE LANE. UNIT 1 WAS BEHIND UNIT 2 AND STRUCK IT.", "rear_end"),
+    ("unit 2 was waiting to turn left. unit 1 failed to control speed and collided with unit 2.", "rear_end"),
+    ("units 2, 3 and 4 were stopped at the light. unit 1 failed to control speed and struck unit 2.", "rear_end"),
+    ("unit 2 came to a complete stop due to heavy traffic and unit 1 collided with unit 2.", "rear_end"),
+    ("unit 1 was traveling north. unit 2 was traveling east. unit 1 disregarded the red light and struck unit 2.", "angle"),
+    ("unit 1 was exiting a private drive and turned left onto main st. unit 2 was traveling east on main st. "
+     "unit 1 struck unit 2.", "angle"),  # a left turn out of a driveway crosses traffic: an angle
+    ("unit 1 was traveling east and turned left into the path of unit 2, which was traveling west. "
+     "unit 1 struck unit 2.", "left_turn"),
+    ("unit 1 was traveling west in the left lane. unit 2 was traveling west in the right lane. "
+     "unit 1 changed lanes when unsafe and struck unit 2.", "sideswipe_same"),
+    ("unit 1 was backing out of a parking space and struck unit 2.", "backing"),
+    ("unit 1 was traveling north and unit 2 was traveling south. unit 1 failed to drive in a single lane "
+     "and collided with unit 2.", "head_on"),
+    ("unit 1 was traveling south when a deer ran into the roadway. unit 1 struck the deer.", "animal"),
+    ("unit 1 ran off the roadway and into a ditch.", "fixed_object"),
+    ("unit 1 made contact with the center median cable railing.", "fixed_object"),
+    ("unit 1 failed to control speed and failed to maintain its lane, causing unit 1 to go off the roadway and roll, "
+     "coming to rest on its side.", "rollover"),
+])
+def test_the_scene_decides_the_manner(text, manner):
+    assert primary_manner(rules_only(text)) == manner
+
+
+@pytest.mark.parametrize("text, manner", [
+    ("unit 1 fd struck unit 2 bd.", "rear_end"),
+    ("u1 struck u2s bd with its fd.", "rear_end"),
+    ("unit 1 was traveling west. unit 2 was traveling north. unit 1 hit unit 2 with her fd into unit 2's rbq.", "angle"),
+    ("units 1 and 2 were traveling north. unit 1's rbq struck unit 2's lfq.", "sideswipe_same"),
+])
+def test_texas_damage_codes(text, manner):
+    assert primary_manner(rules_only(text)) == manner
+
+
+def test_ambiguous_codes_are_not_read_as_damage():
+    """"rd" is a road and "fr" a frontage road unless they follow a unit: no manner from them."""
+    assert primary_manner(rules_only("unit 1 was traveling on the w fr near 5400 vista rd.")) is None
+
+
+@pytest.mark.parametrize("text", [
+    "NIT 2 WAS STOPPED FOR TRAFFIC ON IH 35 NB. NIT 1 WAS TRAVELING NB BEHIND UNIT 2 AND STRUCK UNIT 2.",
+    "unit 2 was stopped for traffic on ih 35 nb. unit 1 was traveling nb behind\nunit 2 and struck unit 2.",
+    "UNIT 2 WAS STOPPED FOR TRAFFIC. FA CT ORS & CONDITIONS UNIT 1 WAS BEHIND UNIT 2 AND STRUCK UNIT 2.",
+])
+def test_ocr_damage_all_caps_broken_lines_and_form_labels(text):
+    graph = rules_only(text)
+    assert primary_manner(graph) == "rear_end"
+    assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
+
+
+def test_a_single_line_break_does_not_end_the_sentence_but_a_blank_line_does():
+    joined = rules_only("unit 1 was traveling behind\nunit 2 and struck unit 2.")
+    assert collision_roles(joined) == {"U1": "striking", "U2": "struck"}
+    apart = rules_only("unit 1 was traveling north.\n\nunit 2 struck a pole.")
+    assert {e["actor"] for e in apart["events"] if e["type"] == "collision"} == {"1:U2"}
+
+
+def test_standing_still_is_a_stopped_unit_not_a_pedestrian():
+    graph = rules_only("unit 2 was standing still in the middle lane. unit 1 failed to control its speed and struck unit 2.")
+    assert primary_manner(graph) == "rear_end"
+    assert not [e for e in graph["entities"] if e["type"] == "pedestrian"]
+
+
+# ----------------------------------------------------------------------------- who is to blame
+@pytest.mark.parametrize("text, fault", [
+    ("unit 1 was behind unit 2 at the light and failed to control its speed, colliding with unit 2.", "U1"),
+    ("unit 1 was traveling eastbound on the 7700 block of the westpark twy. and failed to control speed, "
+     "striking unit 2.", "U1"),  # "twy." ends no sentence for the subject
+    ("unit 2 was traveling east. unit 1 turned left into the path of unit 2 and unit 2 struck unit 1.", "U1"),
+    ("unit 2 was stopped at the light. unit 1 struck unit 2 in the back.", "U1"),
+    ("unit 1 was traveling south when a deer ran into the roadway. unit 1 struck the deer.", None),
+])
+def test_at_fault_unit(text, fault):
+    assert at_fault_unit(rules_only(text)) == fault
+
+
+def test_passive_roles():
+    graph = rules_only("unit 1 failed to yield the right of way and was struck by unit 2.")
+    assert collision_roles(graph) == {"U2": "striking", "U1": "struck"}
+
+
+# ----------------------------------------------------------------------------- confidence
+def test_every_rule_and_factor_has_a_measured_confidence():
+    table = _table()
+    for name, _ in RULES:
+        assert 0.0 < table["manner"][name] <= 1.0, name
+    assert {key.split(":")[0] for key in table["factor"]} <= set(FACTOR_BY_KEY)
+    assert factor_confidence("failed_to_control_speed") == table["factor"]["failed_to_control_speed:stated"]
+    assert manner_confidence("a rule nobody measured") == UNMEASURED
+
+
+def test_confidence_follows_the_rule_that_decided():
+    graph = rules_only("unit 1 fd struck unit 2 bd.")
+    event = next(e for e in graph["events"] if e["type"] == "collision")
+    assert event["rule"] == "planes" and event["confidence"] == manner_confidence("planes")
+
+
+# ----------------------------------------------------------------------------- the learned fallback
+
+
+def test_fallback_guesses_only_where_no_rule_decides():
+    assert learned.available()
+    assert primary_manner(rules_only("unit 1 fd struck unit 2 bd.")) == "rear_end"
+    guess = learned.guess("units 1 and 2 were involved in a crash on the freeway while traffic slowed.")
+    if guess is not None:
+        manner, probability = guess
+        assert manner in MANNER_BY_KEY and learned.MIN_PROBABILITY <= probability <= 1.0
+        assert re.fullmatch(r"learned:0\.\d", learned.probability_bin(probability))
+
+
+def test_a_learned_manner_never_enters_the_plan():
+    text = "unit 1 was inattentive and collided with unit 2."
+    graph = extract_graph(text)
+    collision = next(e for e in graph["events"] if e["type"] == "collision")
+    if collision["key"] is not None:
+        assert collision["rule"].startswith("learned")
+    assert extract_plan_lines(text) == ["1) driver inattention -> collision | actors=U1 -> U2"]
+
+
+def test_fallback_off_keeps_to_the_rules():
+    text = "unit 1 was inattentive and collided with unit 2."
+    assert primary_manner(extract_graph(text, fallback=False)) is None
+
+
+# ----------------------------------------------------------------------------- our labels
+def test_labels_are_well_formed_and_keyed_by_hash():
+    labels = read(LABELS)
+    assert len(labels) >= 400
+    manners = set(MANNER_BY_KEY) | {"other", "unknown", "none"}
+    for label in labels:
+        assert re.fullmatch(r"[0-9a-f]{16}", label["narrative_sha256"]), label
+        assert label["manner"] in manners, label
+        assert set(label["factors"]) <= set(FACTOR_BY_KEY), label
+        assert label["at_fault"] is None or re.fullmatch(r"U\d+", label["at_fault"]), label
+        assert set((label["roles"] or {}).values()) <= {"striking", "struck"}, label
+    assert len({label["narrative_sha256"] for label in labels}) == len(labels)
+    first = {label["narrative_sha256"] for label in labels}
+    blind = read(BLIND)
+    assert len(blind) >= 50 and {b["narrative_sha256"] for b in blind} <= first
+    assert {b["labeller"] for b in blind} == {"B"}
+
+
+def test_the_texas_development_split_holds_its_measured_level():
+    """Regression floor on our Texas development labels (bench/bench_texas.py has the full tables)."""
+    shared_file("cris_narratives_llm_summaries.csv")
+    sys.path.insert(0, str(REPO / "bench"))
+    import bench_texas
+
+    texts = bench_texas.narratives_by_digest()
+    dev = [label for label in bench_texas.read_labels() if bench_texas.in_split(label, "dev")]
+    result = bench_texas.score(dev, texts)
+    assert result["manner_coverage"] >= 0.93
+    assert result["manner_correct_of_all"] >= 0.78
+    assert result["factor_f1"] >= 0.83
+    assert result["at_fault_accuracy"] >= 0.82
