@@ -13,6 +13,7 @@ from crashtransformer.core.config import (
     ExportConfig,
     InitModelConfig,
     PrepareDataConfig,
+    ReportConfig,
     RunConfig,
     TrainConfig,
     resolve_config,
@@ -181,6 +182,17 @@ def export_command(config_file, **options) -> None:
     cfg = resolve_config(ExportConfig, config_file, options)
     log_run_header(None)
     click.echo(str(export_model(cfg)))
+
+
+@cli.command("report")
+@config_options(ReportConfig)
+def report_command(config_file, **options) -> None:
+    """Rebuild report.html and crash_summaries.csv of a run's --out_dir from its artifacts."""
+    from crashtransformer.run.html import write_run_html
+
+    cfg = resolve_config(ReportConfig, config_file, options)
+    page, _ = write_run_html(cfg.out_dir)
+    click.echo(str(page))
 
 
 def _bad_parameter_line(exc: click.BadParameter) -> str:

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import REPO, run_cli
 from crashtransformer.run.artifacts import GRAPHS, METRICS, REJECTS, REPORT, SUMMARIES, read_csv_rows
+from crashtransformer.run.html import HTML_REPORT, SPREADSHEET
 
 FAST = ("--num_beams", "1", "--num_candidates", "1", "--num_samples", "0", "--max_new_tokens", "8")
 
@@ -88,6 +89,9 @@ def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bar
     graph = json.loads((out / GRAPHS).read_text().splitlines()[0])
     assert {"Crash_ID", "crash", "entities", "events", "relationships"} <= set(graph)
     assert len(read_csv_rows(out / METRICS)) == 60
+    page = (out / HTML_REPORT).read_text(encoding="utf-8")  # the analyst's page and spreadsheet, every run
+    assert "duplicate_crash_id" in page and page.count('class="crash"') == 60
+    assert len(read_csv_rows(out / SPREADSHEET)) == 60
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])  # auto: CTranslate2 beams on this CPU, torch samples

@@ -388,3 +388,10 @@ class ExportConfig:
                             choices=("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32"))
     overwrite: bool = arg(False, "Replace an existing --output directory.")
     loading: ModelLoading = group(ModelLoading)
+
+
+@dataclasses.dataclass
+class ReportConfig:
+    """`report`: rebuild report.html and crash_summaries.csv of a `run` --out_dir from its artifacts."""
+
+    out_dir: str = arg("artifacts", "The run's --out_dir.")

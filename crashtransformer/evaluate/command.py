@@ -7,8 +7,8 @@ Two ways in:
 
 Outputs in --output_dir: evaluation_results.json (aggregates, 95% CIs, counts, skipped metrics
 and why, settings, versions, join report), evaluation_per_example.csv (spreadsheet-safe),
-evaluation_problems.csv (rows that could not be paired; only when there are some), and
-plots/metric_histograms.png, plots/length_scatter.png.
+evaluation_problems.csv (rows that could not be paired; only when there are some),
+plots/metric_histograms.png, plots/length_scatter.png, and evaluation_report.html (evaluate/html.py).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 
 from crashtransformer.core.config import EvaluateConfig
 from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, UserError
+from crashtransformer.evaluate.html import write_evaluation_html
 from crashtransformer.evaluate.inputs import EvaluationPairs, Problem, load_pairs
 from crashtransformer.core.io import AtomicFile, check_writable_dir, safe_cell, write_json_atomic
 from crashtransformer.core.logs import log
@@ -88,14 +89,25 @@ def write_outputs(out: Path, pairs: EvaluationPairs, report: MetricReport, cfg: 
         written.append(_write_problems(problems_path, pairs.problems))
     elif problems_path.exists():  # a stale list from an earlier run would mislead
         problems_path.unlink()
+    plots = []
     if cfg.plots:
         from crashtransformer.evaluate.plots import write_plots
 
-        written.extend(write_plots(report.per_example, out / "plots"))
+        plots = write_plots(report.per_example, out / "plots")
+        written.extend(plots)
     written.append(save_config(cfg, out, "evaluation_config.json"))
+    written.append(write_evaluation_html(out, results, _examples(pairs, report.per_example), plots))
     for path in written:
         log.info("wrote %s", path)
     return written
+
+
+def _examples(pairs: EvaluationPairs, rows: list[dict]) -> list[dict]:
+    """Per-example metrics with the texts they score, for the HTML report."""
+    narratives = pairs.narratives or [None] * len(rows)
+    return [{"Crash_ID": crash_id, "prediction": prediction, "reference": reference, "narrative": narrative, **row}
+            for crash_id, prediction, reference, narrative, row
+            in zip(pairs.ids, pairs.predictions, pairs.references, narratives, rows)]
 
 
 def _csv_file(path: Path, header: list[str], rows) -> Path:

@@ -12,6 +12,7 @@ from crashtransformer.core.config import flat_config
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import peak_memory, versions
 from crashtransformer.run.artifacts import REPORT, SUMMARIES
+from crashtransformer.run.html import write_run_html
 from crashtransformer.core.io import write_json_atomic
 from crashtransformer.run.state import iter_jsonl
 
@@ -137,4 +138,6 @@ def write_report(out_dir: Path, cfg, stats: RunStats, processor, store, started:
     report["model"]["fingerprint"] = identity.fingerprint
     path = out_dir / REPORT
     write_json_atomic(path, report)
+    page, spreadsheet = write_run_html(out_dir)
+    log.info("report: %s; every crash in a spreadsheet: %s", page, spreadsheet)
     return path

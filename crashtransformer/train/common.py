@@ -9,6 +9,7 @@ Layout of a run (as the seed guide lays it out):
     <output_dir>/logs/events.out.tfevents.*   TensorBoard curves
     <output_dir>/plots/                  loss and learning-rate PNGs
     <output_dir>/evaluation_results.json, training_config.json, training_args.bin
+    <output_dir>/training_report.html    curves, evaluations, settings (train/html.py)
 """
 
 from __future__ import annotations
@@ -316,21 +317,26 @@ def evaluation_history(log_history: list[dict]) -> list[dict]:
 
 
 def save_run_files(trainer, cfg, out: Path, results: dict[str, Any]) -> None:
-    """final_model/, training_args.bin, training_config.json, plots/ and evaluation_results.json."""
+    """final_model/, training_args.bin, training_config.json, plots/, evaluation_results.json and
+    training_report.html."""
     import torch
 
     from crashtransformer.core.config import save_config
+    from crashtransformer.train.html import write_training_html
     from crashtransformer.train.plots import plot_training_curves
 
     trainer.save_model(str(out / "final_model"))  # saves on the main process only
     if not trainer.is_world_process_zero():
         return
     torch.save(trainer.args, out / "training_args.bin")
-    save_config(cfg, out, "training_config.json")
+    config_file = save_config(cfg, out, "training_config.json")
     plots = plot_training_curves(trainer.state.log_history, out / "plots")
     results["plots"] = [str(p.relative_to(out)) for p in plots]
     write_json_atomic(out / "evaluation_results.json", results)
-    log.info("final model written to %s; results in %s", out / "final_model", out / "evaluation_results.json")
+    page = write_training_html(out, trainer.state.log_history,
+                               json.loads(config_file.read_text(encoding="utf-8")), results)
+    log.info("final model written to %s; results in %s; report in %s", out / "final_model",
+             out / "evaluation_results.json", page)
 
 
 def effective_config(cfg, **changes: Any):
