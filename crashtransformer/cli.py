@@ -188,10 +188,10 @@ def export_command(config_file, **options) -> None:
 @config_options(ReportConfig)
 def report_command(config_file, **options) -> None:
     """Rebuild report.html and crash_summaries.csv of a run's --out_dir from its artifacts."""
-    from crashtransformer.run.html import write_run_html
+    from crashtransformer.run.html import rebuild_run_html
 
     cfg = resolve_config(ReportConfig, config_file, options)
-    page, _ = write_run_html(cfg.out_dir)
+    page, _ = rebuild_run_html(cfg.out_dir)
     click.echo(str(page))
 
 

@@ -73,4 +73,13 @@ def test_report_command_rebuilds_the_page_and_refuses_a_directory_without_a_run(
     empty = run_cli("report", "--out_dir", str(tmp_path / "nothing"), cwd=tmp_path)
     assert empty.returncode == 2 and "holds no crash_summaries.jsonl" in empty.stderr
     with pytest.raises(UserError):
-        html.write_run_html(tmp_path / "nothing")
+        html.rebuild_run_html(tmp_path / "nothing")
+
+
+def test_a_run_that_summarized_nothing_still_gets_its_page(tmp_path):
+    """A header-only input: no crash, a page that says so (and an empty spreadsheet)."""
+    out = tmp_path / "empty"
+    out.mkdir()
+    page, sheet = html.write_run_html(out)
+    assert "No rejected rows" in page.read_text(encoding="utf-8")
+    assert sheet.read_text(encoding="utf-8").splitlines() == [",".join(html.SPREADSHEET_COLUMNS)]

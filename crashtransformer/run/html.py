@@ -171,8 +171,6 @@ def _spreadsheet_row(summary: dict, graph: dict | None, flags: list[str]) -> lis
 def write_run_html(out_dir: str | Path) -> tuple[Path, Path]:
     """report.html and crash_summaries.csv of `out_dir` (from its artifacts)."""
     out_dir = Path(out_dir)
-    if not (out_dir / SUMMARIES).is_file():
-        raise UserError(f"{out_dir} holds no {SUMMARIES}: pass the --out_dir of a `run`")
     spreadsheet = out_dir / SPREADSHEET
     with AtomicFile(spreadsheet) as handle:
         writer = csv.writer(handle)
@@ -188,6 +186,13 @@ def write_run_html(out_dir: str | Path) -> tuple[Path, Path]:
         confidence=bar_chart([(f"{b / 10:.1f}", tally.confidence[f"{b / 10:.1f}"]) for b in range(10)], keep_order=True), rejects=rejects[:REJECTS_SHOWN], rejects_total=len(rejects),
         inputs=_inputs(report))
     return page, spreadsheet
+
+
+def rebuild_run_html(out_dir: str | Path) -> tuple[Path, Path]:
+    """`report`: the page of an existing run directory (a run that read no row still gets one)."""
+    if not (Path(out_dir) / REPORT).is_file() and not (Path(out_dir) / SUMMARIES).is_file():
+        raise UserError(f"{out_dir} holds no {SUMMARIES} or {REPORT}: pass the --out_dir of a `run`")
+    return write_run_html(out_dir)
 
 
 def _read_report(out_dir: Path) -> dict:
