@@ -122,8 +122,9 @@ def reliability(split: str = "heldout") -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = {"manner, Texas": [(c, ok) for _, c, ok, src in manner_outcomes(split) if src == "texas"],
-              "manner, CISS": [(c, ok) for _, c, ok, src in manner_outcomes(split) if src == "ciss"],
+    manners = manner_outcomes(split)  # extracted once for both sources
+    series = {"manner, Texas": [(c, ok) for _, c, ok, src in manners if src == "texas"],
+              "manner, CISS": [(c, ok) for _, c, ok, src in manners if src == "ciss"],
               "factor, Texas": [(c, ok) for _, c, ok in factor_outcomes(split)]}
     table = {}
     figure, axes = plt.subplots(figsize=(5.5, 5))

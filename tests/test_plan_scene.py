@@ -136,11 +136,13 @@ def test_confidence_follows_the_rule_that_decided():
 def test_fallback_guesses_only_where_no_rule_decides():
     assert learned.available()
     assert primary_manner(rules_only("unit 1 fd struck unit 2 bd.")) == "rear_end"
-    guess = learned.guess("units 1 and 2 were involved in a crash on the freeway while traffic slowed.")
-    if guess is not None:
-        manner, probability = guess
-        assert manner in MANNER_BY_KEY and learned.MIN_PROBABILITY <= probability <= 1.0
-        assert re.fullmatch(r"learned:0\.\d", learned.probability_bin(probability))
+    text = "units 1 and 2 were involved in a crash on the freeway while traffic slowed."
+    assert primary_manner(rules_only(text)) is None  # no rule decides this one ...
+    manner, probability = learned.guess(text)  # ... the classifier does, at least MIN_PROBABILITY sure
+    assert manner in MANNER_BY_KEY and learned.MIN_PROBABILITY <= probability <= 1.0
+    event = next(e for e in extract_graph(text)["events"] if e["type"] == "collision")
+    assert event["key"] == manner and event["rule"] == learned.probability_bin(probability)
+    assert re.fullmatch(r"learned:0\.\d", event["rule"])
 
 
 def test_a_learned_manner_never_enters_the_plan():
