@@ -16,10 +16,15 @@ With --device cuda: the pipeline on the GPU in fp32 (as pipeline(device=0) runs)
 (`run --dtype fp32`) and `ours` (bf16 autocast, the default).
 Model: the shipped default model (a fresh untrained BART-small when it is absent).
 
+`defaults` is the issue-21 comparison: `run` exactly as a user runs it (every generation default:
+candidates, hedges forbidden, claim checks, graph fallback) against a greedy `model.generate` loop
+in batches of 8 over the same model and prompts, with run's own max_new_tokens (128).
+
 Each method runs in a child process, so each peak RSS is its own.
 
     python bench/bench_run.py                       # 1,000 CRIS narratives, greedy and 4 beams
     python bench/bench_run.py --rows 200 --max_new_tokens 32
+    python bench/bench_run.py defaults --rows 300   # `run` with every default vs a greedy generate loop
     python bench/bench_run.py memory --rows 1000 100000   # peak RSS of `run` vs input size
     python bench/bench_run.py memory --rows 1000 100000 --backend torch
     python bench/bench_run.py --device cuda --beams 1 4 --max_new_tokens 128   # on a GPU
@@ -106,11 +111,14 @@ def method_ours(args) -> dict:
     exported = args.method == "ours-ctranslate2"
     dtype = "fp32" if args.method == "ours-fp32" else "auto"
     backend = {"ours-ctranslate2": "ctranslate2", "ours-torch": "torch"}.get(args.method, args.backend)
-    cfg = build_config(RunConfig, dict(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
+    settings = dict(csv=[str(args.data)], model=str(args.workdir / "ct2" if exported else args.model_dir),
                     out_dir=str(out), batch_size=args.ours_batch_size, backend=backend,
                     device=args.device, dtype=dtype,
                     num_beams=args.num_beams, num_candidates=1, num_samples=0, max_new_tokens=args.max_new_tokens,
-                    no_repeat_ngram_size=0, max_length=args.max_length))
+                    no_repeat_ngram_size=0, max_length=args.max_length)
+    if args.method == "ours-defaults":  # nothing but the input, the model and the output directory
+        settings = {key: settings[key] for key in ("csv", "model", "out_dir")}
+    cfg = build_config(RunConfig, settings)
     started = time.perf_counter()
     run(cfg)
     seconds = time.perf_counter() - started
@@ -223,6 +231,26 @@ def compare(args) -> None:
             print(f"GPU: {results['pipeline']['gpu']}")
 
 
+def defaults(args) -> None:
+    """`run` with its defaults vs a greedy generate loop, batches of 8, same model and prompts."""
+    from crashtransformer.core.config import GenerationSettings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args.workdir, args.skip_outputs = Path(tmp), False
+        args.data, args.model_dir = _prepare(args.workdir, args.rows, args.model)
+        args.max_length = _input_limit(args.model_dir, args.max_length)
+        args.max_new_tokens = GenerationSettings().max_new_tokens  # the loop writes summaries as long as run may
+        results = {m: _spawn(m, args, 1) for m in ("pipeline", "ours-defaults")}
+        base = args.rows / results["pipeline"]["seconds"]
+        print(f"{args.rows} CRIS narratives, model {args.model_dir}, {os.cpu_count()} cores, max_new_tokens "
+              f"{args.max_new_tokens}")
+        print(f"{'method':<44} {'crashes/s':>10} {'vs loop':>8}")
+        names = {"pipeline": "greedy model.generate loop, batches of 8", "ours-defaults": "run, all defaults"}
+        for method, result in results.items():
+            rate = args.rows / result["seconds"]
+            print(f"{names[method]:<44} {rate:>10.2f} {rate / base:>7.2f}x")
+
+
 def memory(args) -> None:
     """Peak RSS of `run` for small and large synthetic inputs: streaming keeps it flat."""
     from crashtransformer.prepare.synthetic.generator import generate_records
@@ -263,6 +291,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--beams", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--model", help="model directory (default: a fresh init-model small BART)")
+    dfl = sub.add_parser("defaults")
+    dfl.add_argument("--rows", type=int, default=300)
+    dfl.add_argument("--model", help="model directory (default: the shipped default model)")
+    dfl.add_argument("--batch_size", type=int, default=8)
+    dfl.add_argument("--max_length", type=int, default=512)
+    dfl.add_argument("--device", default="cpu")
+    dfl.add_argument("--backend", default="auto")
+    dfl.add_argument("--ours_batch_size", type=int)
     mem = sub.add_parser("memory")
     mem.add_argument("--rows", dest="rows_list", type=int, nargs="+", default=[1000, 100_000])
     mem.add_argument("--model")
@@ -276,6 +312,8 @@ def main() -> None:
         child(args)
     elif args.command == "memory":
         memory(args)
+    elif args.command == "defaults":
+        defaults(args)
     else:
         compare(args)
 

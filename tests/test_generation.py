@@ -151,3 +151,56 @@ def test_sampled_candidates_scores_equal_the_teacher_forced_pass(bart):
     ours = [c.score for options in drawn for c in options]
     assert len(ours) == 9 and None not in ours
     assert ours == pytest.approx(forced, abs=1e-4)
+
+
+# ----------------------------------------------------------------------------- forbidden hedges
+
+def test_every_spelling_of_every_hedge_becomes_a_forbidden_sequence(bart):
+    from crashtransformer.infer.generation import forbidden_sequences
+    from crashtransformer.metrics.claim_patterns import HEDGE_WORDS
+
+    _, tokenizer = bart
+    sequences = forbidden_sequences(tokenizer)
+    for word in HEDGE_WORDS:
+        for form in (word, " " + word, word.capitalize(), " " + word.capitalize()):
+            assert tokenizer(form, add_special_tokens=False)["input_ids"] in sequences
+
+
+def _common_tokens(token_lists, count: int = 3) -> list:
+    everything = [t for tokens in token_lists for t in tokens]
+    return sorted(set(everything), key=lambda t: -everything.count(t))[:count]
+
+
+def test_both_backends_are_given_the_forbidden_sequences_and_never_emit_them(bart, tiny_bart, tmp_path):
+    """The tokens an untrained model writes most, forbidden: neither backend writes them again."""
+    from crashtransformer.core.config import ExportConfig, GenerationSettings
+    from crashtransformer.infer.ctranslate2 import CTranslate2Generator, load_ctranslate2_model
+    from crashtransformer.infer.export import export_model
+    from crashtransformer.infer.generation import forbidden_sequences
+    from crashtransformer.infer.summarizer import beam_config
+
+    model, tokenizer = bart
+    assert beam_config(GenerationSettings(), model, tokenizer).bad_words_ids == forbidden_sequences(tokenizer)
+    inputs = _inputs(model, tokenizer)
+    config = GenerationConfig(max_new_tokens=8, num_beams=2, decoder_start_token_id=model.config.decoder_start_token_id,
+                              eos_token_id=model.config.eos_token_id, pad_token_id=model.config.pad_token_id)
+    batch = tokenizer.pad({"input_ids": inputs}, return_tensors="pt")
+    special = set(tokenizer.all_special_ids)
+
+    def torch_ids():
+        with torch.no_grad():
+            out = model.generate(**batch, generation_config=config)
+        return [[i for i in row.tolist() if i not in special] for row in out]
+
+    common = _common_tokens(torch_ids())
+    config.bad_words_ids = [[i] for i in common]
+    assert not {i for row in torch_ids() for i in row} & set(common)
+    pytest.importorskip("ctranslate2")
+    exported_dir = export_model(ExportConfig(model=str(tiny_bart), output=str(tmp_path / "ct2"), quantization="float32"))
+    exported, exported_tokenizer = load_ctranslate2_model(str(exported_dir))
+    generator = CTranslate2Generator(exported, exported_tokenizer, config)
+    options = generator._options()
+    assert options["suppress_sequences"] == [exported_tokenizer.convert_ids_to_tokens(ids) for ids in config.bad_words_ids]
+    sources = [exported_tokenizer.convert_ids_to_tokens(ids) for ids in inputs]
+    written = [r.hypotheses[0] for r in exported.translator.translate_batch(sources, **options)]
+    assert not {t for tokens in written for t in tokens} & set().union(*options["suppress_sequences"])

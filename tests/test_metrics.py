@@ -217,6 +217,42 @@ def test_score_pairs_without_narratives_or_plans_says_what_was_skipped():
     assert not any(key.startswith("_bleu") for key in report.per_example[0])
 
 
+CLAIM_NARRATIVE = "Unit 2 was stopped at the light. Unit 1 failed to control speed and struck the back of Unit 2."
+CLAIM_PREDICTIONS = ("Unit 1 failed to control speed and struck the back of Unit 2.",  # clean
+                     "Unit 1 likely failed to control speed and struck Unit 2.",  # a hedge
+                     "Unit 1 ran the red light and struck Unit 2.")  # a cause the narrative never gives
+
+
+def test_claim_rates_count_unsupported_claims_and_speculation_apart():
+    rows = text_rows(CLAIM_PREDICTIONS, [CLAIM_NARRATIVE] * 3, [CLAIM_NARRATIVE] * 3)
+    assert [(r["has_unsupported_claim"], r["has_speculation"], r["unsupported_claims"]) for r in rows] == \
+        [(0.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 1.0)]  # a hedge is speculation, not a claim
+    assert rows[0]["unsupported_list"] == "" and rows[1]["unsupported_list"].startswith("hedge: likely")
+    assert rows[2]["unsupported_list"] == "factor: ran the red light (the narrative gives no cue for " \
+                                          "'disregarded traffic signal')"
+    aggregates, counts = aggregate(rows)
+    assert aggregates["unsupported_claim_rate"] == pytest.approx(1 / 3)
+    assert aggregates["speculation_rate"] == pytest.approx(1 / 3)
+    assert aggregates["unsupported_claims_mean"] == pytest.approx(1 / 3)
+    assert counts["unsupported_claim_rate"] == counts["speculation_rate"] == 3
+    assert not any("unsupported_list" in key for key in aggregates)  # text, never a number
+
+
+def test_score_pairs_reports_the_claim_rates_with_their_settings_and_intervals():
+    options = MetricSettings(bertscore=False, similarity=False, bootstrap_samples=50)
+    report = score_pairs(CLAIM_PREDICTIONS, [CLAIM_NARRATIVE] * 3, [CLAIM_NARRATIVE] * 3, options=options)
+    assert report.aggregates["unsupported_claim_rate"] == pytest.approx(1 / 3)
+    assert report.aggregates["speculation_rate"] == pytest.approx(1 / 3)
+    low, high = report.confidence_intervals["unsupported_claim_rate"]
+    assert 0.0 <= low <= 1 / 3 <= high <= 1.0
+    assert set(report.settings["claims"]) == {"unsupported_claim_rate", "speculation_rate"}
+    assert "likely" in report.settings["claims"]["speculation_rate"]
+    without = score_pairs(CLAIM_PREDICTIONS, [CLAIM_NARRATIVE] * 3, options=NO_MODELS)
+    assert without.aggregates["unsupported_claim_rate"] is None and without.counts["speculation_rate"] == 0
+    assert "unsupported claims" in without.skipped["faithfulness"]
+    assert "has_speculation" not in without.per_example[0]
+
+
 # ----------------------------------------------------------------------------- model-based (offline MiniLM)
 
 

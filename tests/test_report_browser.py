@@ -110,7 +110,8 @@ def test_spreadsheet_has_every_crash_and_neutralises_formulas(written, run_dir):
     assert spreadsheet.name == "crash_summaries.csv"
     with open(spreadsheet, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["Crash_ID", "narrative", "manner", "cause", "summary", "summary_source", "flags"]
+    assert rows[0] == ["Crash_ID", "narrative", "manner", "cause", "summary", "summary_source", "unsupported_claims",
+                       "flags"]
     body = rows[1:]
     assert len(body) == CRASHES
     assert len({row[0] for row in body}) == CRASHES
@@ -170,3 +171,21 @@ def test_screenshot(browser, written, tmp_path):
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")  # IHDR
     assert (width, height) == (1280, 1800)
     assert len(data) > 30_000  # a rendered page, not a blank one (a blank 1280x1800 PNG is ~10 KB)
+
+
+def test_source_filter_from_the_address(browser, tmp_path):
+    """#source=graph shows only the summaries written from the crash graph; with #filter= both apply."""
+    from test_run_report import claims_out_dir
+
+    from crashtransformer.run.html import write_run_html
+
+    page = write_run_html(claims_out_dir(tmp_path / "out"))[0]
+
+    def visible(fragment: str) -> list[str]:
+        rows = _crash_rows(_dom(browser, page.resolve().as_uri() + fragment))
+        return [re.search(r'data-source="(\w+)"', attrs)[1] for attrs, _ in rows if "display: none" not in attrs]
+
+    assert visible("#source=graph") == ["graph"]
+    assert sorted(visible("#source=model")) == ["model", "model"]
+    assert visible("#filter=red%20light&source=model") == ["model"]
+    assert len(visible("")) == 4

@@ -98,6 +98,54 @@ def test_evaluate_writes_the_page_with_its_outputs(tmp_path):
     _assert_safe(page)
 
 
+def test_evaluate_reports_the_claim_rates_in_its_results_csv_and_headline(tmp_path):
+    """Hand-made pairs: one clean summary, one with a hedge, one with a cause the narrative never
+    gives: each rate is 1/3, in evaluation_results.json, the per-example CSV and the page's headline."""
+    import csv
+    import json
+
+    from crashtransformer.core.config import MetricSettings
+    from crashtransformer.evaluate.command import HEADLINE, write_outputs
+    from crashtransformer.evaluate.inputs import EvaluationPairs
+    from crashtransformer.metrics.suite import score_pairs
+
+    narrative = "Unit 2 was stopped at the light. Unit 1 failed to control speed and struck the back of Unit 2."
+    predictions = ["Unit 1 failed to control speed and struck the back of Unit 2.",
+                   "Unit 1 likely failed to control speed and struck Unit 2.",
+                   f"Unit 1 ran the red light and struck Unit 2. {ATTACK}"]
+    pairs = EvaluationPairs(["A", "B", "C"], predictions, [predictions[0]] * 3, [narrative] * 3)
+    report = score_pairs(pairs.predictions, pairs.references, pairs.narratives,
+                         options=MetricSettings(bertscore=False, similarity=False, bootstrap_samples=20))
+    cfg = build_config(EvaluateConfig, {"output_dir": str(tmp_path), "plots": False})
+    write_outputs(tmp_path, pairs, report, cfg, None, 0.5)
+    results = json.loads((tmp_path / "evaluation_results.json").read_text(encoding="utf-8"))
+    assert results["aggregates"]["unsupported_claim_rate"] == pytest.approx(1 / 3)
+    assert results["aggregates"]["speculation_rate"] == pytest.approx(1 / 3)
+    assert results["counts"]["unsupported_claim_rate"] == 3 and "claims" in results["settings"]
+    assert HEADLINE[:2] == ("unsupported_claim_rate", "speculation_rate")
+    rows = {r["Crash_ID"]: r for r in csv.DictReader((tmp_path / "evaluation_per_example.csv").open(encoding="utf-8"))}
+    assert rows["A"]["unsupported_list"] == "" and rows["B"]["has_speculation"] == "1"
+    assert rows["C"]["unsupported_list"].startswith("factor: ran the red light")
+
+    page = (tmp_path / "evaluation_report.html").read_text(encoding="utf-8")
+    headline = page[page.index('id="headline"'):page.index('id="glance"')]
+    assert headline.count("33.3%") == 2 and "unsupported-claim rate" in headline and "speculation rate" in headline
+    assert "share of 3 summaries" in headline and "95% CI" in headline
+    claims = _section(page, "claims")
+    assert re.findall(r"<h3>(\w) ", claims) == ["B", "C"]  # the clean one is not listed
+    assert "hedge: likely (speculation" in claims
+    assert "factor: ran the red light (the narrative gives no cue for &#39;disregarded traffic signal&#39;)" in claims
+    _assert_safe(page)
+
+
+def test_evaluation_headline_without_narratives_says_not_measured(tmp_path):
+    results, per_example = _evaluation_inputs()
+    page = write_evaluation_html(tmp_path, results, per_example, []).read_text(encoding="utf-8")
+    headline = page[page.index('id="headline"'):page.index('id="glance"')]
+    assert headline.count("not measured: the pairs carry no narratives") == 2
+    assert "not checked: the pairs carry no narratives" in _section(page, "claims")
+
+
 # ----------------------------------------------------------------------------- training
 
 

@@ -37,3 +37,37 @@ def test_the_model_score_only_breaks_ties():
 def test_equal_scores_keep_generation_order():
     first, second = Candidate("Unit 1 struck Unit 2.", None), Candidate("Unit 1 struck Unit 2.", None)
     assert [r.candidate for r in rank_candidates([first, second], NARRATIVE, PLAN)] == [first, second]
+
+
+# ----------------------------------------------------------------------------- rejection and the graph fallback
+
+def test_a_candidate_with_an_unsupported_claim_or_a_hedge_is_rejected_before_ranking():
+    faithful = Candidate("Unit 1 failed to control speed and struck Unit 2.", -3.0)
+    hedged = Candidate("Unit 1 likely failed to control speed and struck Unit 2 from behind.", -0.1)
+    invented = Candidate("Unit 1 failed to control speed due to distraction and struck Unit 2 from behind.", -0.1)
+    ranked = rank_candidates([hedged, invented, faithful], NARRATIVE, PLAN)
+    assert ranked[0].candidate == faithful and ranked[0].clean
+    assert [r.clean for r in ranked] == [True, False, False]
+    by_text = {r.candidate.text: r for r in ranked}
+    assert [c.type for c in by_text[hedged.text].claims] == ["hedge"]
+    assert by_text[invented.text].quality["has_unsupported_claim"] == 1.0
+
+
+def test_a_candidate_that_omits_the_plans_cause_is_not_clean():
+    assert not rank_candidates([Candidate("Unit 1 struck Unit 2.", None)], NARRATIVE, PLAN)[0].clean
+
+
+def test_with_no_clean_candidate_the_summary_is_realized_from_the_graph():
+    from crashtransformer.infer.summarizer import SOURCE_GRAPH, SOURCE_MODEL, choose
+    from crashtransformer.plan.policy import PlannedCrash
+    from crashtransformer.plan.graph import extract_graph
+
+    planned = PlannedCrash(extract_graph(NARRATIVE), PLAN, "extracted")
+    clean = choose(NARRATIVE, planned, False, [Candidate("Unit 1 failed to control speed and struck Unit 2.", None)])
+    assert clean.source == SOURCE_MODEL and clean.best.candidate.text == (
+        "Unit 1 failed to control speed and struck Unit 2. Unit 1 was traveling north on Main Street.")
+    fallback = choose(NARRATIVE, planned, False, [Candidate("Unit 1 was probably drunk and struck Unit 2.", None)])
+    assert fallback.source == SOURCE_GRAPH and fallback.best.clean
+    assert fallback.best.candidate.text == ("Unit 1 failed to control speed, resulting in a rear-end collision with "
+                                            "Unit 2. Unit 1 was traveling north on Main Street.")
+    assert fallback.ranked[0].candidate.text.startswith("Unit 1 was probably")  # the candidates are still reported

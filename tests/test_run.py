@@ -47,19 +47,30 @@ def crashes(tmp_path_factory) -> Path:
 
 
 def _assert_reranked_as_recorded(out: Path, crashes: Path) -> None:
-    """Each crash's candidates carry the rerank score recomputed here from its narrative and plan,
-    and its best summary is the candidate that scores highest."""
+    """Each crash's candidates carry the rerank score recomputed here from its narrative and plan;
+    its summary is the highest-scoring clean candidate, or (none clean) the graph's, itself clean."""
     from crashtransformer.data.records import CrashRecord, iter_records
     from crashtransformer.infer.rerank import rerank_score
+    from crashtransformer.metrics.claims import check_claims
     from crashtransformer.metrics.faithfulness import faithfulness_example
 
     narratives = {r.crash_id: r.narrative for r in iter_records(crashes) if isinstance(r, CrashRecord)}
+    sources = set()
     for line in (out / SUMMARIES).read_text().splitlines():
         row = json.loads(line)
-        scores = [rerank_score(faithfulness_example(c["summary"], narratives[row["Crash_ID"]], row["plan_lines"]),
-                               c["model_score"]) for c in row["candidates"]]
-        assert [c["score"] for c in row["candidates"]] == [round(s, 4) for s in scores]
-        assert row["best_summary"] == row["candidates"][max(range(len(scores)), key=scores.__getitem__)]["summary"]
+        narrative = narratives[row["Crash_ID"]]
+        qualities = [faithfulness_example(c["summary"], narrative, row["plan_lines"]) for c in row["candidates"]]
+        scores = [rerank_score(q, c["model_score"]) for q, c in zip(qualities, row["candidates"])]
+        assert sorted(c["score"] for c in row["candidates"]) == sorted(round(s, 4) for s in scores)
+        clean = [i for i, (q, c) in enumerate(zip(qualities, row["candidates"]))
+                 if not check_claims(c["summary"], narrative) and q.get("plan_factor_coverage") in (None, 1.0)]
+        sources.add(row["summary_source"])
+        if row["summary_source"] == "model":
+            assert row["best_summary"] == row["candidates"][max(clean, key=scores.__getitem__)]["summary"]
+        else:
+            assert clean == [] and row["unsupported_claims"] == []
+            assert check_claims(row["best_summary"], narrative) == []
+    assert "graph" in sources  # an untrained model's candidates are never all clean
 
 
 def test_run_writes_every_artifact_and_counts_add_up(tmp_path, crashes, tiny_bart):

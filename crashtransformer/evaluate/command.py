@@ -5,8 +5,9 @@ Two ways in:
 - `--model DIR --data FILE`: summaries generated and chosen exactly as `run` does
   (infer.summarizer, see evaluate/generate.py), written to predictions.jsonl, then scored.
 
-Outputs in --output_dir: evaluation_results.json (aggregates, 95% CIs, counts, skipped metrics
-and why, settings, versions, join report), evaluation_per_example.csv (spreadsheet-safe),
+Outputs in --output_dir: evaluation_results.json (aggregates, among them unsupported_claim_rate
+and speculation_rate when narratives are known; 95% CIs, counts, skipped metrics and why,
+settings, versions, join report), evaluation_per_example.csv (spreadsheet-safe; unsupported_list),
 evaluation_problems.csv (rows that could not be paired; only when there are some),
 plots/metric_histograms.png, plots/length_scatter.png, and evaluation_report.html (evaluate/html.py).
 """
@@ -30,9 +31,11 @@ RESULTS_FILE = "evaluation_results.json"
 PER_EXAMPLE_FILE = "evaluation_per_example.csv"
 PROBLEMS_FILE = "evaluation_problems.csv"
 PREDICTIONS_FILE = "predictions.jsonl"
-# Headline figures printed at the end of a run (all are in the JSON).
-HEADLINE = ("rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "bleu_4", "sentence_bleu", "bertscore_f1",
-            "similarity_mean", "length_ratio_mean", "faithfulness_unigram", "plan_coverage", "hallucination_rate")
+# Headline figures printed at the end of a run (all are in the JSON); the claim checker's two rates
+# (metrics/claims.py) first, as on the page.
+HEADLINE = ("unsupported_claim_rate", "speculation_rate", "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1",
+            "bleu_4", "sentence_bleu", "bertscore_f1", "similarity_mean", "length_ratio_mean", "faithfulness_unigram",
+            "plan_coverage", "hallucination_rate")
 
 
 def evaluate(cfg: EvaluateConfig) -> tuple[Path, int]:

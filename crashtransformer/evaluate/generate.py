@@ -7,7 +7,8 @@ prompt builder, beam and sampled candidates, the reranker, the backend and the s
 rows without a reference included, so the sampled candidates' random streams advance as in
 `run`: for the same file, flags and --seed, the best summaries are `run`'s. Rows with a
 reference are scored; every summary goes to predictions.jsonl (Crash_ID, best_summary,
-reference_summary, plan_lines), re-scorable with `evaluate --predictions` without generating.
+reference_summary, plan_lines, summary_source: model or graph), re-scorable with
+`evaluate --predictions` without generating.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def generate_pairs(cfg: EvaluateConfig, predictions_path: Path) -> tuple[Evaluat
     """Generate and choose a summary for each valid row of --data; returns the scorable pairs and a report."""
     summarizer = Summarizer.load(cfg.model, cfg.generation, cfg.model_input, cfg.loading, cfg.device, cfg.seed)
     pairs, problems, written = EvaluationPairs(narratives=[], plans=[]), [], []
-    started, generated, truncated = time.perf_counter(), 0, 0
+    started, generated, truncated, from_graph = time.perf_counter(), 0, 0, 0
     for chunk in chunked(_reader(cfg), DEFAULT_CHUNK_SIZE):
         problems += [Problem(r.crash_id, str(cfg.data), r.row_number, r.reason, r.detail)
                      for r in chunk if not isinstance(r, CrashRecord)]
@@ -42,9 +43,11 @@ def generate_pairs(cfg: EvaluateConfig, predictions_path: Path) -> tuple[Evaluat
             records = records[:max(cfg.max_rows - generated, 0)]
         for record, result in zip(records, summarizer.summarize(records)):
             best = result.best.candidate.text
+            source = getattr(result, "source", "model")  # "graph": no model candidate was clean
             written.append({"Crash_ID": record.crash_id, "best_summary": best, "reference_summary": record.summary,
-                            "plan_lines": result.planned.plan_lines})
+                            "plan_lines": result.planned.plan_lines, "summary_source": source})
             truncated += result.truncated
+            from_graph += source == "graph"
             if (record.summary or "").strip():
                 _add_pair(pairs, record, best, result.planned.plan_lines)
             else:
@@ -62,7 +65,8 @@ def generate_pairs(cfg: EvaluateConfig, predictions_path: Path) -> tuple[Evaluat
     pairs.join = {"data_file": str(cfg.data), "pairs": len(pairs.ids), "problems": len(problems),
                   "predictions_file": str(predictions_path)}
     report = {"model": cfg.model, "family": summarizer.inputs.family, **summarizer.describe(cfg.seed),
-              "truncated_inputs": truncated, "summaries": generated, "seconds": round(seconds, 2),
+              "truncated_inputs": truncated, "summaries": generated, "summaries_from_graph": from_graph,
+              "seconds": round(seconds, 2),
               "summaries_per_s": round(generated / seconds, 2) if seconds else None}
     return pairs, report
 

@@ -1,12 +1,15 @@
 """evaluation_report.html: one self-contained page of an `evaluate` output directory.
 
-The metric table with its confidence intervals and counts, the plots inlined, and the examples
-that scored worst and best, so a reader sees what a low ROUGE-L looks like without a spreadsheet.
+The headline (the claim checker's unsupported-claim and speculation rates, metrics/claims.py),
+the metric table with its confidence intervals and counts, the plots inlined, the first summaries
+with unsupported claims and the examples that scored worst and best, so a reader sees what a low
+ROUGE-L looks like without a spreadsheet.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -17,6 +20,14 @@ HTML_REPORT = "evaluation_report.html"
 EXAMPLES_SHOWN = 5  # worst and best each
 RANKING_METRIC = "rougeL_f1"
 TEXT_FIELDS = ("Crash_ID", "prediction", "reference", "narrative")
+# The headline figures: (aggregate, label, what it counts); all are shares of summaries.
+HEADLINE_RATES = (("unsupported_claim_rate", "unsupported-claim rate",
+                   "summaries asserting something their narrative does not support"),
+                  ("speculation_rate", "speculation rate", "summaries that guess (likely, may have, ...)"))
+CLAIMS_SHOWN = 10  # summaries with unsupported claims listed on the page (all are in the CSV)
+# unsupported_list is "type: text (reason); type: ..."; a reason may itself hold "; "
+_CLAIM_SPLIT = re.compile(r"; (?=(?:factor|speed|impairment|blame|manner|unit|turn|control|conditions|injury|"
+                          r"specifics|hedge): )")
 
 
 def write_evaluation_html(output_dir, results: dict, per_example: list[dict], plots: list[Path]) -> Path:
@@ -28,6 +39,7 @@ def write_evaluation_html(output_dir, results: dict, per_example: list[dict], pl
         "evaluation.html.j2", Path(output_dir) / HTML_REPORT, version=__version__,
         written_at=time.strftime("%Y-%m-%d %H:%M:%S"), out_dir=str(output_dir), results=results,
         metrics=metric_rows(results), confidence=_confidence(results), skipped=results.get("skipped") or {},
+        headline=headline(results), claimed=_claimed(per_example),
         join=results.get("join") or {}, pairs=len(per_example),
         plots=[{"name": Path(p).stem.replace("_", " "), "uri": png_data_uri(p)} for p in plots],
         metric=metric, worst=[_example(row, metric) for row in worst], best=[_example(row, metric) for row in best])
@@ -44,6 +56,29 @@ def metric_rows(results: dict) -> list[dict]:
         interval = intervals.get(name) or [None, None]
         rows.append({"name": name, "value": value, "low": interval[0], "high": interval[1], "count": counts.get(name)})
     return rows
+
+
+def headline(results: dict) -> list[dict]:
+    """The unsupported-claim and speculation rates as headline figures, with their intervals."""
+    aggregates, intervals = results.get("aggregates") or {}, results.get("confidence_intervals") or {}
+    counts, confidence = results.get("counts") or {}, _confidence(results)
+    figures = []
+    for key, label, counted in HEADLINE_RATES:
+        value, interval = aggregates.get(key), intervals.get(key)
+        if value is None:
+            figures.append({"key": key, "label": label, "value": "–",
+                            "detail": "not measured: the pairs carry no narratives"})
+            continue
+        ci = f"{confidence} CI {100 * interval[0]:.1f}–{100 * interval[1]:.1f}%; " if interval else ""
+        figures.append({"key": key, "label": label, "value": f"{100 * value:.1f}%",
+                        "detail": f"{ci}share of {counts.get(key, 0):,} {counted}"})
+    return figures
+
+
+def _claimed(rows: list[dict]) -> dict:
+    """The first CLAIMS_SHOWN examples whose summary has an unsupported claim or a hedge."""
+    flagged = [row for row in rows if row.get("unsupported_list")]
+    return {"total": len(flagged), "rows": [_example(row, None) for row in flagged[:CLAIMS_SHOWN]]}
 
 
 def _confidence(results: dict) -> str:
@@ -79,7 +114,9 @@ def extremes(rows: list[dict], metric: str | None) -> tuple[list[dict], list[dic
     return scored[:worst_count], scored[::-1][:best_count]
 
 
-def _example(row: dict, metric: str) -> dict:
+def _example(row: dict, metric: str | None) -> dict:
+    claims = row.get("unsupported_list")
     return {"id": row.get("Crash_ID", ""), "prediction": row.get("prediction", ""), "reference": row.get("reference", ""),
-            "narrative": row.get("narrative") or "", "score": _score(row, metric),
+            "narrative": row.get("narrative") or "", "score": _score(row, metric) if metric else None,
+            "claims": _CLAIM_SPLIT.split(claims) if isinstance(claims, str) and claims else [],
             "metrics": {column: row[column] for column in _metric_columns([row])}}

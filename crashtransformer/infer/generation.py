@@ -17,6 +17,7 @@ from typing import Callable, Protocol, Sequence
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_dtype, release_freed_memory
+from crashtransformer.metrics.claim_patterns import HEDGE_WORDS
 
 OnDone = Callable[[int], None]  # told how many inputs of a call are finished
 
@@ -34,6 +35,15 @@ class GenerationBackend(Protocol):
     def generate(self, batch: Sequence[Sequence[int]], keys: Sequence[str]) -> list[list[Candidate]]:
         """Candidates for each input of one batch, in the batch's order; `keys` name the inputs
         (Crash_IDs): sampled candidates are drawn from streams seeded by them."""
+
+
+def forbidden_sequences(tokenizer) -> list[list[int]]:
+    """Token sequences no summary may contain: every hedge of metrics/claim_patterns.py, as it is
+    spelled at a sentence start, mid-sentence and capitalised. Both backends take them
+    (GenerationConfig.bad_words_ids; CTranslate2's suppress_sequences)."""
+    spellings = {form for word in HEDGE_WORDS for form in (word, " " + word, word.capitalize(), " " + word.capitalize())}
+    sequences = {tuple(tokenizer(form, add_special_tokens=False)["input_ids"]) for form in sorted(spellings)}
+    return [list(ids) for ids in sorted(sequences) if ids]
 
 
 # ----------------------------------------------------------------------------- torch backend

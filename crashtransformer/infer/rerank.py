@@ -1,16 +1,21 @@
-"""The reranker: which candidate summary a crash gets.
+"""The reranker: which candidate summary a crash gets, or none of them.
 
-A candidate that states the plan and sticks to the narrative wins; one that names a unit, road
-or number the narrative never mentions is pushed down. The model's own mean log-probability only
-breaks ties. `run` and `evaluate --model` both choose through `rank_candidates`.
+A candidate is *clean* when the claim-support checker (metrics/claims.py) finds nothing in it the
+narrative does not support (no invented cause, unit, place or blame; no hedge) and it states the
+plan's cause when the plan has one. Unclean candidates are rejected before ranking; among the clean
+ones, the one that states the plan and sticks to the narrative wins, and the model's own mean
+log-probability only breaks ties. When none is clean, infer/summarizer.py writes the summary
+realized from the crash graph instead (plan/realize.py). `run` and `evaluate --model` both choose
+through `rank_candidates`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from crashtransformer.infer.generation import Candidate
+from crashtransformer.metrics.claims import Claim, NarrativeFacts, check_claims, claim_figures
 from crashtransformer.metrics.faithfulness import faithfulness_example
 
 HALLUCINATION_PENALTY = 0.5  # one invented specific costs more than any coverage gain can buy back
@@ -21,7 +26,13 @@ MODEL_SCORE_WEIGHT = 0.01  # mean log-probabilities are about -0.1 .. -3: a tie-
 class RankedCandidate:
     score: float  # the rerank score (higher is better)
     candidate: Candidate
-    quality: dict  # faithfulness_example's figures for this candidate
+    quality: dict  # faithfulness_example's and claim_figures' figures for this candidate
+    claims: list[Claim] = field(default_factory=list)  # what the narrative does not support
+
+    @property
+    def clean(self) -> bool:
+        """Nothing unsupported, and the plan's cause stated when the plan names one."""
+        return not self.claims and self.quality.get("plan_factor_coverage") in (None, 1.0)
 
 
 def rerank_score(quality: dict, model_score: float | None) -> float:
@@ -31,11 +42,18 @@ def rerank_score(quality: dict, model_score: float | None) -> float:
     return score + MODEL_SCORE_WEIGHT * (model_score or 0.0)
 
 
-def rank_candidates(candidates: Sequence[Candidate], narrative: str, plan_lines: Sequence[str]) -> list[RankedCandidate]:
-    """The candidates, best first; ties keep generation order (beam candidates before sampled)."""
-    ranked = []
-    for candidate in candidates:
-        quality = faithfulness_example(candidate.text, narrative, list(plan_lines))
-        ranked.append(RankedCandidate(rerank_score(quality, candidate.score), candidate, quality))
-    ranked.sort(key=lambda item: item.score, reverse=True)
+def judge(candidate: Candidate, narrative: str, plan_lines: Sequence[str], facts: NarrativeFacts) -> RankedCandidate:
+    """One candidate's figures, unsupported claims and rerank score."""
+    quality = faithfulness_example(candidate.text, narrative, list(plan_lines))
+    claims = check_claims(candidate.text, facts=facts)
+    quality.update({k: v for k, v in claim_figures(claims).items() if k != "unsupported_list"})
+    return RankedCandidate(rerank_score(quality, candidate.score), candidate, quality, claims)
+
+
+def rank_candidates(candidates: Sequence[Candidate], narrative: str, plan_lines: Sequence[str],
+                    graph: dict | None = None, facts: NarrativeFacts | None = None) -> list[RankedCandidate]:
+    """The candidates, clean ones first, each group best first; ties keep generation order."""
+    facts = facts or NarrativeFacts(narrative, graph)
+    ranked = [judge(candidate, narrative, plan_lines, facts) for candidate in candidates]
+    ranked.sort(key=lambda item: (item.clean, item.score), reverse=True)
     return ranked

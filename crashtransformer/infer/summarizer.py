@@ -7,7 +7,9 @@ settings and seed they choose the same best summaries. What it does, in order:
 2. candidates: `num_candidates` beam candidates, then `num_samples` nucleus samples drawn by
    torch, each from a stream seeded by `seed`, the Crash_ID and the sample's number
    (infer/sampling.py), so a crash's summary does not depend on its batch, shard or resume;
-3. choice: infer.rerank orders the candidates of each crash against its narrative and plan.
+3. choice: infer.rerank rejects candidates with claims the narrative does not support and orders
+   the rest against its narrative and plan; when none is left, the crash's summary is realized
+   from its graph (plan/realize.py) and marked `summary_source: graph`.
 """
 
 from __future__ import annotations
@@ -21,15 +23,20 @@ from crashtransformer.core.config import GenerationSettings, InputSettings, Mode
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_device, pick_dtype
-from crashtransformer.infer.generation import Candidate, TorchGenerator, generate_with_backend
-from crashtransformer.infer.rerank import RankedCandidate, rank_candidates
+from crashtransformer.infer.generation import Candidate, TorchGenerator, forbidden_sequences, generate_with_backend
+from crashtransformer.infer.rerank import RankedCandidate, judge, rank_candidates
+from crashtransformer.metrics.claims import NarrativeFacts
 from crashtransformer.models.loading import input_limit, load_model, load_tokenizer
 from crashtransformer.plan.policy import ModelInputs
+from crashtransformer.plan.realize import realize_summary, with_scene
 
 
-def beam_config(settings: GenerationSettings, model):
-    """The beam-search GenerationConfig: the model's own, with the settings that `run` exposes."""
+def beam_config(settings: GenerationSettings, model, tokenizer=None):
+    """The beam-search GenerationConfig: the model's own, with the settings that `run` exposes,
+    and (given the tokenizer) the hedges forbidden."""
     config = copy.deepcopy(model.generation_config)
+    if tokenizer is not None:
+        config.bad_words_ids = forbidden_sequences(tokenizer)
     config.max_new_tokens = settings.max_new_tokens
     config.num_beams = max(settings.num_beams, settings.num_candidates)
     config.no_repeat_ngram_size = settings.no_repeat_ngram_size
@@ -39,9 +46,9 @@ def beam_config(settings: GenerationSettings, model):
     return config
 
 
-def sampling_config(settings: GenerationSettings, model):
+def sampling_config(settings: GenerationSettings, model, tokenizer=None):
     """The configuration of the sampled candidates: nucleus sampling, one sequence per draw."""
-    config = beam_config(settings, model)
+    config = beam_config(settings, model, tokenizer)
     config.num_beams, config.early_stopping, config.length_penalty = 1, False, 1.0
     config.do_sample, config.top_p, config.temperature = True, settings.top_p, settings.temperature
     return config
@@ -116,7 +123,7 @@ class Summarizer:
         self.device, self.dtype = loaded.device, loaded.dtype
         self.settings, self.inputs, self.backend_reason = settings, inputs, backend_reason
         self.batch_size = settings.batch_size or loaded.default_batch_size
-        self.generation_config = beam_config(settings, self.model)
+        self.generation_config = beam_config(settings, self.model, self.tokenizer)
         self.backend_name, self.quantization, self.beam = make_generator(
             self.model, self.tokenizer, self.generation_config, settings.num_candidates, self.batch_size)
         self.sampler, self.sampling_batch_size = None, self.batch_size
@@ -124,7 +131,7 @@ class Summarizer:
             drawer = sampling or loaded
             # each crash is num_samples rows of the batch
             self.sampling_batch_size = settings.batch_size or default_batch_size(drawer.device, settings.num_samples)
-            self.sampler = TorchGenerator(drawer.model, drawer.tokenizer, sampling_config(settings, drawer.model),
+            self.sampler = TorchGenerator(drawer.model, drawer.tokenizer, sampling_config(settings, drawer.model, drawer.tokenizer),
                                           num_return_sequences=settings.num_samples, seed=seed)
 
     @classmethod
@@ -169,7 +176,7 @@ class Summarizer:
         """Plan, model input, candidates and their ranking for each record, in record order."""
         planned, model_inputs = self.inputs.build_all(records)
         found = self.candidates([i.input_ids for i in model_inputs], [r.crash_id for r in records], on_progress)
-        return [CrashSummary(plan, model_input.truncated, rank_candidates(options, record.narrative, plan.plan_lines))
+        return [choose(record.narrative, plan, model_input.truncated, options)
                 for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
 
     def describe(self, seed: int) -> dict:
@@ -194,12 +201,36 @@ class Summarizer:
         return sum(len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"])
 
 
+SOURCE_MODEL, SOURCE_GRAPH = "model", "graph"
+
+
 @dataclass(frozen=True)
 class CrashSummary:
     planned: object  # plan.policy.PlannedCrash: graph, plan lines and where the plan came from
     truncated: bool  # whether the narrative was cut to fit the model input
-    ranked: list[RankedCandidate]  # every candidate, best first
+    ranked: list[RankedCandidate]  # every model candidate, clean ones first, best first
+    chosen: RankedCandidate  # the summary written: the best clean candidate, or the graph's
+    source: str = SOURCE_MODEL  # SOURCE_MODEL or SOURCE_GRAPH
 
     @property
     def best(self) -> RankedCandidate:
-        return self.ranked[0]
+        return self.chosen
+
+
+def choose(narrative: str, planned, truncated: bool, options: Sequence[Candidate]) -> CrashSummary:
+    """The best clean candidate (a one-sentence one followed by the narrative's opening sentence,
+    plan/realize.py with_scene); with none clean, the summary realized from the crash graph."""
+    facts = NarrativeFacts(narrative, planned.graph)
+    ranked = rank_candidates(options, narrative, planned.plan_lines, facts=facts)
+    if ranked and ranked[0].clean:
+        best = ranked[0]
+        scened = with_scene(best.candidate.text, narrative)
+        if scened != best.candidate.text:  # the narrative's own opening sentence: re-judged, still clean
+            rejudged = judge(Candidate(scened, best.candidate.score), narrative, planned.plan_lines, facts)
+            best = rejudged if rejudged.clean else best
+        return CrashSummary(planned, truncated, ranked, best, SOURCE_MODEL)
+    realized = judge(Candidate(realize_summary(planned.graph, narrative), None), narrative, planned.plan_lines, facts)
+    if realized.claims:  # the officer's opening sentence itself hedges ("possibly"): the causes alone
+        realized = judge(Candidate(realize_summary(planned.graph, narrative, scene=False), None), narrative,
+                         planned.plan_lines, facts)
+    return CrashSummary(planned, truncated, ranked, realized, SOURCE_GRAPH)

@@ -150,6 +150,14 @@ def hallucinated_specifics(summary: str, narrative: str) -> dict[str, object]:
     }
 
 
+def invented_places(summary: str, narrative: str) -> list[str]:
+    """Roads and numbers of the summary (unit numbers apart) that the narrative never mentions."""
+    _, roads, numbers, _ = _specifics(summary or "")
+    _, narrative_roads, _, _ = _specifics(narrative or "")
+    narrative_numbers = set(_NUMBER.findall((narrative or "").lower()))
+    return sorted(roads - narrative_roads) + sorted(numbers - narrative_numbers)
+
+
 def faithfulness_example(summary: str, narrative: str | None, plan_lines: list[str] | None) -> dict[str, object]:
     """All source- and plan-aware metrics of one summary (source ones only with a narrative)."""
     row: dict[str, object] = {}

@@ -1,7 +1,8 @@
 """The whole metric suite over (prediction, reference[, narrative, plan]) pairs.
 
 `score_pairs` returns per-example rows, a flat dict of aggregates with stable keys
-(`rouge1_f1`, `bleu_4`, `bertscore_f1`, `similarity_mean`, ...), seeded bootstrap 95%
+(`rouge1_f1`, `bleu_4`, `bertscore_f1`, `similarity_mean`, ..., and with narratives the claim
+checker's `unsupported_claim_rate` and `speculation_rate`, metrics/claims.py), seeded bootstrap 95%
 confidence intervals for every aggregate, the metrics that were skipped and why, and the
 settings (library versions, stemming, tokenizer, BERTScore model and layer) behind the numbers.
 Used by `evaluate` and by `run`.
@@ -22,6 +23,7 @@ from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import device_name
 from crashtransformer.metrics.text import BLEU_STAT_KEYS, ROUGE_PARTS, ROUGE_TYPES, corpus_bleu_from_stats, \
     text_metric_settings, text_metrics_example
+from crashtransformer.metrics.claims import CLAIM_SETTINGS, NarrativeFacts, check_claims, claim_figures
 from crashtransformer.metrics.faithfulness import FAITHFULNESS_SETTINGS, faithfulness_example
 
 # Below this many pairs a second process costs more to start than it saves.
@@ -74,6 +76,9 @@ AGGREGATES: tuple[tuple[str, str, str], ...] = (
     ("faithfulness_bigram", "faithfulness_bigram", _MEAN),
     ("hallucinated_specifics_mean", "hallucinated_specifics", _MEAN),
     ("hallucination_rate", "has_hallucinated_specific", _MEAN),
+    ("unsupported_claims_mean", "unsupported_claims", _MEAN),  # hedges apart
+    ("unsupported_claim_rate", "has_unsupported_claim", _MEAN),
+    ("speculation_rate", "has_speculation", _MEAN),
 )
 AGGREGATE_KEYS = tuple(key for key, _, _ in AGGREGATES)
 
@@ -181,14 +186,25 @@ def bootstrap_intervals(rows: list[dict], samples: int = 1000, confidence: float
 # ----------------------------------------------------------------------------- per example
 
 
+def claim_example(prediction: str, facts: NarrativeFacts) -> dict[str, object]:
+    """The claim checker's figures of one summary: unsupported_claims (a count, hedges apart),
+    has_unsupported_claim, has_speculation, and unsupported_list (text, never aggregated)."""
+    return claim_figures(check_claims(prediction, facts=facts))
+
+
 def _text_rows(chunk: tuple[list[str], list[str], list[str | None] | None, list[list[str]] | None]) -> list[dict]:
     predictions, references, narratives, plans = chunk
     rows = []
+    facts: tuple[str, NarrativeFacts] | None = None  # one per narrative (repeats come in a row)
     for i, (prediction, reference) in enumerate(zip(predictions, references)):
         narrative = narratives[i] if narratives is not None else None
         plan = plans[i] if plans is not None else None
         row = text_metrics_example(prediction, reference, narrative)
         row.update(faithfulness_example(prediction, narrative, plan))
+        if narrative is not None:
+            if facts is None or facts[0] != narrative:
+                facts = (narrative, NarrativeFacts(narrative))
+            row.update(claim_example(prediction, facts[1]))
         rows.append(row)
     return rows
 
@@ -240,11 +256,13 @@ def score_pairs(predictions: Sequence[str], references: Sequence[str], narrative
     predictions = [p if isinstance(p, str) else "" for p in predictions]
     references = [r if isinstance(r, str) else "" for r in references]
     log.info("scoring %d pairs: ROUGE, BLEU, length%s%s", len(predictions),
-             ", faithfulness" if narratives is not None else "", ", plan coverage" if plans is not None else "")
+             ", faithfulness, claims" if narratives is not None else "", ", plan coverage" if plans is not None else "")
     rows = text_rows(predictions, references, narratives, plans, options.workers)
-    report = MetricReport({}, {}, rows, settings={**text_metric_settings(), "faithfulness": FAITHFULNESS_SETTINGS})
+    report = MetricReport({}, {}, rows, settings={**text_metric_settings(), "faithfulness": FAITHFULNESS_SETTINGS,
+                                                  "claims": CLAIM_SETTINGS})
     if narratives is None:
-        report.skipped["faithfulness"] = "no narratives given (faithfulness, hallucinated specifics, compression)"
+        report.skipped["faithfulness"] = ("no narratives given (faithfulness, hallucinated specifics, compression, "
+                                          "unsupported claims, speculation)")
     if plans is None:
         report.skipped["plan_coverage"] = "no plan lines given"
     if not options.bertscore:

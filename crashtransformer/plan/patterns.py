@@ -248,6 +248,14 @@ IMPLIED_MANNER = {
 }
 
 
+# The officer writes that fault was not established: a summary that blames anyone then says more.
+FAULT_UNDETERMINED = re.compile(
+    r"(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"
+    r"|\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
+    r"|\bdiffering\s+(?:statements?|stories|accounts)|\bno\s+(?:independent\s+)?witness\w*|\bboth\s+(?:drivers|parties|units|operators)\s+"
+    r"(?:stated|claimed|advised|said)\s+(?:\w+\s+){0,6}?(?:green|right\s+of\s+way)|\bfault\s+(?:could|can|was)\s+not\b"
+    r"|\bunknown\s+(?:which|who)\b|\bnot\s+(?:be\s+)?(?:determined|established)\b")
+
 # Manners whose striking unit is at fault when no factor names anyone (plan/graph.py at_fault_unit).
 STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on"})
 

@@ -28,7 +28,8 @@ from typing import Any
 from crashtransformer.core.config import PrepareDataConfig, save_config
 from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, UserError
 from crashtransformer.core.logs import log
-from crashtransformer.prepare.report import OutputStats, format_report
+from crashtransformer.prepare.faithful import clean_summary
+from crashtransformer.prepare.report import CleaningStats, OutputStats, format_report
 from crashtransformer.prepare.sources import FileSource, open_source
 from crashtransformer.data.records import CrashRecord, Reject
 from crashtransformer.data.columns import metadata_name
@@ -39,6 +40,7 @@ from crashtransformer.data.writers import RecordWriter, RejectWriter, output_for
 CACHE_ROWS = 200_000  # rows kept in memory between the passes; larger sources are read twice
 DUPLICATE_REASONS = ("exact_duplicate", "near_duplicate")  # rejects that --dedupe asked for
 PLAN_FAILURE = "plan_extraction_failed"  # the reject reason of a narrative the plan extractor fails on
+NO_FAITHFUL_TARGET = "no_supported_summary"  # --clean_summaries left nothing of the summary
 
 
 @dataclass
@@ -154,16 +156,34 @@ def _duplicate_reject(record: CrashRecord, match, scan: _Scan) -> Reject:
                   {"narrative": record.narrative, "summary": record.summary})
 
 
-def _plan_for(record: CrashRecord, extract: bool) -> str:
-    """Fill a missing plan by the one plan policy (plan.policy); where the plan came from."""
+def _plan_for(record: CrashRecord, extract: bool) -> tuple[str, dict | None]:
+    """Fill a missing plan by the one plan policy (plan.policy); where the plan came from, and the
+    crash graph when it was extracted (--clean_summaries checks the summary against it)."""
     if record.plan_lines:
-        return "input"
+        return "input", None
     if not extract:
-        return "none"
+        return "none", None
     from crashtransformer.plan.policy import plan_crash
 
-    record.plan_lines = plan_crash(record).plan_lines
-    return "extracted"
+    planned = plan_crash(record)
+    record.plan_lines = planned.plan_lines
+    return "extracted", planned.graph
+
+
+def _clean_target(record: CrashRecord, graph: dict | None, cleaning: CleaningStats) -> Reject | None:
+    """--clean_summaries: the summary without what its narrative does not support; a Reject when
+    nothing is left (the row has no target, and a row is never written without one)."""
+    if not record.summary:
+        return None
+    cleaned = clean_summary(record.summary, record.narrative, graph)
+    cleaning.add(cleaned)
+    if not cleaned.empty:
+        record.summary = cleaned.text
+        return None
+    reasons = "; ".join(f"{c.type}: {c.text}" for c in cleaned.claims[:3])
+    return Reject(record.row_number, record.crash_id, "summary", NO_FAITHFUL_TARGET,
+                  f"no sentence of the summary is supported by the narrative ({reasons})",
+                  {"narrative": record.narrative, "summary": record.summary})
 
 
 def _plan_failure(record: CrashRecord, error: Exception) -> Reject:
@@ -178,7 +198,7 @@ def _plan_failure(record: CrashRecord, error: Exception) -> Reject:
                   {"narrative": record.narrative, "summary": record.summary})
 
 
-def _write(cfg, source, scan, finder, split_of, writers, rejects, stats) -> Counter:
+def _write(cfg, source, scan, finder, split_of, writers, rejects, stats, cleaning) -> Counter:
     dropped = Counter()
     written = 0
     for index, record in enumerate(_accepted(source, scan)):
@@ -190,10 +210,15 @@ def _write(cfg, source, scan, finder, split_of, writers, rejects, stats) -> Coun
             continue
         # a synthetic crash's plan is ground truth, an empty one included: never re-extracted
         try:
-            plan_source = _plan_for(record, cfg.extract_plans and source.name != "synthetic")
+            plan_source, graph = _plan_for(record, cfg.extract_plans and source.name != "synthetic")
         except Exception as error:  # a bug in the extractor on one narrative: that row, not the export
             rejects.write(_plan_failure(record, error))
             dropped[PLAN_FAILURE] += 1
+            continue
+        no_target = _clean_target(record, graph, cleaning) if cleaning is not None else None
+        if no_target is not None:
+            rejects.write(no_target)
+            dropped[NO_FAITHFUL_TARGET] += 1
             continue
         writers[SPLIT_NAMES[split]].write(record)
         stats.add(record, split, plan_source)
@@ -224,7 +249,8 @@ def prepare_data(cfg: PrepareDataConfig) -> PrepareResult:
             split_of = [TRAIN if k else DROPPED for k in keep]
         writers = {name: RecordWriter(paths[name], fmt, extra_columns=scan.metadata_keys) for name in split_names}
         stats = OutputStats(label_key, diversity=source.name == "synthetic")
-        dropped = _write(cfg, source, scan, finder, split_of, writers, rejects, stats)
+        cleaning = CleaningStats() if cfg.clean_summaries else None
+        dropped = _write(cfg, source, scan, finder, split_of, writers, rejects, stats, cleaning)
         rows_out = sum(w.count for w in writers.values())
         if rows_out == 0:
             rejects.commit()
@@ -236,6 +262,12 @@ def prepare_data(cfg: PrepareDataConfig) -> PrepareResult:
             writer.abort()
         raise
     report = _report(cfg, source, scan, finder, split_of, dropped, stats, paths, outputs)
+    if cleaning is not None:
+        report["summary_cleaning"] = cleaning.summary()
+        if cleaning.rows_without_target:
+            log.warning("%d row(s) kept no target: no sentence of their summary is supported by the narrative "
+                        "(--clean_summaries); rejected as %s, see %s", cleaning.rows_without_target,
+                        NO_FAITHFUL_TARGET, paths["rejects"])
     write_json_atomic(paths["report"], report)
     save_config(cfg, paths["config"].parent, paths["config"].name)
     rejected = sum(scan.rejects.values()) + dropped[PLAN_FAILURE]
@@ -267,7 +299,7 @@ def _report(cfg, source, scan, finder, split_of, dropped, stats, paths, outputs)
         "outputs": {name: {"path": str(path), "rows": stats.rows[name]} for name, path in outputs.items()},
         "duplicates": {"exact_duplicate_rows": exact, "near_duplicate_rows": len(finder.matches) - exact,
                        "threshold": cfg.near_duplicate_threshold, "method": "MinHash 64 perms over word 3-shingles",
-                       "dropped": sum(dropped.values()), "duplicate_pairs_across_splits": _cross_split_pairs(finder, split_of)},
+                       "dropped": sum(dropped[r] for r in DUPLICATE_REASONS), "duplicate_pairs_across_splits": _cross_split_pairs(finder, split_of)},
         "split_seed": cfg.seed if (cfg.validation_split or cfg.test_split) else None,
         **stats.summary(),
         "report_file": str(paths["report"]), "config_file": str(paths["config"]),

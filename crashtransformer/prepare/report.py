@@ -84,6 +84,29 @@ class OutputStats:
         return report
 
 
+class CleaningStats:
+    """--clean_summaries: what cleaning the summaries (prepare/faithful.py) touched, over all rows checked."""
+
+    FIELDS = ("rows_checked", "rows_touched", "sentences_dropped", "clauses_dropped", "hedges_removed",
+              "unsupported_removed", "rows_without_target")
+
+    def __init__(self):
+        self.counts = Counter(dict.fromkeys(self.FIELDS, 0))
+
+    @property
+    def rows_without_target(self) -> int:
+        return self.counts["rows_without_target"]
+
+    def add(self, cleaned) -> None:
+        """One prepare.faithful.CleanedSummary."""
+        self.counts.update(rows_checked=1, rows_touched=int(cleaned.touched), rows_without_target=int(cleaned.empty),
+                           sentences_dropped=cleaned.dropped_sentences, clauses_dropped=cleaned.dropped_clauses,
+                           hedges_removed=cleaned.hedges_removed, unsupported_removed=cleaned.unsupported_removed)
+
+    def summary(self) -> dict[str, int]:
+        return {name: self.counts[name] for name in self.FIELDS}
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A few lines for the terminal; the JSON file has everything."""
     lines = [f"rows in: {report['rows_in']}  =  rows out: {report['rows_out']}  +  rejected: {report['rows_rejected']}"
@@ -107,6 +130,12 @@ def format_report(report: dict[str, Any]) -> str:
     plans = report["plans"]
     lines.append(f"plan coverage: {plans['coverage']:.1%} ({plans['from_input']} from input, "
                  f"{plans['extracted']} extracted, {plans['none']} without)")
+    if "summary_cleaning" in report:
+        c = report["summary_cleaning"]
+        lines.append(f"summary cleaning: {c['rows_touched']} of {c['rows_checked']} summaries touched; dropped "
+                     f"{c['sentences_dropped']} sentences and {c['clauses_dropped']} clauses; removed "
+                     f"{c['hedges_removed']} hedges and {c['unsupported_removed']} unsupported claims; "
+                     f"{c['rows_without_target']} rows left with no target (rejected)")
     if "diversity" in report:
         lines.append("diversity: " + ", ".join(f"{k} {v}" for k, v in report["diversity"].items()))
     if "label_balance" in report:

@@ -3,7 +3,8 @@
 Files (names kept from the original CrashTransformer):
 - crash_graphs.jsonl     one crash graph per line
 - crash_summaries.jsonl  Crash_ID, plan_lines, candidates, best_summary, reference_summary, metrics
-- summaries_metrics.csv  one row per crash, flat metric columns
+- summaries_metrics.csv  one row per crash, flat metric columns (summary_source and the
+                         unsupported claims as text among them)
 - rejects.csv            rows that could not be processed and why
 - run_report.json        written by run/report.py at the end (atomically)
 
@@ -37,6 +38,8 @@ METRIC_COLUMNS = (
     "Crash_ID", "source_file", "summary_words", "narrative_words", "plan_steps", "plan_coverage",
     "faithfulness_unigram", "faithfulness_bigram", "hallucinated_specifics", "rerank_score", "model_score",
     "rouge1_f1", "rouge2_f1", "rougeL_f1", "rougeLsum_f1", "sentence_bleu", "length_ratio",
+    # added later, so at the end: a directory of an earlier version is widened (use_metric_columns)
+    "summary_source", "unsupported_claims", "has_unsupported_claim", "has_speculation", "unsupported_list",
 )
 
 
@@ -150,12 +153,24 @@ class ArtifactStore:
         columns = tuple(columns)
         if columns == self.metric_columns:
             return
+        if self.done and columns[:len(self.metric_columns)] == self.metric_columns:
+            self._widen_csv(METRICS, columns)  # an earlier version's columns: the same kind of model
+            return
         if self.done:
             from crashtransformer.core.errors import UserError
 
             raise UserError(f"{self.dir} holds results of another kind of model (its {METRICS} has columns "
                             f"{', '.join(self.metric_columns[:4])}, ...); use another --out_dir")
         self._rewrite(self.path(METRICS), _csv_text([columns]))
+        self.metric_columns = columns
+
+    def _widen_csv(self, name: str, columns: tuple[str, ...]) -> None:
+        """Give the CSV the wider header; its rows get empty cells in the new columns."""
+        path = self.path(name)
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows = list(csv.reader(handle))[1:]
+        padding = [""] * (len(columns) - len(self.metric_columns))
+        self._rewrite(path, _csv_text([columns]) + _csv_text_raw([row + padding for row in rows]))
         self.metric_columns = columns
 
     def _csv_header(self, name: str) -> tuple[str, ...] | None:
@@ -219,10 +234,19 @@ def narrative_digest(narrative: str) -> str:
 def metric_row(summary: dict) -> dict:
     """The flat summaries_metrics.csv row of one crash_summaries.jsonl row."""
     best = summary["candidates"][0] if summary.get("candidates") else {}
+    claims = summary.get("unsupported_claims")
     return {"Crash_ID": summary["Crash_ID"], "source_file": summary.get("source_file"),
             "summary_words": len((summary.get("best_summary") or "").split()),
             "plan_steps": len(summary.get("plan_lines") or []), "rerank_score": best.get("score"),
-            "model_score": best.get("model_score"), **summary.get("metrics", {})}
+            "model_score": best.get("model_score"), "summary_source": summary.get("summary_source"),
+            "unsupported_list": claims_text(claims) if isinstance(claims, list) else None,
+            **summary.get("metrics", {})}
+
+
+def claims_text(claims: list[dict] | None) -> str:
+    """A row's unsupported claims ({type, text, span, reason}) as one cell: `type: text (reason); ...`,
+    the form of metrics/claims.py's unsupported_list."""
+    return "; ".join(f"{c.get('type', '?')}: {c.get('text', '')} ({c.get('reason', '')})" for c in claims or [])
 
 
 def read_csv_rows(path: Path) -> list[dict]:

@@ -57,6 +57,8 @@ class CrashProcessor:
             "candidates": [{"summary": r.candidate.text, "score": round(r.score, 4), "model_score": r.candidate.score}
                            for r in result.ranked],
             "best_summary": best.candidate.text,
+            "summary_source": result.source,  # model, or graph: no candidate was clean (infer/summarizer.py)
+            "unsupported_claims": [claim.to_dict() for claim in best.claims],
             "reference_summary": record.summary,
             "metrics": metrics,
             "input_truncated": result.truncated,  # the model read only the start of the narrative

@@ -4,6 +4,11 @@ Both are written at the end of every run and by `python crashtransformer.py repo
 The page is bounded however many crashes the directory holds: aggregates and charts cover every
 crash; the table and the per-crash details cover the flagged crashes and a seeded sample of the
 rest (DETAILS_FLAGGED + DETAILS_SAMPLE at most); every crash is in crash_summaries.csv.
+
+The headline gives the claim checker's figures (metrics/claims.py) over every crash whose row
+carries them: the share of summaries with an unsupported claim, the share that speculate, and how
+many summaries were written from the crash graph. Rows of older runs carry none of these: their
+claims count as unchecked and their summary source as unknown, never as clean or as the model's.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from crashtransformer.core.version import __version__
 from crashtransformer.plan.catalogue import parse_plan
 from crashtransformer.report.charts import bar_chart, heat_table
 from crashtransformer.report.html import render_page
-from crashtransformer.run.artifacts import GRAPHS, REJECTS, REPORT, SUMMARIES, read_csv_rows
+from crashtransformer.run.artifacts import GRAPHS, REJECTS, REPORT, SUMMARIES, claims_text, read_csv_rows
 from crashtransformer.run.state import iter_jsonl
 
 HTML_REPORT = "report.html"
@@ -29,7 +34,9 @@ SPREADSHEET = "crash_summaries.csv"
 DETAILS_FLAGGED = 1000  # flagged crashes shown in full, first come
 DETAILS_SAMPLE = 500  # unflagged crashes shown in full, a seeded reservoir sample
 REJECTS_SHOWN = 1000  # rejects listed on the page (all are in rejects.csv)
-SPREADSHEET_COLUMNS = ("Crash_ID", "narrative", "manner", "cause", "summary", "summary_source", "flags")
+SPREADSHEET_COLUMNS = ("Crash_ID", "narrative", "manner", "cause", "summary", "summary_source", "unsupported_claims",
+                       "flags")
+UNKNOWN_SOURCE = "unknown"  # a row without summary_source (an older run, a classifier's)
 _HIGHLIGHT_ORDER = ("factor", "collision", "unit", "other")  # where spans overlap, the earlier wins
 
 
@@ -43,6 +50,49 @@ class Tally:
     pairs: collections.Counter = field(default_factory=collections.Counter)
     flags: collections.Counter = field(default_factory=collections.Counter)
     confidence: collections.Counter = field(default_factory=collections.Counter)
+    sources: collections.Counter = field(default_factory=collections.Counter)  # summary_source
+    claims_checked: int = 0  # crashes whose row carries the claim checker's figures
+    unsupported: int = 0  # ... of them with an unsupported claim
+    speculating: int = 0  # ... of them with a hedge
+
+    def headline(self) -> list[dict]:
+        """The headline figures: unsupported-claim rate, speculation rate, summaries from the graph."""
+        checked, unknown = self.claims_checked, self.sources[UNKNOWN_SOURCE]
+        unchecked = f"; {self.crashes - checked:,} not checked (older rows)" if checked < self.crashes else ""
+        graph, known = self.sources["graph"], self.crashes - unknown
+        return [
+            {"key": "unsupported_claim_rate", "label": "unsupported-claim rate",
+             "value": _share(self.unsupported, checked),
+             "detail": f"{self.unsupported:,} of {checked:,} summaries assert something the narrative does not support"
+                       f"{unchecked}"},
+            {"key": "speculation_rate", "label": "speculation rate", "value": _share(self.speculating, checked),
+             "detail": f"{self.speculating:,} of {checked:,} summaries guess (likely, may have, ...){unchecked}"},
+            {"key": "summaries_from_graph", "label": "summaries written from the graph", "value": f"{graph:,}",
+             "detail": f"of {known:,} with a known source ({self.sources['model']:,} by the model)"
+                       + (f"; {unknown:,} unknown (older rows)" if unknown else "")},
+        ]
+
+
+def _share(count: int, total: int) -> str:
+    return f"{100 * count / total:.1f}%" if total else "–"
+
+
+def claim_state(summary: dict) -> tuple[bool | None, bool | None]:
+    """(has an unsupported claim, speculates) of a row: from its metrics, else from its
+    unsupported_claims list; None where the row carries neither (a row of an older run)."""
+    metrics = summary.get("metrics") or {}
+    claims = summary.get("unsupported_claims")
+    listed = claims if isinstance(claims, list) else None
+    unsupported, speculation = metrics.get("has_unsupported_claim"), metrics.get("has_speculation")
+    if unsupported is None and listed is not None:
+        unsupported = any(c.get("type") != "hedge" for c in listed)
+    if speculation is None and listed is not None:
+        speculation = any(c.get("type") == "hedge" for c in listed)
+    return (None if unsupported is None else bool(unsupported)), (None if speculation is None else bool(speculation))
+
+
+def summary_source(summary: dict) -> str:
+    return str(summary.get("summary_source") or UNKNOWN_SOURCE)
 
 
 def crash_flags(summary: dict, graph: dict | None) -> list[str]:
@@ -51,6 +101,11 @@ def crash_flags(summary: dict, graph: dict | None) -> list[str]:
     flags = []
     if metrics.get("has_hallucinated_specific"):
         flags.append("invented specifics")
+    unsupported, speculation = claim_state(summary)
+    if unsupported:
+        flags.append("unsupported claim")  # the claims and why are in the crash's details
+    if speculation:
+        flags.append("speculation")
     if graph is not None and not summary.get("plan_lines"):
         flags.append("no plan")
     if summary.get("input_truncated"):
@@ -116,7 +171,9 @@ def _crash_view(summary: dict, graph: dict | None, flags: list[str]) -> dict:
     return {"id": str(summary["Crash_ID"]), "manner": collision["label"] if collision else "",
             "confidence": collision.get("confidence") if collision else None,
             "cause": steps[0].cause if steps else "", "summary": answer(summary),
-            "flags": flags, "plan_lines": summary.get("plan_lines") or [],
+            "flags": flags, "plan_lines": summary.get("plan_lines") or [], "summary_source": summary_source(summary),
+            # None: not checked (an older row); [] checked and clean
+            "claims": summary["unsupported_claims"] if isinstance(summary.get("unsupported_claims"), list) else None,
             "candidates": summary.get("candidates") or [], "reference": summary.get("reference_summary"),
             "metrics": summary.get("metrics") or {}, "segments": highlighted(narrative, graph),
             "source": f"{summary.get('source_file', '')}, row {summary.get('row_number', '?')}"}
@@ -132,6 +189,12 @@ def _count(tally: Tally, summary: dict, graph: dict | None, flags: list[str]) ->
         tally.factors[factor] += 1
         tally.pairs[(manner, factor)] += 1
     tally.flags.update(flags)
+    tally.sources[summary_source(summary)] += 1
+    unsupported, speculation = claim_state(summary)
+    if unsupported is not None:
+        tally.claims_checked += 1
+        tally.unsupported += unsupported
+        tally.speculating += bool(speculation)
     if collision is not None:
         tally.confidence[f"{min(int(collision['confidence'] * 10), 9) / 10:.1f}"] += 1
 
@@ -164,8 +227,14 @@ def _spreadsheet_row(summary: dict, graph: dict | None, flags: list[str]) -> lis
     steps = parse_plan(summary.get("plan_lines") or [])
     narrative = ((graph or {}).get("crash") or {}).get("raw_narrative") or ""
     return [safe_cell(v) for v in (summary["Crash_ID"], narrative, collision["label"] if collision else "",
-                                   steps[0].cause if steps else "", answer(summary),
-                                   summary.get("summary_source", "model"), "; ".join(flags))]
+                                   steps[0].cause if steps else "", answer(summary), summary_source(summary),
+                                   _claims_cell(summary), "; ".join(flags))]
+
+
+def _claims_cell(summary: dict) -> str:
+    """The unsupported claims as text; empty when there are none or the row was never checked."""
+    claims = summary.get("unsupported_claims")
+    return claims_text(claims) if isinstance(claims, list) else ""
 
 
 def write_run_html(out_dir: str | Path) -> tuple[Path, Path]:
@@ -182,7 +251,8 @@ def write_run_html(out_dir: str | Path) -> tuple[Path, Path]:
         "run.html.j2", out_dir / HTML_REPORT, version=__version__, written_at=time.strftime("%Y-%m-%d %H:%M:%S"),
         out_dir=str(out_dir), report=report, tally=tally, crashes=crashes, spreadsheet=SPREADSHEET,
         manners=bar_chart(list(tally.manners.items())), factors=bar_chart(list(tally.factors.items())),
-        flags=bar_chart(list(tally.flags.items())), pairs=heat_table(dict(tally.pairs)),
+        flags=bar_chart(list(tally.flags.items())), pairs=heat_table(dict(tally.pairs)), headline=tally.headline(),
+        sources=bar_chart(list(tally.sources.items())), source_names=sorted(tally.sources),
         confidence=bar_chart([(f"{b / 10:.1f}", tally.confidence[f"{b / 10:.1f}"]) for b in range(10)], keep_order=True), rejects=rejects[:REJECTS_SHOWN], rejects_total=len(rejects),
         inputs=_inputs(report))
     return page, spreadsheet

@@ -89,14 +89,23 @@ class RunStats:
             self._ticker = None
 
 
+# Per-crash 0/1 figures whose means run_report.json reports under these names (metrics/claims.py).
+RATES = {"unsupported_claim_rate": "has_unsupported_claim", "speculation_rate": "has_speculation",
+         "unsupported_claims_mean": "unsupported_claims"}
+SUMMARY_SOURCES = ("model", "graph", "unknown")  # unknown: rows written before summary_source existed
+
+
 def _aggregate_metrics(out_dir: Path) -> dict:
     """Means over every summarized crash in the directory (this run and earlier ones), summed
-    while reading: memory stays flat however many crashes the directory holds."""
+    while reading: memory stays flat however many crashes the directory holds. The claim rates
+    count only crashes whose row carries the checker's figures (`claims_checked` of them)."""
     from crashtransformer.metrics.suite import RunningAggregate
 
     crashes = 0
     against_reference = RunningAggregate()
-    plain = {key: [0, 0.0] for key in ("plan_coverage", "faithfulness_unigram", "has_hallucinated_specific")}
+    columns = ("plan_coverage", "faithfulness_unigram", "has_hallucinated_specific", *RATES.values())
+    plain = {key: [0, 0.0] for key in columns}
+    sources = dict.fromkeys(SUMMARY_SOURCES, 0)
     for row in iter_jsonl(out_dir / SUMMARIES):
         metrics = row["metrics"]
         crashes += 1
@@ -106,9 +115,18 @@ def _aggregate_metrics(out_dir: Path) -> dict:
             if metrics.get(key) is not None:
                 total[0] += 1
                 total[1] += metrics[key]
+        source = row.get("summary_source")
+        sources[source if source in sources else "unknown"] += 1
     result: dict = {"crashes": crashes, "with_reference": against_reference.examples}
-    for key, (count, total) in plain.items():
+    for key in columns[:3]:
+        count, total = plain[key]
         result[f"{key}_mean"] = total / count if count else None
+    for name, key in RATES.items():
+        count, total = plain[key]
+        result[name] = total / count if count else None
+    result["claims_checked"] = plain["has_unsupported_claim"][0]
+    result["summary_source"] = sources
+    result["summaries_from_graph"] = sources["graph"]
     if against_reference.examples:
         result["against_reference"] = against_reference.result()[0]
     return result

@@ -1,0 +1,180 @@
+"""The vocabulary of the claim-support checker (metrics/claims.py): what a summary can assert,
+and the cues in a narrative that support each assertion.
+
+Every entry is (claim pattern, support pattern): the first finds the claim in a summary, the
+second must match somewhere in the narrative (both run on plan.patterns.normalize'd text). Causes
+the crash-graph extractor knows are checked through its own factor patterns (plan/patterns.py);
+this file holds the rest. Support cues are deliberately broad: a claim is unsupported only when
+its narrative gives no cue for it at all, the way a reader auditing a summary checks it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crashtransformer.plan.patterns import FAULT_UNDETERMINED  # noqa: F401  (the checker's blame rule)
+
+# ----------------------------------------------------------------------------- speculation
+# The words of a guess. Generation forbids them (infer/generation.py builds bad-word sequences
+# from this tuple) and the checker flags any that remain.
+HEDGE_WORDS: tuple[str, ...] = (
+    "likely", "unlikely", "probably", "possibly", "perhaps", "presumably", "potentially", "apparently",
+    "seemingly", "may", "might", "could have", "would have", "appears to", "appeared to", "seems", "seemed",
+    "suggests", "suggesting", "suspected", "believed to",
+)
+HEDGE = re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in HEDGE_WORDS) + r")\b")
+
+
+def _cue(*words: str) -> re.Pattern:
+    return re.compile("|".join(words))
+
+
+# ----------------------------------------------------------------------------- causes
+# Causes outside the graph's factor catalogue that references like to add, each with its support.
+EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("lost control", re.compile(r"\b(?:lo(?:st|ss\s+of|se|sing)|maintain(?:ing)?)\s+(?:(?:\w+\s+){0,2}?(?:vehicle\s+)?)control\b(?!\s+(?:of\s+)?(?:its\s+|their\s+|his\s+|her\s+)?speed)"),
+     _cue(r"lo(?:st|ss\s+of|se|sing)\s+control", r"spun|spin", r"skid", r"slid", r"over\s*correct", r"fishtail",
+          r"hydroplan", r"(?:left|off)\s+the\s+(?:road|roadway|pavement)", r"veer", r"(?:ran|drove|went)\s+off", r"into\s+(?:a|the)\s+ditch",
+          r"roll", r"overturn", r"asleep", r"drift", r"cross\w*\s+(?:over\s+)?(?:the\s+)?(?:center|median|lane)")),
+    ("safe distance", re.compile(r"\b(?:safe|sufficient|adequate|proper)\s+(?:following\s+)?distance|\bfollow\w*\s+too\s+clos"),
+     _cue(r"distance", r"too\s+clos", r"to\s+clos", r"tailgat", r"\bftc\b(?!\s*s)")),
+    ("reckless or aggressive", re.compile(r"\breckless\w*|\baggressiv\w*|\berratic\w*|\bimpatien\w*|\brac(?:e|ing)\b"),
+     _cue(r"reckless", r"aggressiv", r"erratic", r"impatien", r"racing", r"road\s+rage", r"evad", r"flee|fled|pursuit")),
+    ("inattention", re.compile(r"\battention\b|\bawareness\b|\bnot\s+(?:properly\s+)?(?:observ|recogni|notic)\w*"
+                               r"|\bfail\w*\s+to\s+(?:notice|observe|recogni[sz]e)"),
+     _cue(r"attent", r"distract", r"did\s*n[o']?t\s+(?:see|notice|observe)", r"never\s+saw", r"fail\w*\s+to\s+(?:see|notice|observe)",
+          r"look", r"phone", r"aware")),
+    ("excessive speed", re.compile(r"\b(?:excessive|high|unsafe|too\s+much)\s+velocity|\bexceed\w*\s+(?:an?\s+|the\s+)?(?:appropriate|safe|reasonable)\s+speed"),
+     _cue(r"speeding", r"too\s+fast", r"high\s+(?:rate\s+of\s+)?speed", r"excessive", r"unsafe\s+speed", r"\bmph\b", r"racing", r"exceed")),
+    ("oncoming traffic", re.compile(r"\boncoming\b|\bon-coming\b"),
+     _cue(r"oncoming", r"on[\s-]coming", r"opposite", r"head[\s-]*on", r"facing", r"wrong\s+way")),
+    ("blind spot or mirrors", re.compile(r"\bblind\s*spot|\bmirrors?\b|\bcheck(?:ed|ing)?\s+(?:for\s+)?(?:traffic|clearance)"),
+     _cue(r"blind", r"mirror", r"check", r"clear", r"did\s*n[o']?t\s+see", r"never\s+saw", r"fail\w*\s+to\s+see")),
+    ("failed to stop", re.compile(r"\bfail\w*\s+to\s+(?:stop|brake|slow)|\b(?:unable|could\s*n[o']?t)\s+(?:to\s+)?(?:stop|brake|slow)"),
+     _cue(r"stop", r"brak", r"slow", r"control", r"ftcs")),
+    ("failed to maintain lane", re.compile(r"\bfail\w*\s+to\s+(?:maintain|keep|stay\s+in)\s+(?:\w+\s+){0,2}lane"),
+     _cue(r"lane", r"drift", r"veer", r"fdsl", r"ftdsl", r"cross\w*\s+(?:the\s+|over\s+)*(?:center|line|stripe)")),
+    ("failed to signal", re.compile(r"\bwithout\s+signal\w*|\bfail\w*\s+to\s+signal|\bturn\s+signal|\bblinker"),
+     _cue(r"signal", r"blinker", r"indicator")),
+)
+# "a safe speed for the conditions" restates a failure to control speed; the speed family checks it.
+SAFE_SPEED = re.compile(r"\b(?:maintain|keep|control|regulat)\w*\s+(?:a\s+|its\s+|his\s+|her\s+|their\s+)?"
+                        r"(?:safe\s+)?speed|\bsafe\s+speed")
+SPEED_SUPPORT = _cue(r"speed", r"spd", r"ftcs", r"too\s+fast", r"unable\s+to\s+stop", r"could\s*n[o']?t\s+stop",
+                     r"fail\w*\s+to\s+stop", r"mph", r"\bfast\b")
+
+# ----------------------------------------------------------------------------- manners
+MANNER_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("rear-end", re.compile(r"\brear[\s-]*end\w*|\b(?:rear|back)\s+(?:of|end|bumper)\b|\bfrom\s+behind|\brear\b"),
+     _cue(r"rear", r"\bbd\b", r"\bb\s*d\b", r"back\s+(?:of|end|bumper|side)", r"behind", r"bumper", r"\bb\.d", r"fd\s*-?\s*bd",
+          r"\bbk\b", r"\bstopped\b", r"\btrunk\b", r"\btailgate")),
+    ("head-on", re.compile(r"\bhead[\s-]*on\b|\bfront[\s-]+to[\s-]+front"),
+     _cue(r"head[\s-]*on", r"front\s+to\s+front", r"fd\s*-?\s*fd", r"oncoming", r"wrong\s+way", r"opposite\s+direction",
+          r"on\s*coming")),
+    ("sideswipe", re.compile(r"\bside[\s-]*swip\w*"),
+     _cue(r"side[\s-]*swip", r"\bside\b", r"\b[lr][fbdps]\b", r"lane", r"merg", r"passenger", r"driver'?s?\s+side", r"mirror")),
+    ("angle", re.compile(r"\bt[\s-]*bone\w*|\bbroadside\w*|\bangle\b|\bperpendicular"),
+     _cue(r"t[\s-]*bone", r"broadside", r"angle", r"intersect", r"\bintx?\b", r"cross", r"turn", r"pull\w*\s+out", r"side",
+          r"\b[lr][fbdps]\b", r"\bstop\s+sign", r"signal", r"light")),
+    ("rollover", re.compile(r"\broll(?:ed|ing|s)?\s*over|\boverturn\w*|\bflip\w*|\brolled\b"),
+     _cue(r"roll", r"overturn", r"flip", r"on\s+its\s+(?:side|roof|top)", r"upside")),
+    ("pedestrian", re.compile(r"\bpedestrians?\b|\bperson\s+(?:walking|on\s+foot)"),
+     _cue(r"pedestri", r"pedestrain", r"\bpeds?\b", r"walk", r"on\s+foot", r"crosswalk", r"jog")),
+    ("cyclist", re.compile(r"\b(?:bi)?cyclists?\b|\bbicycl\w*|\bbikes?\b"),
+     _cue(r"cycl", r"bike", r"bicyl")),
+    ("parked vehicle", re.compile(r"\bparked\b"), _cue(r"park", r"unoccupied", r"unattended")),
+)
+ANIMAL = re.compile(r"\b(?:deer|dogs?|cows?|cattle|horses?|animals?|livestock|hogs?|pigs?|armadillos?|coyotes?|goats?|"
+                    r"sheep|bulls?|calf|calves|donkeys?|cats?|birds?|elk|moose|raccoons?)\b")
+ANY_ANIMAL = _cue(ANIMAL.pattern, r"\bbovine", r"\bequine", r"\bcanine")
+# Objects a summary may say were struck; each needs its own word (or a synonym) in the narrative.
+OBJECTS: tuple[tuple[str, str], ...] = (
+    (r"\bpoles?\b", r"pole|light\s+standard|\bpost"), (r"\btrees?\b", r"tree"), (r"\bfences?\b", r"fence"),
+    (r"\bguard\s*rails?\b|\brailings?\b", r"guard\s*rail|rail|barrier|cable"), (r"\bcurbs?\b", r"curb|median|island"),
+    (r"\bmedians?\b", r"median|curb|island|barrier"), (r"\bbarriers?\b|\bbarricades?\b", r"barrier|barricade|wall|rail|median|cable"),
+    (r"\bwalls?\b", r"wall|barrier"), (r"\bbuildings?\b|\bhouses?\b|\bresidences?\b|\bstructures?\b", r"building|house|residence|structure|business|store|home|garage"),
+    (r"\bditch(?:es)?\b|\bcanal\b|\bculverts?\b", r"ditch|canal|culvert|creek|water"), (r"\bmail\s*box(?:es)?\b", r"mail\s*box"),
+    (r"\bhydrants?\b", r"hydrant"), (r"\bsigns?\b(?!\s*(?:of|that))", r"sign"), (r"\bbridge\b", r"bridge|overpass"),
+)
+
+# ----------------------------------------------------------------------------- turns, control
+TURN_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("left turn", re.compile(r"\bleft[\s-]+(?:hand\s+)?turn\w*|\bturn\w*\s+(?:to\s+the\s+)?left\b"),
+     _cue(r"turn\w*\s+(?:\w+\s+){0,4}?(?:left|lt)\b", r"\b(?:left|lt)[\s-]+(?:hand\s+)?turn", r"\bleft\s+(?:onto|into|on\s+to)",
+          r"\bturn\s+lane", r"\blt\b", r"\bl/t\b", r"make\s+a\s+left", r"making\s+a\s+left", r"made\s+a\s+left")),
+    ("right turn", re.compile(r"\bright[\s-]+(?:hand\s+)?turn\w*|\bturn\w*\s+(?:to\s+the\s+)?right\b"),
+     _cue(r"turn\w*\s+(?:\w+\s+){0,4}?(?:right|rt)\b", r"\b(?:right|rt)[\s-]+(?:hand\s+)?turn", r"\bright\s+(?:onto|into|on\s+to)",
+          r"\brt\b", r"\br/t\b", r"make\s+a\s+right", r"making\s+a\s+right", r"made\s+a\s+right")),
+    ("u-turn", re.compile(r"\bu[\s-]?turn\w*|\bturn\w*\s+around"), _cue(r"\bu[\s-]?turn", r"turn\w*\s+around")),
+    ("turning", re.compile(r"\bturn(?:ed|ing|s)?\b|\bturn\b(?!\s+(?:signal|lane))"), _cue(r"turn", r"\b[lr]t\b", r"\b[lr]/t\b")),
+)
+CONTROL_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("red light", re.compile(r"\bred\s+(?:light|signal)|\bred\b"), _cue(r"\bred\b", r"disregard\w*\s+(?:the\s+)?(?:traffic\s+)?(?:signal|light)")),
+    ("green light", re.compile(r"\bgreen\b"), _cue(r"green")),
+    ("yellow light", re.compile(r"\byellow\b|\bamber\b"), _cue(r"yellow", r"amber")),
+    ("traffic signal", re.compile(r"\btraffic\s+(?:signal|light|control\s+(?:signal|device))s?|\bsignal(?:ized)?\s+(?:light|intersection|indication)|\bstop\s*light"),
+     _cue(r"signal", r"traffic\s+light", r"(?:red|green|yellow|stop)\s*light", r"\bred\b", r"green", r"yellow", r"amber", r"traffic\s+control",
+          r"light\s+(?:was|turned|changed|cycled)")),
+    ("stop sign", re.compile(r"\bstop\s*signs?\b"), _cue(r"stop\s*sign", r"stop\s+bar", r"way\s+stop", r"\bstop\b")),
+    ("yield sign", re.compile(r"\byield\s+signs?\b"), _cue(r"yield\s+sign")),
+    ("flashing signal", re.compile(r"\bflashing\b"), _cue(r"flash")),
+)
+
+# ----------------------------------------------------------------------------- circumstances
+CONDITION_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("wet road or rain", re.compile(r"\bwet\b|\brain\w*|\bslick\b|\bhydroplan\w*|\bstorm\w*"),
+     _cue(r"wet", r"rain", r"slick", r"water", r"hydroplan", r"puddl", r"storm", r"mist", r"drizzl")),
+    ("ice or snow", re.compile(r"\bic(?:e|y)\b|\bsnow\w*|\bsleet\b|\bfreez\w*|\bfrost\w*"),
+     _cue(r"\bic(?:e|y|ed)\b", r"snow", r"sleet", r"freez", r"frost", r"slick")),
+    ("fog", re.compile(r"\bfog\w*"), _cue(r"fog", r"mist", r"haz")),
+    ("darkness", re.compile(r"\bdark\w*|\bnight\w*|\bunlit\b|\bpoorly\s+lit|\blow\s+light|\blighting\b"),
+     _cue(r"dark", r"night", r"unlit", r"\blit\b", r"lighting", r"street\s*light", r"headlight", r"\bpm\b", r"\b(?:2[0-3]|0[0-5])[0-5]\d\s*(?:hrs|hours)")),
+    ("glare", re.compile(r"\bglare\b|\bsun\w*"), _cue(r"glare", r"\bsun")),
+    ("visibility", re.compile(r"\bvisib\w*|\bobstruct\w*|\bview\b"),
+     _cue(r"visib", r"obstruct", r"block", r"blind", r"view", r"could\s*n[o']?t\s+see", r"unable\s+to\s+see", r"did\s*n[o']?t\s+see",
+          r"fog", r"dark", r"glare", r"\bsun")),
+    ("curve", re.compile(r"\bcurv\w*|\bbend\b"), _cue(r"curv", r"bend")),
+    ("construction", re.compile(r"\bconstruction\b|\bwork\s+zone|\bcones?\b"), _cue(r"construction", r"work\s+zone", r"cone", r"barrel", r"crew")),
+    ("hill", re.compile(r"\bhill\w*|\bcrest\b|\bincline\b|\bgrade\b"), _cue(r"hill", r"crest", r"incline", r"grade", r"slope")),
+    ("road surface", re.compile(r"\bgravel\b|\bdebris\b|\bpot\s*holes?\b|\bloose\b|\b(?:poor|hazardous|slippery|adverse|inclement)\s+(?:road|roadway|weather|driving)?\s*conditions"
+                                r"|\bweather\b"),
+     _cue(r"gravel", r"debris", r"pot\s*hole", r"loose", r"wet", r"rain", r"\bic(?:e|y)", r"snow", r"slick", r"weather", r"fog", r"water",
+          r"oil", r"sand", r"mud")),
+    ("traffic", re.compile(r"\b(?:heavy|slow\w*|stopped|congested|dense)\s+traffic|\bcongestion|\btraffic\s+(?:ahead|jam|backup)"),
+     _cue(r"traffic", r"congest", r"backed\s+up", r"stopped", r"slow")),
+    ("intersection", re.compile(r"\bintersection\b"),
+     _cue(r"intersect", r"\bintx?\b", r"\binters\b", r"corner", r"crossroad", r"\bstop\s*sign", r"signal", r"light", r"\bat\s+(?:the\s+)?(?:\w+\s+){1,4}?(?:and|&)\b",
+          r"cross\s*street", r"turn")),
+    ("parking lot", re.compile(r"\bparking\s+(?:lot|area|garage|space|spot)|\bdriveway\b"),
+     _cue(r"park", r"driveway", r"private", r"\blot\b", r"drive", r"business", r"store")),
+)
+INJURY = re.compile(r"\binjur\w*|\bhurt\b|\bfatal\w*|\bkilled\b|\bdied\b|\bdeaths?\b|\bdeceased\b|\bhospital\w*|\btransported\b"
+                    r"|\bambulance\b|\bems\b|\bmedical\s+(?:attention|treatment|care)")
+INJURY_SUPPORT = _cue(r"injur", r"hurt", r"pain", r"fatal", r"killed", r"died", r"death", r"deceased", r"hospital", r"transport",
+                      r"ambulance", r"\bems\b", r"\bmedic", r"bleed", r"\bdoa\b", r"\bk\b", r"\bsuspected\s+(?:serious|minor)",
+                      r"complain", r"treated", r"\bdead\b", r"life\s*flight", r"air\s*lift", r"ame\b")
+IMPAIRMENT_WORD = re.compile(r"\bimpair\w*")
+IMPAIRMENT_SUPPORT = _cue(r"impair", r"intox", r"alcohol", r"drunk", r"dwi", r"dui", r"drug", r"influence", r"beer", r"marijuana",
+                          r"sobriety", r"\bbac\b", r"breath")
+
+# ----------------------------------------------------------------------------- units, blame, places
+UNIT_STATES: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    ("stopped", re.compile(r"\b(?:was|were|had|being)\s+(?:\w+\s+)?(?:stopped|stationary|at\s+a\s+stop)|\bstopped\s+(?:at|for|in)\b"
+),
+     _cue(r"stop", r"stationary", r"wait", r"standing", r"halt", r"parked", r"slow")),
+    ("parked", re.compile(r"\b(?:was|were)\s+(?:legally\s+)?parked\b"), _cue(r"park", r"unoccupied", r"unattended")),
+    ("backing", re.compile(r"\bback(?:ed|ing)\b(?!\s+(?:of|end|bumper|side))|\brevers\w*"), _cue(r"\bback(?:ed|ing|s)?\b", r"revers")),
+    ("changing lanes", re.compile(r"\bchang\w*\s+lanes?|\blane\s+change|\bmerg\w*"),
+     _cue(r"lane", r"merg", r"clwu", r"cluw", r"into\s+the\s+path")),
+)
+STRIKE_VERB = re.compile(r"\s+(?:\w+\s+){0,2}?(?:struck|strikes|striking|hit|hits|hitting|rear[\s-]*ended|ran\s+into|crashed\s+into)\s+"
+                         r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?")
+FAULT_CLAIM = re.compile(r"\bat[\s-]+fault\b|\bresponsib\w*|\bto\s+blame\b|\bcaused\s+(?:the|this)\s+(?:crash|collision|accident)")
+DIRECTIONS = {
+    "north": _cue(r"north", r"\bn\s*/?\s*b\b", r"\bn\.?b\.?\b", r"\bn\b"), "south": _cue(r"south", r"\bs\s*/?\s*b\b", r"\bs\b"),
+    "east": _cue(r"east", r"\be\s*/?\s*b\b", r"\be\b"), "west": _cue(r"west", r"\bw\s*/?\s*b\b", r"\bw\b"),
+}
+# "in the outside lane": the narrative must name that lane ("outside lane", "#2 lane", "inside ln").
+LANE_CLAIM = re.compile(r"\b(inside|outside|left|right|center|middle|fast|slow|#\s*\d|number\s+\d|first|second|third)"
+                        r"(?:[\s-]+most)?\s+(?:travel\s+|traffic\s+)?lanes?\b")
+DIRECTION_CLAIM = re.compile(r"\b(north|south|east|west)(?:bound|ward)?\b")

@@ -1,0 +1,336 @@
+"""The claim-support checker: which assertions of a summary its narrative does not support.
+
+A summary is split into claims (causes, speed, impairment, blame, manner, units and what they did,
+turns, traffic control, conditions, injuries, places and numbers, hedges); each claim is checked
+against the narrative's text and its crash graph (plan/graph.py). A claim is unsupported when the
+narrative holds no cue for it, when the graph gives the cause to another unit, or when it blames a
+unit although the officer wrote that fault could not be determined. Hedges ("likely", "may have")
+are always reported: a guess is not a finding.
+
+Pure functions of (summary, narrative, graph); validated against people in bench/bench_claims.py
+on the hand labels of data/labels/cris_claim_labels.jsonl (docs/claim-labelling-guide.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from crashtransformer.metrics import claim_patterns as cp
+from crashtransformer.metrics.faithfulness import invented_places
+from crashtransformer.plan.catalogue import FACTOR_BY_KEY
+from crashtransformer.plan.graph import at_fault_unit, extract_graph
+from crashtransformer.plan.patterns import (FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize,
+                                            unit_number)
+
+# How a factor claim is typed: the checker reports speed and impairment apart from other causes.
+_CLAIM_TYPE_OF_FAMILY = {"speed": "factor", "impairment": "impairment"}
+# A summary's cause is supported by any of these narrative causes (the same finding, other words).
+_SUPPORTED_BY = {
+    "failed_to_control_speed": {"failed_to_control_speed", "unsafe_speed", "followed_too_closely"},
+    "driver_inattention": {"driver_inattention", "cell_phone"},
+    "failed_single_lane": {"failed_single_lane", "unsafe_lane_change"},
+}
+# A failure to yield is read into any entering or crossing of another's path (labellers accept it there).
+_YIELD_SCENE = re.compile(r"in\s+front\s+of|into\s+(?:the\s+)?(?:path|lane)|pull\w*\s+(?:out|into|onto|from)|turn\w*\s+(?:into|onto|in|left|right)"
+                          r"|enter\w*|right\s+of\s+way|\byield|stop\s*sign|cross\w*|merg\w*|chang\w*\s+lanes?|exit\w*")
+_SIGNAL_SCENE = re.compile(r"(?:obey|disregard|ran|run|through|against)\w*\s+(?:\w+\s+){0,4}?(?:signal|light)")
+_MANNER_KEYS = {"rear-end": {"rear_end"}, "head-on": {"head_on"}, "sideswipe": {"sideswipe_same", "sideswipe_opposite"},
+                "angle": {"angle", "left_turn"}, "rollover": {"rollover"}, "pedestrian": {"pedestrian"},
+                "cyclist": {"cyclist"}, "parked vehicle": {"fixed_object"}}
+_ON_THE_PART_OF = re.compile(r"[^.;]{0,40}?\b(?:on\s+the\s+part\s+of|by)\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + UNIT.pattern)
+
+
+@dataclass(frozen=True)
+class Claim:
+    type: str  # factor, speed, impairment, blame, manner, unit, turn, control, conditions, injury, specifics, hedge
+    start: int  # the claim's characters in the summary
+    end: int
+    text: str
+    reason: str  # why the narrative does not support it
+
+    def to_dict(self) -> dict:
+        return {"type": self.type, "text": self.text, "span": [self.start, self.end], "reason": self.reason}
+
+
+class NarrativeFacts:
+    """What a narrative supports, computed once per crash and shared by all its candidates."""
+
+    def __init__(self, narrative: str, graph: dict | None = None):
+        self.text = normalize(narrative or "")
+        self.graph = graph if graph is not None else extract_graph(narrative or "", fallback=False)
+        self._near: dict[str, set[str]] = {}
+
+    def has(self, cue: re.Pattern) -> bool:
+        return cue.search(self.text) is not None
+
+    @cached_property
+    def factor_keys(self) -> set[str]:
+        """Causes the graph read, plus any factor phrasing anywhere in the text (not denied)."""
+        keys = {e["key"] for e in self.graph.get("events", []) if e.get("type") == "factor" and e.get("key")}
+        for key, regex in FACTOR_RES.items():
+            if key in keys or not any(t in self.text for t in FACTOR_TRIGGERS[key]):
+                continue
+            for match in regex.finditer(self.text):
+                if key not in NEGATABLE or not NEGATION_BEFORE.search(self.text[max(0, match.start() - 40):match.start()]):
+                    keys.add(key)
+                    break
+        return keys
+
+    @cached_property
+    def actors_by_family(self) -> dict[str, set[str]]:
+        actors: dict[str, set[str]] = {}
+        for event in self.graph.get("events", []):
+            if event.get("type") == "factor" and event.get("actor") and event.get("key") in FACTOR_BY_KEY:
+                actors.setdefault(_family(event["key"]), set()).add(event["actor"].rsplit(":", 1)[-1])
+        return actors
+
+    def units_near(self, family: str) -> set[str]:
+        """Units named in any sentence where the narrative states a cause of `family`."""
+        if family not in self._near:
+            keys = [k for k in FACTOR_RES if k != "pedestrian_acts" and _family(k) == family]
+            units: set[str] = set()
+            for key in keys:
+                for match in FACTOR_RES[key].finditer(self.text):
+                    start = max(self.text.rfind(c, 0, match.start()) for c in ".;") + 1
+                    ends = [i for i in (self.text.find(c, match.end()) for c in ".;") if i >= 0]
+                    sentence = self.text[start:min(ends) if ends else len(self.text)]
+                    units |= {f"U{unit_number(m)}" for m in UNIT.finditer(sentence)}
+            self._near[family] = units
+        return self._near[family]
+
+    @cached_property
+    def collisions(self) -> list[dict]:
+        """Collisions read by rule (a learned manner is a guess and supports nothing)."""
+        return [e for e in self.graph.get("events", [])
+                if e.get("type") == "collision" and not str(e.get("rule", "")).startswith("learned")]
+
+    @cached_property
+    def manners(self) -> set[str]:
+        return {e["key"] for e in self.collisions if e.get("key")}
+
+    @cached_property
+    def strikes(self) -> set[tuple[str, str]]:
+        return {(e["actor"].rsplit(":", 1)[-1], e["target"].rsplit(":", 1)[-1]) for e in self.collisions
+                if e.get("actor") and e.get("target")}
+
+    @cached_property
+    def unit_numbers(self) -> set[int]:
+        graph_units = {int(e["id"].rsplit(":U", 1)[-1]) for e in self.graph.get("entities", [])
+                       if e.get("type") == "unit" and e.get("id", "").rsplit(":", 1)[-1][1:].isdigit()}
+        return {unit_number(m) for m in UNIT.finditer(self.text)} | graph_units
+
+    @cached_property
+    def fault_undetermined(self) -> bool:
+        return self.has(cp.FAULT_UNDETERMINED)
+
+    @cached_property
+    def at_fault(self) -> str | None:
+        return at_fault_unit(self.graph)
+
+
+def _family(key: str) -> str:
+    return FACTOR_BY_KEY[key].family if key in FACTOR_BY_KEY else "yield"
+
+
+class _Summary:
+    """A summary's normalized text, its sentences and unit mentions, and the claims found so far."""
+
+    def __init__(self, summary: str):
+        self.original, self.text = summary, normalize(summary)
+        self.units = [(m.start(), m.end(), f"U{unit_number(m)}") for m in UNIT.finditer(self.text)]
+        self.found: list[Claim] = []
+        self.spans: list[tuple[int, int]] = []  # every claim span met, supported or not
+
+    def claim_at(self, match: re.Match | tuple[int, int]) -> tuple[int, int] | None:
+        """The span, unless an earlier claim covers it or the summary denies it ("no sign of ...")."""
+        start, end = match.span() if isinstance(match, re.Match) else match
+        if any(start < e and s < end for s, e in self.spans):
+            return None
+        self.spans.append((start, end))
+        sentence_start = max(self.text.rfind(".", 0, start), self.text.rfind(";", 0, start)) + 1
+        if NEGATION_BEFORE.search(self.text[max(sentence_start, start - 30):start]):
+            return None
+        return start, end
+
+    def unsupported(self, kind: str, span: tuple[int, int], reason: str) -> None:
+        self.found.append(Claim(kind, span[0], span[1], self.original[span[0]:span[1]], reason))
+
+    def subject_before(self, position: int, end: int | None = None) -> str | None:
+        """Who the claim at `position` is about: the unit of "... on the part of Unit 2" right after
+        it, else the unit named last before it in the same sentence."""
+        if end is not None:
+            after = _ON_THE_PART_OF.match(self.text, end)
+            if after:
+                return f"U{unit_number(after)}"
+        sentence_start = max(self.text.rfind(c, 0, position) for c in ".;!?") + 1
+        named = [unit for start, _, unit in self.units if sentence_start <= start < position]
+        return named[-1] if named else None
+
+
+def _check_factors(summary: _Summary, facts: NarrativeFacts) -> None:
+    for key, regex in FACTOR_RES.items():
+        if key == "pedestrian_acts" or not any(t in summary.text for t in FACTOR_TRIGGERS[key]):
+            continue
+        for match in regex.finditer(summary.text):
+            span = summary.claim_at(match)
+            if span is None:
+                continue
+            family = _family(key)
+            kind = "speed" if key == "unsafe_speed" else _CLAIM_TYPE_OF_FAMILY.get(family, "factor")
+            if not _factor_supported(key, facts):
+                label = FACTOR_BY_KEY[key].plan_text if key in FACTOR_BY_KEY else "failed to yield"
+                summary.unsupported(kind, span, f"the narrative gives no cue for '{label}'")
+            else:
+                _check_blame(summary, facts, span, family)
+
+
+def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
+    if key == "yield" or _family(key) == "yield":
+        return any(_family(k) == "yield" for k in facts.factor_keys) or "left_turn" in facts.manners \
+            or facts.has(_YIELD_SCENE)
+    if key == "disregarded_signal" and facts.has(_SIGNAL_SCENE):
+        return True
+    return bool(_SUPPORTED_BY.get(key, {key}) & facts.factor_keys)
+
+
+def _check_blame(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int], family: str) -> None:
+    """A cause pinned on a unit: the narrative must not give it to another, nor leave fault open."""
+    subject = summary.subject_before(span[0], span[1])
+    if subject is None:
+        return
+    actors = facts.actors_by_family.get(family, set())
+    if facts.fault_undetermined:
+        summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
+    elif actors and subject not in actors and subject not in facts.units_near(family):
+        # the graph gives the cause to another unit, and no sentence stating it names this one
+        summary.unsupported("blame", span, f"blames {subject}; the narrative gives this to {', '.join(sorted(actors))}")
+
+
+def _check_fault_words(summary: _Summary, facts: NarrativeFacts) -> None:
+    for match in cp.FAULT_CLAIM.finditer(summary.text):
+        subject = summary.subject_before(match.start())
+        span = summary.claim_at(match)
+        if span is None or subject is None:
+            continue
+        if facts.fault_undetermined:
+            summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
+        elif facts.at_fault and facts.at_fault != subject:
+            summary.unsupported("blame", span, f"blames {subject}; the narrative faults {facts.at_fault}")
+
+
+def _check_cued(summary: _Summary, facts: NarrativeFacts, kind: str, table) -> None:
+    """Claims of a (name, claim pattern, support cue) table: each needs its cue in the narrative."""
+    for name, claim, cue in table:
+        for match in claim.finditer(summary.text):
+            span = summary.claim_at(match)
+            if span is None:
+                continue
+            if kind == "manner" and _MANNER_KEYS.get(name, set()) & facts.manners:
+                continue
+            if not facts.has(cue):
+                summary.unsupported(kind, span, f"the narrative says nothing of '{name}'")
+
+
+def _check_extra_factors(summary: _Summary, facts: NarrativeFacts) -> None:
+    _check_cued(summary, facts, "factor", cp.EXTRA_FACTORS)
+    for match in cp.SAFE_SPEED.finditer(summary.text):
+        span = summary.claim_at(match)
+        if span and not facts.has(cp.SPEED_SUPPORT):
+            summary.unsupported("factor", span, "the narrative says nothing of speed")
+
+
+def _check_objects(summary: _Summary, facts: NarrativeFacts) -> None:
+    for match in cp.ANIMAL.finditer(summary.text):
+        span = summary.claim_at(match)
+        word = match.group().rstrip("s")
+        if span and not (facts.has(re.compile(re.escape(word))) or (word == "animal" and facts.has(cp.ANY_ANIMAL))):
+            summary.unsupported("manner", span, f"the narrative mentions no {word}")
+    for claim, cue in cp.OBJECTS:
+        for match in re.finditer(claim, summary.text):
+            span = summary.claim_at(match)
+            if span and not facts.has(re.compile(cue)):
+                summary.unsupported("manner", span, f"the narrative mentions no {match.group()}")
+
+
+def _check_units(summary: _Summary, facts: NarrativeFacts) -> None:
+    for start, end, unit in summary.units:
+        number = int(unit[1:])
+        if number not in facts.unit_numbers and (facts.unit_numbers or number > 1):
+            summary.unsupported("unit", (start, end), f"the narrative names no unit {number}")
+    for start, end, striker in summary.units:
+        verb = cp.STRIKE_VERB.match(summary.text, end)
+        target = verb and UNIT.match(summary.text, verb.end())
+        if target:
+            struck = f"U{unit_number(target)}"
+            if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
+                summary.unsupported("unit", (start, target.end()), f"the narrative has {struck} striking {striker}")
+    _check_cued(summary, facts, "unit", cp.UNIT_STATES)
+
+
+def _check_simple(summary: _Summary, facts: NarrativeFacts) -> None:
+    for claim, cue, kind, name in ((cp.INJURY, cp.INJURY_SUPPORT, "injury", "injuries"),
+                                   (cp.IMPAIRMENT_WORD, cp.IMPAIRMENT_SUPPORT, "impairment", "impairment")):
+        for match in claim.finditer(summary.text):
+            span = summary.claim_at(match)
+            if span and not facts.has(cue):
+                summary.unsupported(kind, span, f"the narrative says nothing of {name}")
+    for match in cp.DIRECTION_CLAIM.finditer(summary.text):
+        span = summary.claim_at(match)
+        if span and not facts.has(cp.DIRECTIONS[match[1]]):
+            summary.unsupported("specifics", span, f"the narrative gives no {match[1]}bound travel")
+    for match in cp.LANE_CLAIM.finditer(summary.text):
+        span = summary.claim_at(match)
+        name = re.escape(match[1]).replace(r"\ ", r"\s*")
+        if span and not facts.has(re.compile(name + r"(?:[\s-]+most)?\s+(?:\w+\s+){0,2}?(?:lanes?|ln)\b")):
+            summary.unsupported("specifics", span, f"the narrative names no {match[1]} lane")
+    for invented in invented_places(summary.original, facts.text):
+        found = re.search(r"(?<![\w.])" + re.escape(invented) + r"(?![\w])", summary.text)
+        span = summary.claim_at(found) if found else None
+        if span:
+            summary.unsupported("specifics", span, f"the narrative never mentions {invented}")
+
+
+def _check_hedges(summary: _Summary) -> None:
+    for match in cp.HEDGE.finditer(summary.text):
+        summary.spans.append(match.span())
+        summary.unsupported("hedge", match.span(), "speculation: the narrative records what happened, not a guess")
+
+
+def check_claims(summary: str, narrative: str | None = None, graph: dict | None = None,
+                 facts: NarrativeFacts | None = None) -> list[Claim]:
+    """The summary's unsupported claims, in the order they were checked (hedges first)."""
+    facts = facts or NarrativeFacts(narrative or "", graph)
+    parsed = _Summary(summary or "")
+    _check_hedges(parsed)
+    _check_factors(parsed, facts)
+    _check_fault_words(parsed, facts)
+    _check_extra_factors(parsed, facts)
+    _check_cued(parsed, facts, "manner", cp.MANNER_CLAIMS)
+    _check_cued(parsed, facts, "turn", cp.TURN_CLAIMS)
+    _check_cued(parsed, facts, "control", cp.CONTROL_CLAIMS)
+    _check_objects(parsed, facts)
+    _check_cued(parsed, facts, "conditions", cp.CONDITION_CLAIMS)
+    _check_units(parsed, facts)
+    _check_simple(parsed, facts)
+    return sorted(parsed.found, key=lambda claim: claim.start)
+
+
+def claim_figures(claims: list[Claim]) -> dict[str, object]:
+    """The per-summary figures: unsupported claims (hedges apart) and speculation."""
+    asserted = [c for c in claims if c.type != "hedge"]
+    return {
+        "unsupported_claims": float(len(asserted)),
+        "has_unsupported_claim": float(bool(asserted)),
+        "has_speculation": float(any(c.type == "hedge" for c in claims)),
+        "unsupported_list": "; ".join(f"{c.type}: {c.text} ({c.reason})" for c in claims),
+    }
+
+
+CLAIM_SETTINGS = {
+    "unsupported_claim_rate": "share of summaries asserting at least one claim (cause, blame, manner, unit, turn, "
+                              "control, conditions, injury, impairment, speed, place or number) their narrative "
+                              "does not support (metrics/claims.py)",
+    "speculation_rate": "share of summaries with a hedge: " + ", ".join(cp.HEDGE_WORDS),
+}

@@ -1,0 +1,148 @@
+"""A summary written from the crash graph alone: faithful by construction.
+
+`run` writes it when every model candidate asserts something the narrative does not support
+(infer/summarizer.py, `summary_source: graph`). It states only what the plan states: causes of
+measured precision with the unit the narrative gives them, and the collision's manner only when a
+rule read it (plan/graph.py PLAN_MIN_CONFIDENCE); where the officer writes that fault could not be
+determined, no cause at all. It is only as right as the graph: a misread cause or manner is
+repeated (an independent audit found unsupported claims in 13 of 24 such summaries). A one-sentence summary is followed by the
+narrative's opening sentence (`with_scene`); with no readable cause or collision it quotes that
+sentence rather than guess.
+"""
+
+from __future__ import annotations
+
+import re
+
+from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, MANNER_BY_PLAN_TEXT, PlanStep
+from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, plan_steps_from_graph
+from crashtransformer.plan.patterns import FAULT_UNDETERMINED, UNIT, normalize
+
+# Each cause as a verb phrase after the unit ("Unit 1 <phrase>").
+CAUSE_PHRASES = {
+    "unsafe_speed": "drove at an unsafe speed",
+    "yield_stop_sign": "failed to yield the right of way at a stop sign",
+    "yield_turning_left": "failed to yield the right of way while turning left",
+    "yield_yield_sign": "failed to yield the right of way at a yield sign",
+    "yield_private_drive": "failed to yield the right of way from a private drive",
+    "yield_pedestrian": "failed to yield the right of way to a pedestrian",
+    "disregarded_signal": "disregarded a traffic signal",
+    "disregarded_stop_sign": "disregarded a stop sign",
+    "failed_single_lane": "failed to drive in a single lane",
+    "wrong_way": "drove the wrong way",
+    "driver_inattention": "was inattentive",
+    "cell_phone": "was distracted by a cell phone",
+    "under_influence_alcohol": "was under the influence of alcohol",
+    "under_influence_drugs": "was under the influence of drugs",
+    "fatigued": "was fatigued or asleep",
+    "ill": "had a medical condition",
+    "unsafe_start": "started unsafely",
+    "faulty_evasive_action": "took faulty evasive action",
+    "defective_brakes": "had defective brakes",
+    "pedestrian_failed_to_yield": "failed to yield as a pedestrian",
+    "cyclist_failed_to_yield": "failed to yield as a cyclist",
+}
+# Each manner as the collision it names.
+MANNER_PHRASES = {
+    "rear_end": "a rear-end collision", "head_on": "a head-on collision", "angle": "an angle collision",
+    "left_turn": "a left-turn collision", "sideswipe_same": "a same-direction sideswipe",
+    "sideswipe_opposite": "an opposite-direction sideswipe", "backing": "a backing collision",
+    "fixed_object": "a collision with a fixed object", "rollover": "a rollover",
+    "pedestrian": "a collision with a pedestrian", "cyclist": "a collision with a cyclist",
+    "animal": "a collision with an animal",
+}
+MAX_QUOTED_WORDS = 40  # the narrative's first sentence, when nothing else can be said
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
+_SENTENCES = re.compile(r"[^.!?*]+(?:[.!?]+(?=\s|$)|$)")  # sentences, ***markers*** left out
+_FIRST_SENTENCE = re.compile(r"\s*(?:\*+[^*]*\*+\s*)*(.+?(?:[.!?](?=\s|$)|$))", re.S)
+
+
+def _unit(actor: str | None) -> str | None:
+    """"Unit 2" for a unit; None for a pedestrian, object or animal (the manner names those)."""
+    return f"Unit {actor[1:]}" if actor and actor[:1] == "U" and actor[1:].isdigit() else None
+
+
+def _cause(step: PlanStep) -> str:
+    factor = FACTOR_BY_PLAN_TEXT.get(step.cause)
+    return CAUSE_PHRASES.get(factor.key, factor.plan_text) if factor else step.cause
+
+
+def _read_manners(graph: dict) -> set[str]:
+    """Manners a rule read with plan-grade confidence: a manner only implied by a cause is not stated."""
+    return {e["key"] for e in graph.get("events", []) if e.get("type") == "collision" and e.get("key")
+            and not str(e.get("rule", "")).startswith("learned") and e.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE}
+
+
+def _step_sentence(step: PlanStep, manners: set[str]) -> str:
+    subject = (_unit(step.actors[0]) if step.actors else None) or "A driver"
+    manner = MANNER_BY_PLAN_TEXT.get(step.effect)
+    collision = MANNER_PHRASES.get(manner.key, "a collision") if manner and manner.key in manners else "a collision"
+    other = _unit(step.actors[1]) if len(step.actors) > 1 else None
+    return f"{subject} {_cause(step)}, resulting in {collision}{f' with {other}' if other else ''}."
+
+
+def _collision_sentence(graph: dict) -> str | None:
+    """Units and manner of the first rule-read collision, without saying who struck whom."""
+    for event in graph.get("events", []):
+        if event.get("type") != "collision" or str(event.get("rule", "")).startswith("learned"):
+            continue
+        ends = dict.fromkeys((event.get("actor"), event.get("target")))
+        units = [u for u in (_unit(e.rsplit(":", 1)[-1]) for e in ends if e) if u]
+        manner = MANNER_PHRASES.get(event.get("key") or "") if event.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE else None
+        who = " and ".join(units) if units else "The units"
+        if manner:
+            return f"{who} {'were' if len(units) != 1 else 'was'} in {manner}."
+        return f"{who} collided." if len(units) > 1 else f"{who} was in a collision."
+    return None
+
+
+def first_sentence(narrative: str) -> str:
+    """The narrative's opening sentence (markers such as ***bwc available*** skipped), capitalised."""
+    match = _FIRST_SENTENCE.match(narrative or "")
+    text = " ".join((match[1] if match else "").split()[:MAX_QUOTED_WORDS])
+    return text[:1].upper() + text[1:]
+
+
+def quote_first_sentence(narrative: str) -> str:
+    opening = first_sentence(narrative)
+    return f'The narrative begins: "{opening}"' if opening else "The narrative is empty."
+
+
+def scene_sentence(narrative: str) -> str:
+    """The narrative's first sentence that names a unit ("unit 1 was traveling north on ..."),
+    capitalised; "" when none does (an opening like "officers responded to a crash" says nothing)."""
+    for sentence in _SENTENCES.findall(narrative or ""):
+        if UNIT.search(normalize(sentence)):
+            text = " ".join(sentence.split()[:MAX_QUOTED_WORDS])
+            return text[:1].upper() + text[1:]
+    return ""
+
+
+def with_scene(summary: str, narrative: str) -> str:
+    """A one-sentence summary followed by the narrative's own scene sentence (who was where,
+    going which way): what a causal sentence leaves out, in the officer's words, so it adds
+    nothing the narrative does not say, and two crashes of one kind no longer read the same."""
+    scene = scene_sentence(narrative)
+    if len(_SENTENCE_END.findall(summary)) > 1 or not scene or scene.lower() in summary.lower():
+        return summary
+    return f"{summary} {scene}"
+
+
+NOTHING_READ = "No cause or collision could be read from the narrative."
+
+
+def realize_summary(graph: dict, narrative: str, scene: bool = True) -> str:
+    """One or two sentences that say only what the crash graph read from the narrative; `scene`:
+    with the narrative's opening sentence (infer/summarizer.py drops it when it holds a hedge)."""
+    # where the officer writes that fault was not established, the causes are the parties' claims:
+    # none is stated, only the collision
+    undetermined = FAULT_UNDETERMINED.search(normalize(narrative or "")) is not None
+    steps = [] if undetermined else plan_steps_from_graph(graph)[:2]
+    if not steps:
+        collision = _collision_sentence(graph)
+        if collision:
+            return with_scene(collision, narrative) if scene else collision
+        return quote_first_sentence(narrative) if scene else NOTHING_READ
+    manners = _read_manners(graph)
+    causes = " ".join(_step_sentence(step, manners) for step in steps)
+    return with_scene(causes, narrative) if scene else causes

@@ -1,0 +1,126 @@
+"""The claim-support checker (metrics/claims.py) and the graph-realized summary (plan/realize.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from crashtransformer.metrics.claims import NarrativeFacts, check_claims, claim_figures
+from crashtransformer.plan.graph import extract_graph
+from crashtransformer.plan.realize import realize_summary
+
+from conftest import shared_file
+
+REAR_END = ("Unit 1 was traveling north on Main St behind Unit 2. Unit 2 stopped for traffic. "
+            "Unit 1 failed to control speed and struck the back of Unit 2.")
+LEFT_TURN = ("Unit 1 was traveling south. Unit 2 was traveling north and turned left in front of Unit 1 "
+             "at the intersection. Unit 2 failed to yield right of way. Unit 1 struck Unit 2.")
+UNDETERMINED = ("Unit 1 and Unit 2 were traveling east in adjacent lanes. Unit 1 stated unit 2 changed lanes unsafely. "
+                "Unit 2 stated unit 1 changed lanes unsafely. Due to conflicting statements and no independent "
+                "witnesses, fault could not be determined.")
+
+
+def kinds(summary: str, narrative: str) -> list[str]:
+    return [claim.type for claim in check_claims(summary, narrative)]
+
+
+def test_a_summary_that_says_only_what_the_narrative_says_is_clean():
+    assert kinds("Unit 1 failed to control its speed and struck the rear of Unit 2 on Main St.", REAR_END) == []
+    assert kinds("Unit 2 failed to yield while turning left, and Unit 1 struck it.", LEFT_TURN) == []
+
+
+def test_every_hedge_is_speculation_even_when_its_guess_is_right():
+    claims = check_claims("Unit 1 likely failed to control speed and may have struck Unit 2.", REAR_END)
+    assert [c.text for c in claims if c.type == "hedge"] == ["likely", "may"]
+    figures = claim_figures(claims)
+    assert figures["has_speculation"] == 1.0 and figures["has_unsupported_claim"] == 0.0
+
+
+def test_causes_the_narrative_never_mentions_are_unsupported():
+    claims = check_claims("Unit 1 failed to control speed due to inattention and excessive speed.", REAR_END)
+    assert {(c.type, c.text) for c in claims} == {("factor", "inattention"), ("speed", "excessive speed")}
+    assert all("no cue" in c.reason for c in claims)
+    assert claim_figures(claims)["unsupported_claims"] == 2.0
+
+
+def test_blame_must_fall_on_the_unit_the_narrative_faults():
+    assert kinds("Unit 1 failed to yield while turning left.", LEFT_TURN) == ["blame"]
+    assert kinds("Unit 2 failed to yield while turning left.", LEFT_TURN) == []
+
+
+def test_no_one_is_blamed_where_the_officer_could_not_determine_fault():
+    claims = check_claims("Unit 2 changed lanes unsafely and struck Unit 1. Unit 2 was at fault.", UNDETERMINED)
+    assert [c.type for c in claims] == ["blame", "blame"]
+    assert "could not be determined" in claims[0].reason
+
+
+def test_manner_turn_control_conditions_injury_units_and_places_are_checked():
+    summary = ("Unit 3 made a right turn on a red light on the wet road on IH 35 and hit Unit 2 head-on; "
+               "the driver was transported to the hospital.")
+    found = {(c.type, c.text) for c in check_claims(summary, REAR_END)}
+    assert found == {("unit", "Unit 3"), ("turn", "right turn"), ("factor", "on a red light"),
+                     ("conditions", "wet"), ("specifics", "IH 35"), ("manner", "head-on"),
+                     ("injury", "transported"), ("injury", "hospital")}
+
+
+def test_a_denied_claim_asserts_nothing():
+    assert kinds("Unit 1 failed to control speed; there was no sign of alcohol.", REAR_END) == []
+
+
+def test_the_narrative_is_read_once_for_every_candidate():
+    facts = NarrativeFacts(REAR_END)
+    assert check_claims("Unit 1 struck Unit 2 due to rain.", facts=facts)[0].type == "conditions"
+    assert check_claims("Unit 1 struck the back of Unit 2.", facts=facts) == []
+
+
+@pytest.mark.parametrize("narrative", [REAR_END, LEFT_TURN, UNDETERMINED, "A deer ran into the road and unit 1 struck it.",
+                                       "", "unit 1 was parked. ***bwc available***"])
+def test_the_graph_realized_summary_is_faithful_by_construction(narrative):
+    graph = extract_graph(narrative)
+    summary = realize_summary(graph, narrative)
+    assert summary and check_claims(summary, narrative, graph) == []
+
+
+def test_the_realized_summary_states_the_cause_then_the_scene_and_blames_no_one_when_fault_is_open():
+    assert realize_summary(extract_graph(REAR_END), REAR_END) == (
+        "Unit 1 failed to control speed, resulting in a rear-end collision with Unit 2. "
+        "Unit 1 was traveling north on Main St behind Unit 2.")
+    open_fault = realize_summary(extract_graph(UNDETERMINED), UNDETERMINED)
+    assert "changed lane" not in open_fault  # the parties' claims are not the officer's finding
+
+
+def test_only_a_one_sentence_summary_gets_the_scene():
+    from crashtransformer.plan.realize import with_scene
+
+    two = "Unit 1 struck Unit 2. Unit 2 was stopped."
+    assert with_scene(two, REAR_END) == two
+    assert with_scene("Unit 1 struck Unit 2.", "***bwc available*** unit 1 was parked. it rolled.") == \
+        "Unit 1 struck Unit 2. Unit 1 was parked."
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("bench_claims", Path(__file__).parents[1] / "bench" / "bench_claims.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_labels_are_keyed_by_hash_and_keep_no_shared_text():
+    labels = [json.loads(line) for line in (Path(__file__).parents[1] / "data/labels/cris_claim_labels.jsonl").open()]
+    assert len(labels) >= 200
+    for label in labels:
+        assert len(label["narrative_sha256"]) == 16 and label["source"] in ("model", "reference")
+        assert ("summary" in label) == (label["source"] == "model")  # references stay in ../shared
+        assert all(c["span"][0] < c["span"][1] for c in label["unsupported"])
+
+
+def test_the_checker_agrees_with_people_on_the_dev_labels():
+    shared_file("cris_narratives_llm_summaries.csv")  # skips, saying why, without ../shared
+    result = _bench().score("dev", 0)
+    assert result["pairs"] >= 200
+    # floors below the measured figures (docs/metrics.md): a change that loses them fails here
+    assert result["all"]["precision"] >= 0.85 and result["per_summary"]["precision"] >= 0.9
+    assert result["all"]["recall"] >= 0.5
