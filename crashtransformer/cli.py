@@ -19,7 +19,8 @@ from crashtransformer.core.config import (
     resolve_config,
     save_config,
 )
-from crashtransformer.core.errors import EXIT_INTERNAL, EXIT_USAGE, UserError
+from crashtransformer.core.errors import EXIT_INTERNAL, EXIT_RETRY, EXIT_USAGE, UserError
+from crashtransformer.core.io import is_no_space, no_space_message
 from crashtransformer.core.fields import FlatField, Range, base_type, flat_fields
 from crashtransformer.core.logs import log, log_run_header, setup_logging
 from crashtransformer.core.version import __version__
@@ -236,6 +237,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except Exception as exc:  # an internal failure: keep the traceback in the log file only
         log.debug("internal error", exc_info=True)
+        if is_no_space(exc):  # a full disk in a write no module named (a library's): still one line, exit 5
+            click.echo(f"error: {no_space_message(exc.filename, exc)}", err=True)
+            sys.exit(EXIT_RETRY)
         where = f"; details in {_state['log_path']}" if _state["log_path"] else ""
         click.echo(f"internal error: {type(exc).__name__}: {exc}{where}", err=True)
         sys.exit(EXIT_INTERNAL)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import logging
 import os
 import subprocess
 import sys
@@ -113,3 +115,21 @@ def inprocess_cli(tmp_path):
 
     yield invoke
     torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def captured_log(level: int = logging.DEBUG):
+    """Records of the crashtransformer logger at `level` and above, whatever its propagation was set to."""
+    from crashtransformer.core.logs import log
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(level)
+    handler.emit = records.append
+    previous = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import logging
@@ -17,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, captured_log, run_cli
 from crashtransformer.core.config import TrainConfig, resolve_config
 from crashtransformer.core.errors import UserError
-from crashtransformer.core.logs import log
 from crashtransformer.data.records import CrashRecord
 
 ACTIONS = [  # (narrative verb, plan line, summary verb)
@@ -63,22 +61,6 @@ def train_jsonl(tmp_path_factory) -> Path:
                                         "metadata": {"crash_id": r["Crash_ID"]}}) + "\n" for r in _rows(30, seed=3)),
                     encoding="utf-8")
     return path
-
-
-@contextlib.contextmanager
-def captured_log():
-    """Records of the crashtransformer logger, whatever its propagation was set to."""
-    records: list[logging.LogRecord] = []
-    handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append
-    previous = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield records
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(previous)
 
 
 def _config(**values) -> TrainConfig:

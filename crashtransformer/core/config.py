@@ -371,8 +371,8 @@ class RunConfig:
     id_column: str | None = arg(None, "Column holding the crash ID (default: auto-detect).")
     max_chars: int | None = arg(20_000, "Narratives longer than this many characters are cut at a word boundary and "
                                         "summarized (the model reads only their start); the summary row says so.", min=1)
-    chunk_size: int = arg(DEFAULT_CHUNK_SIZE, "Rows read, generated and appended per chunk (the file is never held in memory whole).",
-                         min=1)
+    chunk_size: int = arg(DEFAULT_CHUNK_SIZE, "Rows read, generated and appended per chunk (never the whole file).", min=1)
+    rebuild_ledger: bool = arg(False, "Set a damaged processed_inputs.json aside and start anew (no crash is repeated).")
     seed: int = arg(42, "Seed of the sampled candidates (beam search is deterministic).", min=0, max=SEED_MAX)
     loading: ModelLoading = group(ModelLoading)
     model_input: InputSettings = group(InputSettings)

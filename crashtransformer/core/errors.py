@@ -18,3 +18,11 @@ EXIT_INTERNAL = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3  # finished, but some rows were rejected (see rejects.csv)
 EXIT_LOCKED = 4  # another run holds the lock on the output directory
+EXIT_RETRY = 5  # the machine or the delivery failed (a full disk, an input still being written): fix it, run again
+
+
+class RetryError(UserError):
+    """Not the command's fault: the disk filled, an input changed while it was read. The message
+    says what to fix; the same command run again carries on, and nothing finished is lost."""
+
+    exit_code = EXIT_RETRY

@@ -30,6 +30,40 @@ LATEST_NAME = "crashtransformer-latest.log"
 LIBRARY_LOGGERS = ("transformers", "accelerate", "datasets", "huggingface_hub", "torch", "py.warnings")
 
 
+_UNWRITABLE_LOGS: set[str] = set()  # log files that failed; the package's and libraries' handlers share one
+
+
+class LogFile(logging.FileHandler):
+    """A log file that, once it cannot be written (a full disk), says so in one console line and
+    falls silent, instead of logging's traceback on every later record."""
+
+    def handleError(self, record: logging.LogRecord | None) -> None:
+        if self.baseFilename in _UNWRITABLE_LOGS:
+            return
+        _UNWRITABLE_LOGS.add(self.baseFilename)
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error
+        sys.stderr.write(f"warning: cannot write the log file {self.baseFilename} ({reason}); "
+                         "later messages reach the console only\n")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.baseFilename not in _UNWRITABLE_LOGS:
+            super().emit(record)
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError:  # the buffered tail cannot reach a full disk: said once by handleError
+            self.handleError(None)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except OSError:
+            self.handleError(None)
+            self.stream = None
+
+
 def _log_file_name(log_dir: Path) -> Path:
     """A new file per invocation; the pid suffix only appears when two start in one second."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -60,7 +94,7 @@ def setup_logging(log_dir: str | os.PathLike = "logs", level: str = "INFO") -> P
         directory = Path(log_dir)
         directory.mkdir(parents=True, exist_ok=True)
         path = _log_file_name(directory)
-        file_handler = logging.FileHandler(path, encoding="utf-8")
+        file_handler = LogFile(path, encoding="utf-8")
     except OSError as exc:
         log.warning("cannot write a log file in %s (%s); logging to the console only", log_dir, exc)
         route_library_logs(None)
@@ -110,7 +144,7 @@ def route_library_logs(path: Path | None) -> None:
     transformers_logging.disable_default_handler()  # its own stderr handler
     logging.captureWarnings(True)
     warnings.simplefilter("default")  # each warning once per place, then the filter below: once per text
-    handler = logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
+    handler = LogFile(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(_FILE_FORMAT))
     handler.addFilter(OncePerMessage())
     for name in LIBRARY_LOGGERS:

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from crashtransformer.core.errors import UserError
+from crashtransformer.data.text import check_encoding
 
 SNIFF_BYTES = 1 << 16  # enough to tell binary from text by the share of NUL bytes
 EXTENSIONS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
@@ -47,10 +48,10 @@ def sniff(path: Path, encoding: str | None = None) -> tuple[str, str]:
     for signature, kind in _SIGNATURES:
         if sample.startswith(signature):
             return ("xlsx" if kind == "zip" and _is_workbook(path) else kind), ""
-    text = sample.decode(encoding, errors="ignore") if encoding else _text_of(sample)
+    text = sample.decode(check_encoding(encoding, path), errors="ignore") if encoding else _text_of(sample)
     if text is None:
         return "binary", ""
-    start = text.lstrip()
+    start = text.replace("\x00", "").lstrip()  # the readers drop NUL bytes, so does the sniff
     first_line = start.split("\n", 1)[0].strip()[:60]
     if _JSON_ARRAY.match(start):
         return "json_array", first_line
@@ -61,7 +62,7 @@ def _is_workbook(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             return any(name.startswith("xl/workbook.") for name in archive.namelist())
-    except (zipfile.BadZipFile, OSError):  # a damaged ZIP: most likely a workbook; the XLSX reader says what is wrong
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):  # a damaged ZIP: most likely a workbook; the XLSX reader says what is wrong
         return True
 
 

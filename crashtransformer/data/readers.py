@@ -4,7 +4,10 @@ This layer knows file formats, not crashes: it yields `RawRow(row_number, values
 by the file's own column names) or `RawProblem` for a row that cannot be parsed (undecodable
 bytes, an unclosed quote, a broken JSON line, a wrong number of fields). Column mapping and
 validation live in data/records.py. Files are never loaded whole: CSV and JSONL go line by line,
-XLSX through openpyxl's read-only mode. `open_rows` decides the format first (data/formats.py:
+XLSX through openpyxl's read-only mode. Hostile bytes cost bounded memory and raise nothing but
+UserError (data/limits.py: a line or row over MAX_ROW_CHARS is a `line_too_long` / `unclosed_quote`
+problem, JSON past MAX_JSON_DEPTH is `broken_json`, a ZIP bomb is refused; data/text.py: bytes
+of no encoding are `undecodable_bytes`). `open_rows` decides the format first (data/formats.py:
 a file whose content is another format than the flag or extension says is refused unparsed).
 
 Row numbers: CSV and XLSX count data rows from 1 (the header is row 0); JSONL uses line numbers.
@@ -14,21 +17,24 @@ from __future__ import annotations
 
 import csv
 import json
-import re
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
+from crashtransformer.data import limits
 from crashtransformer.data.formats import decide_format
+from crashtransformer.data.limits import RAW_TEXT_LIMIT, LineFeeder, LineTooLong, RowTooLong, bounded_lines
+from crashtransformer.data.text import DECODE_ERRORS, check_encoding, detect_encoding, has_surrogate, printable
 
 SAMPLE_BYTES = 1 << 16  # how much of a file encoding and delimiter detection look at
 DELIMITERS = (",", ";", "\t", "|")  # candidates when --delimiter is not given
-RAW_TEXT_LIMIT = 10_000  # characters of an unparsable row kept for the rejects file
-_SURROGATE = re.compile("[\udc80-\udcff]")  # bytes that did not decode (surrogateescape)
 
-csv.field_size_limit(1 << 30)  # long narratives are judged by --max_chars, not by the parser
+csv.field_size_limit(1 << 30)  # long narratives are judged by --max_chars, rows by limits.MAX_ROW_CHARS
 
 
 @dataclass
@@ -43,6 +49,7 @@ class RawProblem:
     reason: str  # short code, the key of "rejects by reason" in the report
     detail: str
     raw: dict[str, Any] = field(default_factory=dict)
+    column: str = ""  # the column at fault, when one is (undecodable bytes)
 
 
 @dataclass
@@ -79,70 +86,26 @@ def check_input_file(path: str | Path) -> Path:
         raise UserError(f"input is not a file: {file}")
     if file.stat().st_size == 0:
         raise UserError(f"{file}: the file is empty")
+    try:
+        file.open("rb").close()
+    except OSError as exc:  # no read permission: the user's to fix, not a traceback
+        raise UserError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     return file
 
 
 # ----------------------------------------------------------------------------- encoding
 
 
-def detect_encoding(sample: bytes) -> str:
-    """utf-8-sig (BOM), utf-8, or cp1252 when the sample has non-UTF-8 bytes and no UTF-8 text.
-
-    Exports come as UTF-8 or as Windows cp1252; a UTF-8 file with a few stray bytes stays UTF-8
-    (those rows are reported as undecodable rather than the whole file being misread).
-    """
-    if sample.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    text = sample.decode("utf-8", errors="surrogateescape")
-    bad = len(_SURROGATE.findall(text[:-4]))  # the sample may cut the last character in half
-    good = sum(1 for ch in text if ord(ch) > 127 and not _SURROGATE.match(ch))
-    return "cp1252" if bad and not good else "utf-8"
-
-
 def _undecodable_columns(values: dict[str, Any]) -> list[str]:
-    return [name for name, value in values.items()
-            if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value)]
+    return [name for name, value in values.items() if isinstance(value, str) and has_surrogate(value)]
 
 
 def _printable(values: dict[str, Any]) -> dict[str, Any]:
     """Undecoded bytes shown as U+FFFD so the rejects file is valid UTF-8."""
-    return {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in values.items()}
+    return {printable(str(k)): printable(v) if isinstance(v, str) else v for k, v in values.items()}
 
 
 # ----------------------------------------------------------------------------- CSV
-
-
-class _LineFeeder:
-    """Feeds lines to csv.reader, drops NUL bytes, and remembers the raw text of the current row."""
-
-    def __init__(self, handle):
-        self.handle = handle
-        self.buffer: list[str] = []
-        self.buffered_chars = 0
-        self.had_nul = False
-
-    def __iter__(self):
-        return self
-
-    def __next__(self) -> str:
-        line = next(self.handle)
-        if "\x00" in line:
-            line = line.replace("\x00", "")
-            self.had_nul = True
-        if self.buffered_chars < RAW_TEXT_LIMIT:
-            self.buffer.append(line)
-            self.buffered_chars += len(line)
-        return line
-
-    def start_row(self) -> None:
-        self.buffer.clear()
-        self.buffered_chars = 0
-        self.had_nul = False
-
-    def raw_text(self) -> str:
-        return _SURROGATE.sub("\ufffd", "".join(self.buffer))[:RAW_TEXT_LIMIT]
 
 
 def _choose_delimiter(header_line: str, wanted: tuple[str, ...]) -> str:
@@ -163,7 +126,7 @@ def _unique_header(fields: list[str]) -> list[str]:
     messages that list the columns, and the log file cannot encode it."""
     header, seen = [], {}
     for index, name in enumerate(fields, start=1):
-        name = _SURROGATE.sub("\ufffd", name.replace("\ufeff", "")).strip() or f"column_{index}"
+        name = printable(name.replace("\ufeff", "")).strip() or f"column_{index}"
         if name in seen:
             seen[name] += 1
             name = f"{name}.{seen[name]}"
@@ -178,31 +141,56 @@ def read_csv_rows(path: Path, info: SourceInfo, encoding: str | None = None, del
     """Rows of a CSV export. `known_columns` (lower-case) help choose the delimiter."""
     with path.open("rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
-    info.encoding = encoding or detect_encoding(sample)
-    with path.open(encoding=info.encoding, errors="surrogateescape", newline="") as handle:
-        feeder = _LineFeeder(handle)
-        first_line = next(feeder, "")
-        while first_line.strip(" \r\n\x00\ufeff") == "":  # blank lines before the header
-            first_line = next(feeder, None)
-            if first_line is None:
-                raise UserError(f"{path}: the file has no header row (only blank lines)")
+    info.encoding = check_encoding(encoding, path) if encoding else detect_encoding(sample)
+    if delimiter is not None and len(delimiter) != 1:
+        raise UserError(f"--delimiter must be one character, got {delimiter!r}")
+    with path.open(encoding=info.encoding, errors=DECODE_ERRORS, newline="") as handle:
+        feeder = LineFeeder(handle)
+        first_line = _header_line(path, feeder)
         info.delimiter = delimiter or _choose_delimiter(first_line, known_columns)
-        info.columns = _unique_header(next(csv.reader([first_line], delimiter=info.delimiter)))
+        try:
+            info.columns = _unique_header(next(csv.reader([first_line], delimiter=info.delimiter)))
+        except csv.Error as exc:
+            raise UserError(f"{path}: cannot read the header row ({exc})") from None
         if info.delimiter != ",":
             log.info("%s: columns separated by %r", path.name, info.delimiter)
         yield from _csv_data_rows(path, feeder, info)
 
 
-def _csv_data_rows(path: Path, feeder: _LineFeeder, info: SourceInfo) -> Iterator[RawRow | RawProblem]:
+def _header_line(path: Path, feeder: LineFeeder) -> str:
+    """The first line that is not blank; UserError when there is none, or it is over-long."""
+    try:
+        first_line = next(feeder, "")
+        while first_line.strip(" \r\n\x00\ufeff") == "":  # blank lines before the header
+            first_line = next(feeder, None)
+            if first_line is None:
+                raise UserError(f"{path}: the file has no header row (only blank lines)")
+    except (LineTooLong, RowTooLong):
+        raise UserError(f"{path}: the header row (line {feeder.lines_read}) is longer than "
+                        f"{limits.MAX_ROW_CHARS:,} characters: not a CSV header") from None
+    return first_line
+
+
+def _csv_data_rows(path: Path, feeder: LineFeeder, info: SourceInfo) -> Iterator[RawRow | RawProblem]:
     reader = csv.reader(feeder, delimiter=info.delimiter, strict=True)
-    header = info.columns
     row_number = 0
     while True:
         feeder.start_row()
-        first_line = reader.line_num + 2  # physical line where this row starts (header is line 1)
+        first_line = feeder.lines_read + 1  # physical line where this row starts
         try:
             fields = next(reader)
         except StopIteration:
+            return
+        except LineTooLong as exc:
+            row_number += 1
+            yield RawProblem(row_number, "line_too_long", str(exc), {"raw_text": printable(exc.prefix)})
+            continue
+        except RowTooLong:
+            row_number += 1
+            yield RawProblem(row_number, "unclosed_quote",
+                             f"a quote opened on line {first_line} is not closed within {limits.MAX_ROW_CHARS:,} "
+                             f"characters (lines {first_line}-{feeder.lines_read}); the rest of the file was not read",
+                             {"raw_text": feeder.raw_text()})
             return
         except csv.Error as exc:
             row_number += 1
@@ -210,7 +198,7 @@ def _csv_data_rows(path: Path, feeder: _LineFeeder, info: SourceInfo) -> Iterato
             if "unexpected end of data" in str(exc):
                 yield RawProblem(row_number, "unclosed_quote",
                                  f"a quote opened on line {first_line} is never closed; lines {first_line}-"
-                                 f"{reader.line_num + 1} were read as one field", raw)
+                                 f"{feeder.lines_read} were read as one field", raw)
                 return
             yield RawProblem(row_number, "bad_quoting", f"line {first_line}: {exc}", raw)
             continue
@@ -218,57 +206,85 @@ def _csv_data_rows(path: Path, feeder: _LineFeeder, info: SourceInfo) -> Iterato
             continue  # a blank line is not a row
         row_number += 1
         info.rows_with_nul_bytes += feeder.had_nul
-        if len(fields) != len(header):
-            yield RawProblem(row_number, "wrong_field_count",
-                             f"line {first_line}: expected {len(header)} fields, found {len(fields)} "
-                             f"(an unquoted {info.delimiter!r} inside a value?)", {"raw_text": feeder.raw_text()})
-            continue
-        values = dict(zip(header, fields))
-        bad = _undecodable_columns(values)
-        if bad:
-            yield RawProblem(row_number, "undecodable_bytes",
-                             f"line {first_line}: bytes that are not {info.encoding} in column(s) "
-                             f"{', '.join(bad)}; re-save the file as UTF-8 or pass --encoding", _printable(values))
-            continue
-        yield RawRow(row_number, values)
+        yield _csv_row(row_number, first_line, fields, feeder, info)
+
+
+def _csv_row(row_number: int, first_line: int, fields: list[str], feeder: LineFeeder,
+             info: SourceInfo) -> RawRow | RawProblem:
+    header = info.columns
+    if len(fields) != len(header):
+        return RawProblem(row_number, "wrong_field_count",
+                          f"line {first_line}: expected {len(header)} fields, found {len(fields)} "
+                          f"(an unquoted {info.delimiter!r} inside a value?)", {"raw_text": feeder.raw_text()})
+    values = dict(zip(header, fields))
+    bad = _undecodable_columns(values)
+    if bad:
+        return RawProblem(row_number, "undecodable_bytes",
+                          f"line {first_line}: bytes that are not {info.encoding} in column(s) "
+                          f"{', '.join(bad)}; re-save the file as UTF-8 or pass --encoding", _printable(values), bad[0])
+    return RawRow(row_number, values)
 
 
 # ----------------------------------------------------------------------------- XLSX
 
 
+# What openpyxl raises on a damaged workbook (a member missing or cut short, XML that does not parse,
+# a value of the wrong type); its own InvalidFileException is added when openpyxl is imported.
+_XLSX_ERRORS = (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError, IndexError, ValueError, TypeError,
+                AttributeError, SyntaxError, NotImplementedError, struct.error)
+
+
 def read_xlsx_rows(path: Path, info: SourceInfo, worksheet: str | None = None) -> Iterator[RawRow | RawProblem]:
-    """Rows of one worksheet (the first when none is named); cells keep their types."""
-    import zipfile
-
+    """Rows of one worksheet (the first when none is named); cells keep their types. The ZIP is
+    measured first (limits.check_workbook_sizes); whatever a damaged workbook makes openpyxl
+    raise, on opening or mid-sheet, is a UserError naming the file."""
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
+    errors = (*_XLSX_ERRORS, InvalidFileException)
+    limits.check_workbook_sizes(path)
+    handle = open(path, "rb")  # ours, so a workbook openpyxl fails to open is still closed
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise UserError(f"{path}: cannot open as an Excel .xlsx workbook ({exc})") from None
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except errors as exc:
+        handle.close()
+        raise UserError(f"{path}: cannot open as an Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    row_number = 0
     try:
-        if worksheet and worksheet not in book.sheetnames:
-            raise UserError(f"{path}: no worksheet '{worksheet}'; sheets found: {', '.join(book.sheetnames)} "
-                            "(pass one with --worksheet)")
-        sheet = book[worksheet] if worksheet else book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = None
-        for cells in rows:
-            if any(c not in (None, "") for c in cells):
-                header = _unique_header(["" if c is None else str(c) for c in cells])
-                break
-        if header is None:
-            raise UserError(f"{path}: worksheet '{sheet.title}' is empty")
-        info.columns = header
-        row_number = 0
-        for cells in rows:
-            if all(c in (None, "") for c in cells):
-                continue
-            row_number += 1
-            values = {name: _cell_value(cell) for name, cell in zip(header, cells)}
-            yield RawRow(row_number, values)
+        for row_number, row in enumerate(_sheet_rows(path, book, info, worksheet), start=1):
+            yield row
+    except errors as exc:
+        raise UserError(f"{path}: the workbook is damaged; reading stopped after data row {row_number} "
+                        f"({type(exc).__name__}: {exc})") from None
     finally:
         book.close()
+        handle.close()
+
+
+def _sheet_rows(path: Path, book, info: SourceInfo, worksheet: str | None) -> Iterator[RawRow]:
+    if worksheet and worksheet not in book.sheetnames:
+        raise UserError(f"{path}: no worksheet '{worksheet}'; sheets found: {', '.join(book.sheetnames)} "
+                        "(pass one with --worksheet)")
+    if not worksheet and not book.worksheets:
+        raise UserError(f"{path}: the workbook has no worksheet")
+    sheet = book[worksheet] if worksheet else book.worksheets[0]
+    if not hasattr(sheet, "iter_rows"):
+        raise UserError(f"{path}: '{worksheet}' is a chart sheet, not a worksheet")
+    rows = sheet.iter_rows(values_only=True)
+    header = None
+    for cells in rows:
+        if any(c not in (None, "") for c in cells):
+            header = _unique_header(["" if c is None else str(c) for c in cells])
+            break
+    if header is None:
+        raise UserError(f"{path}: worksheet '{sheet.title}' is empty")
+    info.columns = header
+    row_number = 0
+    for cells in rows:
+        if all(c in (None, "") for c in cells):
+            continue
+        row_number += 1
+        yield RawRow(row_number, {name: _cell_value(cell) for name, cell in zip(header, cells)})
 
 
 def _cell_value(cell: Any) -> Any:
@@ -276,6 +292,8 @@ def _cell_value(cell: Any) -> Any:
         return ""
     if hasattr(cell, "isoformat"):  # dates and times
         return cell.isoformat()
+    if not isinstance(cell, (str, int, float)):  # a timedelta (a duration format): JSON cannot hold it
+        return str(cell)
     return cell
 
 
@@ -301,30 +319,44 @@ def read_jsonl_rows(path: Path, info: SourceInfo) -> Iterator[RawRow | RawProble
     with path.open("rb") as handle:
         utf16 = handle.read(2) in (b"\xff\xfe", b"\xfe\xff")  # the byte-order mark says so
     info.encoding = "utf-16" if utf16 else "utf-8"
-    with path.open(encoding="utf-16" if utf16 else "utf-8-sig", errors="surrogateescape") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
+    with path.open(encoding="utf-16" if utf16 else "utf-8-sig", errors=DECODE_ERRORS) as handle:
+        for number, line, whole in bounded_lines(handle):
+            if not whole:
+                yield RawProblem(number, "line_too_long", limits.too_long_detail(number),
+                                 {"raw_text": printable(line[:RAW_TEXT_LIMIT])})
                 continue
             if "\x00" in line:
                 line = line.replace("\x00", "")
                 info.rows_with_nul_bytes += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield RawProblem(number, "broken_json", f"line {number}: not valid JSON ({exc.msg}, column {exc.colno})",
-                                 {"raw_text": _SURROGATE.sub("\ufffd", line.rstrip("\n"))[:RAW_TEXT_LIMIT]})
+            if not line.strip():
                 continue
-            if not isinstance(obj, dict):
-                yield RawProblem(number, "not_an_object", f"line {number}: a JSON {type(obj).__name__}, "
-                                 "expected an object", {"raw_text": line.rstrip("\n")[:RAW_TEXT_LIMIT]})
-                continue
-            values = flatten_json_row(obj)
-            bad = _undecodable_columns(values)
-            if bad:
-                yield RawProblem(number, "undecodable_bytes", f"line {number}: bytes that are not UTF-8 in "
-                                 f"{', '.join(bad)}", _printable(values))
-                continue
-            if not columns.keys() >= values.keys():
-                columns.update(dict.fromkeys(values))
+            item = _json_row(number, line, info)
+            if isinstance(item, RawRow) and not columns.keys() >= item.values.keys():
+                columns.update(dict.fromkeys(item.values))
                 info.columns = list(columns)
-            yield RawRow(number, values)
+            yield item
+
+
+def _json_row(number: int, line: str, info: SourceInfo) -> RawRow | RawProblem:
+    """One JSONL line as a row, or the problem with it (never an exception: a line nested 100,000
+    deep or holding a 5,000-digit number is a broken line like any other)."""
+    raw = {"raw_text": printable(line.rstrip("\n"))[:RAW_TEXT_LIMIT]}
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        return RawProblem(number, "broken_json", f"line {number}: not valid JSON ({limits.json_error_text(exc)})", raw)
+    if not isinstance(obj, dict):
+        return RawProblem(number, "not_an_object", f"line {number}: a JSON {type(obj).__name__}, expected an object", raw)
+    values = flatten_json_row(obj)
+    problem = limits.json_problem(obj)
+    if problem is not None and limits.UNICODE_PROBLEM in problem:
+        bad = [k for k in values if has_surrogate(k)] + _undecodable_columns(values)
+        where = f" in {', '.join(printable(b) for b in bad)}" if bad else ""
+        return RawProblem(number, "undecodable_bytes", f"line {number}: {problem}{where}", _printable(values),
+                          printable(bad[0]) if bad else "")
+    if problem is not None:
+        return RawProblem(number, "broken_json", f"line {number}: {problem}", raw)
+    if any(isinstance(v, str) and "\x00" in v for v in values.values()):  # \u0000 escapes: dropped like NUL bytes
+        values = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in values.items()}
+        info.rows_with_nul_bytes += 1
+    return RawRow(number, values)

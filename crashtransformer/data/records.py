@@ -46,9 +46,11 @@ from typing import Any, Iterable, Iterator
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.io import unneutralize
+from crashtransformer.core.index import DigestIndex
 from crashtransformer.core.logs import log
 from crashtransformer.data.cleaning import clean_text, cut_at_word, normalize_whitespace, repair_mojibake, scrub_pii
 from crashtransformer.data.columns import ColumnMap, known_column_keys, resolve_columns
+from crashtransformer.data.text import has_surrogate
 
 
 @dataclass
@@ -94,17 +96,17 @@ def parse_plan_lines(value: Any) -> list[str]:
             return [line.strip() for line in text.splitlines() if line.strip()]
         try:
             items = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # a JSONDecodeError, a 5,000-digit number, [[[[... too deep
             try:
                 items = ast.literal_eval(text)  # literals only: never eval
-            except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:  # TypeError: {[]: 1}
                 raise PlanLinesError(f"starts like a list but is not a valid one ({type(exc).__name__})") from None
         if not isinstance(items, (list, tuple)):
             raise PlanLinesError(f"a {type(items).__name__}, expected a list of lines")
     else:
         raise PlanLinesError(f"a {type(value).__name__}, expected a list of lines")
-    if not all(isinstance(item, str) for item in items):
-        raise PlanLinesError("the list holds values that are not text")
+    if not all(isinstance(item, str) and not has_surrogate(item) for item in items):  # a "\\ud800" escape
+        raise PlanLinesError("the list holds values that are not text (or not valid Unicode)")
     return [item.strip() for item in items if item.strip()]
 
 
@@ -185,7 +187,7 @@ class Validator:
         if long_narratives not in LONG_NARRATIVES:  # a misspelt "reject" must not cut training data
             raise ValueError(f"long_narratives must be one of {LONG_NARRATIVES}, got {long_narratives!r}")
         self.max_chars, self.long_narratives, self.truncated = max_chars, long_narratives, 0
-        self.first_row_of_id: dict[str, int | None] = {}
+        self.first_row_of_id = DigestIndex()  # every Crash_ID of the file, in 24 bytes each (core/index.py)
         self.generated: Counter = Counter()
 
     def check(self, record: CrashRecord, raw: dict[str, Any]) -> CrashRecord | Reject:
@@ -200,8 +202,8 @@ class Validator:
             record.crash_id = self._generate_id(record.narrative)  # from the whole text, whatever max_chars
         elif record.crash_id in self.first_row_of_id:
             return Reject(row, record.crash_id, "crash_id", "duplicate_crash_id",
-                          f"Crash_ID {record.crash_id} already used by row {self.first_row_of_id[record.crash_id]}", raw)
-        self.first_row_of_id[record.crash_id] = row
+                          f"Crash_ID {record.crash_id} already used by row {self.first_row_of_id.get(record.crash_id)}", raw)
+        self.first_row_of_id.add(record.crash_id, row or 0)
         if too_long:
             record.original_chars = len(record.narrative)
             record.narrative = cut_at_word(record.narrative, self.max_chars)
@@ -305,7 +307,7 @@ class RecordReader:
             if not maps and self.info.format != "jsonl":  # one header: check it before any row
                 self._columns_for(dict.fromkeys(self.info.columns, ""), maps, first=True)
             if isinstance(item, RawProblem):
-                yield Reject(item.row_number, "", "", item.reason, item.detail, item.raw)
+                yield Reject(item.row_number, "", item.column, item.reason, item.detail, item.raw)
                 continue
             columns = self._columns_for(item.values, maps, first=not maps)
             if columns.narrative is None:

@@ -87,7 +87,7 @@ class RecordWriter:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.abort() if exc_type else self.commit()
+        self.file.fail(exc) if exc_type else self.commit()
 
 
 def write_records(records: Iterable[CrashRecord], path: str | Path, data_format: str | None = None) -> Path:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,19 +133,44 @@ def cached_conversion(model_dir: str, allow_pickle: bool = False) -> Path:
     """The model's float32 CTranslate2 conversion from the cache, made first when absent.
 
     A lock file serializes processes that convert the same model (two ranks of one run, or two
-    runs): the second waits and then finds the first one's conversion."""
+    runs): the second waits and then finds the first one's conversion. A conversion is written
+    under a temporary name and renamed into place whole (infer/export.py), so a kill leaves a
+    temporary directory, removed here by the next conversion, never a half target; a target
+    damaged since (a cut copy, a disk error) is deleted and made again, with a warning."""
     from crashtransformer.infer.export import export_model
-    from crashtransformer.infer.ctranslate2 import is_ctranslate2_export
 
     target = cache_root() / "ctranslate2" / f"{model_fingerprint(model_dir)}-{CACHE_QUANTIZATION}"
-    if is_ctranslate2_export(target):
+    if target.is_dir() and _whole(target, warn=False):
         log.info("CTranslate2 conversion of %s: %s (cached)", model_dir, target)
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f"{target.name}.lock", "a") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # released when the file closes
-        if not is_ctranslate2_export(target):
+        _remove_leftovers(target)
+        if not (target.is_dir() and _whole(target, warn=True)):
             log.info("converting %s to CTranslate2 %s once, into %s", model_dir, CACHE_QUANTIZATION, target)
             export_model(ExportConfig(model=model_dir, output=str(target), quantization=CACHE_QUANTIZATION,
                                       overwrite=True, loading=ModelLoading(allow_pickle=allow_pickle)))
     return target
+
+
+def _whole(target: Path, warn: bool) -> bool:
+    """Whether a cached conversion is whole; a damaged one is deleted (under the lock: `warn`)."""
+    from crashtransformer.infer.ctranslate2 import export_damage
+
+    damage = export_damage(target)
+    if damage and warn:
+        log.warning("the cached CTranslate2 conversion %s is damaged (%s): deleting it and converting again",
+                    target, damage)
+        shutil.rmtree(target)
+    return damage is None
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Temporary directories of conversions of `target` that never finished: with the lock held,
+    no live process is writing one, so each is a killed process's."""
+    from crashtransformer.infer.export import leftover_dirs
+
+    for leftover in leftover_dirs(target):
+        log.info("removing %s, left by a conversion that did not finish", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from crashtransformer.core.errors import UserError
-from crashtransformer.infer.generation import Candidate
+from crashtransformer.infer.generation import Candidate, is_out_of_memory, release_memory, smaller_batch
 from crashtransformer.core.logs import log
 
 MANIFEST = "export_manifest.json"
@@ -41,6 +41,27 @@ def require_ctranslate2():
 
 def is_ctranslate2_export(path: str | os.PathLike) -> bool:
     return (Path(path) / MANIFEST).is_file() and (Path(path) / "model.bin").is_file()
+
+
+def export_damage(path: str | os.PathLike) -> str | None:
+    """What is wrong with an export directory, or None when it looks whole: the files `run` reads
+    are there and parse, and model.bin has the size its manifest recorded (a cut copy has not)."""
+    root = Path(path)
+    parsed = {}
+    for name in (MANIFEST, "model.bin", "config.json", f"{HF_SUBDIR}/config.json"):
+        if not (root / name).is_file():
+            return f"{name} is missing"
+        if name.endswith(".json"):
+            try:
+                parsed[name] = json.loads((root / name).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                return f"{name} is unreadable ({exc})"
+    recorded = (parsed[MANIFEST].get("sizes_bytes") or {}).get("exported_weights") \
+        if isinstance(parsed[MANIFEST], dict) else None
+    size = (root / "model.bin").stat().st_size
+    if isinstance(recorded, int) and size != recorded:
+        return f"model.bin holds {size} bytes, {MANIFEST} says {recorded}"
+    return None
 
 
 def refuse_export_for_torch(path: str | os.PathLike) -> None:
@@ -139,9 +160,15 @@ def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "de
     ctranslate2 = require_ctranslate2()
     if not Path(directory).is_dir():
         raise UserError(f"model directory not found: {directory}")
-    if not is_ctranslate2_export(directory):
+    root = Path(directory)
+    if not ((root / MANIFEST).is_file() or (root / "model.bin").is_file()):  # either one: an export, damaged or not
+        _refuse_a_classifier(directory)
         raise UserError(f"{directory} is not a CTranslate2 export (no {MANIFEST} and model.bin); make one with "
                         f"`crashtransformer.py export --model {directory} --output DIR`, or use --backend torch")
+    damage = export_damage(directory)
+    if damage:
+        raise UserError(f"{directory} is a damaged CTranslate2 export ({damage}): make it again with "
+                        f"`crashtransformer.py export --model SOURCE --output {directory} --overwrite`")
     hf = str(Path(directory) / HF_SUBDIR)
     target = ct2_device(device)
     # an unbounded queue: a full one blocks the submitting call in C++, where Ctrl-C cannot reach it
@@ -154,6 +181,14 @@ def load_ctranslate2_model(directory: str, device="cpu", compute_type: str = "de
     log.info("loaded CTranslate2 export %s (%s, saved as %s, computing in %s on %s)", directory,
              model.config.model_type, model.quantization, translator.compute_type, target)
     return model, tokenizer
+
+
+def _refuse_a_classifier(directory: str) -> None:
+    """A classifier's folder is no summarizer to export: say that, not how to export it."""
+    from crashtransformer.models.loading import load_config, require_seq2seq
+
+    if (Path(directory) / "config.json").is_file():
+        require_seq2seq(load_config(directory), directory)
 
 
 class CTranslate2Generator:
@@ -205,7 +240,18 @@ class CTranslate2Generator:
         return options
 
     def generate(self, batch: Sequence[Sequence[int]], keys: Sequence[str] = (), on_done=None) -> list[list[Candidate]]:
-        """Beam candidates (deterministic: `keys` seed nothing here)."""
+        """Beam candidates (deterministic: `keys` seed nothing here). Out of memory, the call is
+        made again in batches half as big, which the rest of the run keeps."""
+        while True:
+            try:
+                return self._generate(batch, on_done)
+            except Exception as error:  # only out-of-memory is handled; the rest is raised as it was
+                if not is_out_of_memory(error):
+                    raise
+                self.batch_size = smaller_batch(min(self.batch_size, len(batch)), error)
+            release_memory()  # out of the except block: the failed call's frames are gone
+
+    def _generate(self, batch: Sequence[Sequence[int]], on_done=None) -> list[list[Candidate]]:
         sources = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in batch]
         results = wait_for(self.translator.translate_batch(sources, max_batch_size=self.batch_size, asynchronous=True,
                                                            **self._options()), on_done)

@@ -23,7 +23,7 @@ from crashtransformer.core.errors import UserError
 from crashtransformer.infer.ctranslate2 import HF_SUBDIR, MANIFEST, require_ctranslate2
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import versions
-from crashtransformer.core.io import write_json_atomic
+from crashtransformer.core.io import disk_full_is_retry, write_json_atomic
 
 QUANTIZATIONS = ("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32")
 
@@ -42,12 +42,14 @@ def _weights_bytes(path: Path) -> int:
                and (f.suffix in (".safetensors", ".bin", ".h5", ".msgpack")))
 
 
-def _check_family(config) -> str:
-    from crashtransformer.models.loading import model_task
+def _check_family(config, where: str) -> str:
+    from crashtransformer.models.loading import not_seq2seq
 
     family = str(getattr(config, "model_type", "") or "")
-    if model_task(config) != "seq2seq" or family not in SUPPORTED_FAMILIES:
-        raise UserError(f"cannot export model_type '{family or '?'}' to CTranslate2: supported are "
+    problem = not_seq2seq(config, where)
+    if problem or family not in SUPPORTED_FAMILIES:
+        why = f"{problem}: " if problem else ""
+        raise UserError(f"cannot export model_type '{family or '?'}' to CTranslate2: {why}supported are "
                         f"{', '.join(sorted(SUPPORTED_FAMILIES))} summarizers; run this model with --backend torch")
     return family
 
@@ -97,6 +99,13 @@ def _temporary_dir(output: Path) -> Path:
     return temporary
 
 
+def leftover_dirs(output: Path) -> list[Path]:
+    """The temporary directories beside `output` of exports that never finished (a kill, a
+    power cut): the caller removes them when it knows no live export is writing them."""
+    return sorted(p for pattern in (f".{output.name}.partial-*", f".{output.name}.old-*")
+                  for p in output.parent.glob(pattern) if p.is_dir())
+
+
 def _move_into_place(temporary: Path, output: Path) -> None:
     """Rename the finished export onto `output` (an older export there moves aside first)."""
     if output.exists():
@@ -110,7 +119,7 @@ def _move_into_place(temporary: Path, output: Path) -> None:
 
 def export_model(cfg) -> Path:
     """Convert cfg.model to CTranslate2 at cfg.quantization in cfg.output; return the directory."""
-    from crashtransformer.models.loading import PROVENANCE_FILE, load_config, locate_model
+    from crashtransformer.models.loading import load_config, locate_model
 
     if cfg.format != "ctranslate2":
         raise UserError(f"unknown --format {cfg.format!r}: only ctranslate2 is supported")
@@ -122,27 +131,34 @@ def export_model(cfg) -> Path:
         raise UserError(f"{output} already exists; pass --overwrite to replace it")
     source = locate_model(cfg.model, cfg.loading.allow_pickle)
     config = load_config(cfg.model, cfg.loading.trust_remote_code, cfg.loading.allow_pickle)
-    family = _check_family(config)
+    family = _check_family(config, cfg.model)
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = _temporary_dir(output)
     started = time.perf_counter()
     try:
-        converter = _converter(source.location, family, cfg.loading.trust_remote_code, cfg.loading.allow_pickle)
-        converter.convert(str(temporary), quantization=cfg.quantization, force=True)
-        _save_hf_files(source.location, temporary / HF_SUBDIR, cfg.loading.trust_remote_code, cfg.loading.allow_pickle)
-        provenance = Path(source.location) / PROVENANCE_FILE
-        if provenance.is_file():  # the export is the same model: it keeps its record
-            shutil.copy2(provenance, temporary / PROVENANCE_FILE)
-        write_json_atomic(temporary / MANIFEST, _manifest(cfg, source, config, temporary,
-                                                           time.perf_counter() - started))
-        _move_into_place(temporary, output)
+        with disk_full_is_retry(output, then="run the same command again"):
+            _convert_into(temporary, cfg, source, family, config, started)
+            _move_into_place(temporary, output)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(temporary, ignore_errors=True)  # a failed export leaves nothing behind
     sizes = json.loads((output / MANIFEST).read_text(encoding="utf-8"))["sizes_bytes"]
     log.info("exported %s to %s as %s: weights %s -> %.1f MB", cfg.model, output, cfg.quantization,
              f"{sizes['source_weights'] / 1e6:.1f} MB" if sizes["source_weights"] else "?",
              sizes["exported_weights"] / 1e6)
     return output
+
+
+def _convert_into(temporary: Path, cfg, source, family: str, config, started: float) -> None:
+    """CTranslate2's files, the Hugging Face files and the manifest (written last), into `temporary`."""
+    from crashtransformer.models.loading import PROVENANCE_FILE
+
+    converter = _converter(source.location, family, cfg.loading.trust_remote_code, cfg.loading.allow_pickle)
+    converter.convert(str(temporary), quantization=cfg.quantization, force=True)
+    _save_hf_files(source.location, temporary / HF_SUBDIR, cfg.loading.trust_remote_code, cfg.loading.allow_pickle)
+    provenance = Path(source.location) / PROVENANCE_FILE
+    if provenance.is_file():  # the export is the same model: it keeps its record
+        shutil.copy2(provenance, temporary / PROVENANCE_FILE)
+    write_json_atomic(temporary / MANIFEST, _manifest(cfg, source, config, temporary, time.perf_counter() - started))
 
 
 def _manifest(cfg, source, config, exported: Path, seconds: float) -> dict:

@@ -14,7 +14,7 @@ import copy
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
-from crashtransformer.core.errors import UserError
+from crashtransformer.core.errors import RetryError, UserError
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_dtype, release_freed_memory
 from crashtransformer.metrics.claim_patterns import HEDGE_WORDS
@@ -194,23 +194,73 @@ def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[
                           keys: Sequence[str] | None = None, on_done: OnDone | None = None) -> list[list[Candidate]]:
     """Candidates for every input, in input order, whatever order the batches ran in. `keys`
     name the inputs (Crash_IDs) for the sampling streams, by default their positions; `on_done`
-    hears how many inputs are finished, as batches finish (run's progress)."""
+    hears how many inputs are finished, as batches finish (run's progress). A batch that runs
+    out of memory is split in half and the rest of the call goes on in the smaller batches."""
     keys = [str(i) for i in range(len(inputs))] if keys is None else list(keys)
     if getattr(backend, "schedules_batches", False):
         return backend.generate(inputs, keys, on_done=on_done)
     results: list[list[Candidate] | None] = [None] * len(inputs)
-    batches = length_sorted_batches(inputs, batch_size)
-    finished = 0
-    for batch in batches:
-        found = backend.generate([inputs[i] for i in batch], [keys[i] for i in batch])
+    pending = length_sorted_batches(inputs, batch_size)
+    finished = batches = 0
+    while pending:
+        batch = pending.pop(0)
+        try:
+            found = backend.generate([inputs[i] for i in batch], [keys[i] for i in batch])
+        except Exception as error:  # only out-of-memory is handled; the rest is raised as it was
+            if not is_out_of_memory(error):
+                raise
+            batch_size, found = smaller_batch(len(batch), error), None
+        if found is None:
+            release_memory()  # out of the except block: the failed batch's frames, and tensors, are gone
+            rest = batch + [index for later in pending for index in later]  # still longest first
+            pending = [rest[start:start + batch_size] for start in range(0, len(rest), batch_size)]
+            continue
         for index, candidates in zip(batch, found):
             results[index] = candidates
-        finished += len(batch)
+        finished, batches = finished + len(batch), batches + 1
         if on_done is not None:
             on_done(finished)
         release_freed_memory()
-    log.debug("generated %d inputs in %d batches of up to %d", len(inputs), len(batches), batch_size)
+    log.debug("generated %d inputs in %d batches of up to %d", len(inputs), batches, batch_size)
     return results  # type: ignore[return-value]
+
+
+# ----------------------------------------------------------------------------- out of memory
+
+# A CPU allocation failure reaches Python as a RuntimeError; torch's own words, and CTranslate2's
+# ("CUDA failed with error out of memory", "std::bad_alloc").
+OUT_OF_MEMORY_WORDS = ("out of memory", "can't allocate memory", "defaultcpuallocator", "bad_alloc")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """torch.OutOfMemoryError (CUDA), a failed CPU allocation, or CTranslate2's equivalent."""
+    import torch
+
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(error, RuntimeError) and any(word in str(error).lower() for word in OUT_OF_MEMORY_WORDS)
+
+
+def smaller_batch(size: int, error: BaseException) -> int:
+    """Half of a batch of `size` that ran out of memory, said in a warning; a single input that
+    does not fit is a RetryError (exit 5): no smaller batch can help, a freer machine can."""
+    if size <= 1:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise RetryError(f"out of memory generating a single input ({first_line}): free memory on this machine "
+                         "(another job on the GPU?) or lower --num_beams or --max_new_tokens, then run the same "
+                         "command again") from None
+    half = (size + 1) // 2
+    log.warning("out of memory generating a batch of %d; going on with batches of %d", size, half)
+    return half
+
+
+def release_memory() -> None:
+    """Hand back what a failed batch held: heap pages to the OS, cached CUDA blocks to the GPU."""
+    import torch
+
+    release_freed_memory()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def generate_summaries(model, tokenizer, inputs: Sequence[Sequence[int]], batch_size: int | None = None,

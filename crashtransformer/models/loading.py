@@ -17,12 +17,9 @@ from crashtransformer.core.errors import UserError
 from crashtransformer.core import hub
 from crashtransformer.core.hub import ModelSource, offline_message
 from crashtransformer.core.logs import log
+from crashtransformer.models.integrity import check_model_files, require_tokenizer
 from crashtransformer.models.shipped import shipped_model_dir
 
-# A tokenizer directory holds at least one of these; without them transformers v5 quietly builds
-# an empty tokenizer from config.json, and every summary would be nonsense.
-TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model",
-                   "tokenizer.model", "source.spm")
 
 # ----------------------------------------------------------------------------- loading
 
@@ -34,8 +31,12 @@ def shipped_model_hint() -> str:
 
 
 def locate_model(name_or_path: str, allow_pickle: bool = False) -> ModelSource:
-    """core.hub.locate_model, whose offline error offers the shipped default model."""
-    return hub.locate_model(name_or_path, allow_pickle, local_hint=shipped_model_hint())
+    """core.hub.locate_model, whose offline error offers the shipped default model; a local folder's
+    files are checked first (models/integrity.py), so a damaged one is named before a loader trips on it."""
+    source = hub.locate_model(name_or_path, allow_pickle, local_hint=shipped_model_hint())
+    if Path(source.location).is_dir():
+        check_model_files(source.location)
+    return source
 
 
 def _from_pretrained(loader, source: ModelSource, **kwargs):
@@ -69,9 +70,8 @@ def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
 
     source = locate_model(name_or_path, allow_pickle=True)  # tokenizers carry no weights
     directory = Path(source.location)
-    if directory.is_dir() and not any((directory / name).is_file() for name in TOKENIZER_FILES):
-        raise UserError(f"{directory} has no tokenizer ({', '.join(TOKENIZER_FILES[:3])}, ...): copy the tokenizer "
-                        "files of the model it came from into it (tokenizer.save_pretrained)")
+    if directory.is_dir():
+        require_tokenizer(directory)
     return _from_pretrained(AutoTokenizer, source, trust_remote_code=trust_remote_code)
 
 
@@ -96,6 +96,9 @@ def load_model(name_or_path: str, task: str = "seq2seq", trust_remote_code: bool
         "ner": transformers.AutoModelForTokenClassification,
     }[task]
     source = locate_model(name_or_path, allow_pickle)
+    if task == "seq2seq":  # AutoModelForSeq2SeqLM would put a new LM head on a BART classifier's body
+        require_seq2seq(_from_pretrained(transformers.AutoConfig, source, trust_remote_code=trust_remote_code),
+                        name_or_path)
     model = _from_pretrained(
         loader,
         source,
@@ -133,6 +136,28 @@ def model_task(config) -> str:
     if "SequenceClassification" in architectures:
         return "classification"
     return "seq2seq"
+
+
+TASK_NAMES = {"classification": "sequence-classification", "ner": "token-classification", "seq2seq": "seq2seq"}
+
+
+def not_seq2seq(config, where: str) -> str | None:
+    """What a classifier or tagger is, said when it is given where a summarizer belongs; None for a summarizer."""
+    task = model_task(config)
+    if task == "seq2seq":
+        return None
+    architectures = ", ".join(getattr(config, "architectures", None) or [])
+    return f"{where} holds a {TASK_NAMES[task]} model (architectures: {architectures}), not a seq2seq model"
+
+
+def require_seq2seq(config, where: str) -> None:
+    """Refuse a classifier or tagger where a summarizer belongs, in place of a loader's
+    'Unrecognized configuration class' (BERT) or a silent new, untrained LM head (BART)."""
+    problem = not_seq2seq(config, where)
+    if problem:
+        task = model_task(config)
+        raise UserError(f"{problem}: summarizing needs one (a `train --task seq2seq` output); a model like this "
+                        f"one runs with `run --backend torch` and trains with `train --task {task}`")
 
 
 PROVENANCE_FILE = "provenance.json"  # how a packaged model was made (bench/bench_default_model.py package)

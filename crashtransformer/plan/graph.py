@@ -22,9 +22,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from crashtransformer.core.errors import UserError
+from crashtransformer.data.limits import bounded_lines, json_error_text, json_problem, too_long_detail
+from crashtransformer.data.text import DECODE_ERRORS
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY, PlanStep, format_plan
-from crashtransformer.core.errors import UserError
 from crashtransformer.plan.collisions import Collision, find_collisions
 from crashtransformer.plan.narrative import Factor, Narrative, find_factors
 
@@ -205,24 +207,78 @@ def _event_text(event: dict) -> str:
 
 
 def read_graphs_file(path: str | Path) -> dict[str, dict]:
-    """`--graphs_file` JSONL (one crash graph per line) keyed by Crash_ID as a string."""
+    """`--graphs_file` JSONL (one crash graph per line) keyed by Crash_ID as a string.
+
+    Every consumer of a graph (plans, realized summaries, claim checks, the report) trusts its
+    shape, so a line that is not one graph of that shape is a UserError naming the file, the line
+    and the field, as a line of broken JSON always was: lines are read bounded (data/limits.py)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"graphs file {path} does not exist; pass a JSONL file of crash graphs (one per line)")
     graphs: dict[str, dict] = {}
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with path.open(encoding="utf-8-sig", errors=DECODE_ERRORS) as handle:
+        for line_number, line, whole in bounded_lines(handle):
+            where = f"{path}, line {line_number}"
+            if not whole:
+                raise UserError(f"{path}, {too_long_detail(line_number)}: not a crash graph")
             if not line.strip():
                 continue
-            try:
-                graph = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise UserError(f"{path}, line {line_number}: not valid JSON ({error.msg}); "
-                                "each line must be one crash graph object") from None
-            crash_id = graph.get("Crash_ID", graph.get("crash_id")) if isinstance(graph, dict) else None
+            graph = _graph_of_line(line, where)
+            crash_id = graph.get("Crash_ID", graph.get("crash_id"))
             if crash_id is None or str(crash_id).strip() == "":
-                raise UserError(f"{path}, line {line_number}: crash graph has no Crash_ID; "
-                                "each line needs a \"Crash_ID\" field")
+                raise UserError(f"{where}: crash graph has no Crash_ID; each line needs a \"Crash_ID\" field")
             graphs[str(crash_id).strip()] = graph
     return graphs
 
+
+def _graph_of_line(line: str, where: str) -> dict:
+    try:
+        graph = json.loads(line)
+    except (ValueError, RecursionError) as error:  # RecursionError: [[[[... nested past the parser
+        raise UserError(f"{where}: not valid JSON ({json_error_text(error)}); "
+                        "each line must be one crash graph object") from None
+    if not isinstance(graph, dict):
+        raise UserError(f"{where}: a JSON {type(graph).__name__}, not a crash graph object")
+    problem = json_problem(graph) or graph_shape_problem(graph)
+    if problem:
+        raise UserError(f"{where}: {problem}")
+    return graph
+
+
+_GRAPH_LISTS = ("entities", "events", "relationships")
+_TEXT_FIELDS = ("id", "type", "key", "label", "text", "description", "actor", "target", "source", "at_fault", "rule")
+
+
+def graph_shape_problem(graph: dict) -> str | None:
+    """What in a supplied graph is not the shape the module docstring shows, or None."""
+    for part in _GRAPH_LISTS:
+        items = graph.get(part, [])
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            return f"\"{part}\" must be a list of objects"
+        for index, item in enumerate(items):
+            problem = _item_problem(item, needs_id=part != "relationships")
+            if problem:
+                return f"{part}[{index}].{problem}"
+    lines = graph.get("plan_lines")
+    if lines is not None and not isinstance(lines, str) and not (
+            isinstance(lines, list) and all(isinstance(line, str) for line in lines)):
+        return "\"plan_lines\" must be a list of text lines"
+    if not isinstance(graph.get("crash", {}), dict):
+        return "\"crash\" must be an object"
+    return None
+
+
+def _item_problem(item: dict, needs_id: bool) -> str | None:
+    if needs_id and not isinstance(item.get("id"), str):
+        return "id must be text (entities and events are referred to by id)"
+    for name in _TEXT_FIELDS:
+        if item.get(name) is not None and not isinstance(item[name], str):
+            return f"{name} must be text or null"
+    confidence = item.get("confidence", 0.0)
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
+        return "confidence must be a number"
+    span = item.get("evidence_span")
+    if span is not None and not (isinstance(span, list) and len(span) == 2
+                                 and all(isinstance(n, int) and not isinstance(n, bool) for n in span)):
+        return "evidence_span must be [start, end] character offsets"
+    return None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crashtransformer.core.config import PrepareDataConfig, save_config
-from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, UserError
+from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, RetryError, UserError
 from crashtransformer.core.logs import log
 from crashtransformer.prepare.faithful import clean_summary
 from crashtransformer.prepare.report import CleaningStats, OutputStats, format_report
@@ -34,13 +34,14 @@ from crashtransformer.prepare.sources import FileSource, open_source
 from crashtransformer.data.records import CrashRecord, Reject
 from crashtransformer.data.columns import metadata_name
 from crashtransformer.data.splitting import DROPPED, SPLIT_NAMES, TRAIN, DuplicateFinder, assign_splits
-from crashtransformer.core.io import check_writable_dir, write_json_atomic
+from crashtransformer.core.io import check_writable_dir, is_no_space, no_space_message, write_json_atomic
 from crashtransformer.data.writers import RecordWriter, RejectWriter, output_format
 
 CACHE_ROWS = 200_000  # rows kept in memory between the passes; larger sources are read twice
 DUPLICATE_REASONS = ("exact_duplicate", "near_duplicate")  # rejects that --dedupe asked for
 PLAN_FAILURE = "plan_extraction_failed"  # the reject reason of a narrative the plan extractor fails on
 NO_FAITHFUL_TARGET = "no_supported_summary"  # --clean_summaries left nothing of the summary
+NOTHING_WRITTEN = "run the same command again: no output was written (each appears whole or not at all)"
 
 
 @dataclass
@@ -257,9 +258,11 @@ def prepare_data(cfg: PrepareDataConfig) -> PrepareResult:
             raise UserError(f"no rows left to write: all {scan.rows_in} were rejected; see {paths['rejects']}")
         outputs = {name: writer.commit() for name, writer in writers.items()}
         rejects.commit()
-    except BaseException:
+    except BaseException as exc:
         for writer in (*writers.values(), rejects):
             writer.abort()
+        if is_no_space(exc, paths["rejects"]):  # which of the files filled it matters less than where
+            raise RetryError(no_space_message(Path(paths["rejects"]).parent, exc, NOTHING_WRITTEN)) from exc
         raise
     report = _report(cfg, source, scan, finder, split_of, dropped, stats, paths, outputs)
     if cleaning is not None:

@@ -103,7 +103,7 @@ class PipelineSource:
         index, problems = {}, []
         for item in read_jsonl_rows(self.summaries, SourceInfo(str(self.summaries), "jsonl")):
             if isinstance(item, RawProblem):
-                problems.append(Reject(item.row_number, "", "", item.reason,
+                problems.append(Reject(item.row_number, "", item.column, item.reason,
                                        f"{self.summaries.name} {item.detail}", item.raw))
                 continue
             crash_id = _id_of(item.values)
@@ -151,7 +151,7 @@ class PipelineSource:
         self.counts, self.cleaning = Counter(), Counter()
         for item in read_jsonl_rows(self.graphs, SourceInfo(str(self.graphs), "jsonl")):
             if isinstance(item, RawProblem):
-                yield Reject(item.row_number, "", "", item.reason, f"{self.graphs.name} {item.detail}", item.raw)
+                yield Reject(item.row_number, "", item.column, item.reason, f"{self.graphs.name} {item.detail}", item.raw)
                 continue
             result = self._join(item.values, item.row_number, summaries, used)
             if isinstance(result, CrashRecord):
@@ -173,12 +173,14 @@ class PipelineSource:
                           f"{self.graphs.name} line {line}: no summary with Crash_ID {crash_id or '(none)'} in "
                           f"{self.summaries.name}", {k: v for k, v in graph.items() if k not in _GRAPH_PARTS})
         used.add(crash_id)
-        narrative_key = find_column(list(graph), ROLE_ALIASES["narrative"])
-        plan_lines = entry["plan_lines"]
-        if not plan_lines:
-            from crashtransformer.plan.graph import plan_lines_from_external_graph
+        from crashtransformer.plan.graph import graph_shape_problem, plan_lines_from_external_graph
 
-            plan_lines = plan_lines_from_external_graph(_unflatten(graph))
+        problem = graph_shape_problem(_unflatten(graph))
+        if problem:  # its plan cannot be read from it
+            return Reject(line, crash_id, "", "bad_graph", f"{self.graphs.name} line {line}: {problem}",
+                          {k: v for k, v in graph.items() if k not in _GRAPH_PARTS})
+        narrative_key = find_column(list(graph), ROLE_ALIASES["narrative"])
+        plan_lines = entry["plan_lines"] or plan_lines_from_external_graph(_unflatten(graph))
         row = {"Crash_ID": crash_id, "narrative": graph.get(narrative_key, "") if narrative_key else "",
                "summary": entry["summary"], "plan_lines": plan_lines}
         metadata_columns = {k: metadata_name(k) for k in graph
@@ -222,8 +224,8 @@ def _id_of(values: dict[str, Any]) -> str:
 def _unflatten(values: dict[str, Any]) -> dict[str, Any]:
     graph: dict[str, Any] = {}
     for key, value in values.items():
-        if key.startswith("crash."):
-            graph.setdefault("crash", {})[key[len("crash."):]] = value
+        if key.startswith("crash.") and isinstance(graph.setdefault("crash", {}), dict):  # not {"crash": 5, ...}
+            graph["crash"][key[len("crash."):]] = value
         else:
             graph[key] = value
     return graph

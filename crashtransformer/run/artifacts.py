@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from pathlib import Path
 from typing import Iterable
 
-from crashtransformer.run.state import append_jsonl, cut_torn_tail, iter_jsonl
+from crashtransformer.core.index import UNKNOWN, DigestIndex
+from crashtransformer.run.state import RERUN_KEEPS_WORK, append_jsonl, cut_torn_tail, iter_jsonl, iter_jsonl_lines
 from crashtransformer.run.signals import deferred_signals
-from crashtransformer.core.io import REJECT_COLUMNS, safe_cell, unneutralize, write_text_atomic
+from crashtransformer.core.io import (REJECT_COLUMNS, AtomicFile, disk_full_is_retry, safe_cell, unneutralize,
+                                      write_text_atomic)
 
 GRAPHS = "crash_graphs.jsonl"
 SUMMARIES = "crash_summaries.jsonl"
@@ -65,7 +66,7 @@ def _cell(value) -> str:
 def _append_text(path: Path, text: str) -> None:
     if not text:
         return
-    with open(path, "a", encoding="utf-8", newline="") as handle:
+    with disk_full_is_retry(path, RERUN_KEEPS_WORK), open(path, "a", encoding="utf-8", newline="") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
@@ -76,11 +77,11 @@ class ArtifactStore:
 
     def __init__(self, out_dir: str | os.PathLike):
         self.dir = Path(out_dir)
-        self.done: dict[str, str] = {}  # Crash_ID -> source_sha256 it was summarized from
-        self.narratives: dict[str, str] = {}  # Crash_ID -> narrative_sha256 of the text summarized
-        # (source_sha256, row_number) already rejected: by content, as the ledger, so a changed
+        # Crash_ID -> the narrative_sha256 it was summarized from (as an int; UNKNOWN for old rows)
+        self.done = DigestIndex()
+        # source_sha256 + row_number already rejected: by content, as the ledger, so a changed
         # file under the same name gets its own rejects
-        self.reject_keys: set[tuple[str, str]] = set()
+        self.reject_keys = DigestIndex()
         self.metric_columns: tuple[str, ...] = METRIC_COLUMNS  # a classifier's or tagger's rows have others
 
     def path(self, name: str) -> Path:
@@ -99,7 +100,8 @@ class ArtifactStore:
         self.metric_columns = self._csv_header(METRICS) or self.metric_columns
         self._keep_only_done_csv(METRICS, self.metric_columns)
         self._ensure_header(REJECTS, REJECT_COLUMNS)
-        self.reject_keys = {(row["source_sha256"], row["row_number"]) for row in read_csv_rows(self.path(REJECTS))}
+        for row in iter_csv_rows(self.path(REJECTS)):
+            self.reject_keys.add(_reject_key(row))
         return self
 
     def merge_from(self, other: "ArtifactStore") -> tuple[int, int, int]:
@@ -112,40 +114,53 @@ class ArtifactStore:
         fresh_rejects = self.append_rejects(rejects)
         return len(fresh), fresh_rejects, len(rejects) - fresh_rejects
 
-    def read_done(self) -> dict[str, str]:
+    def read_done(self) -> DigestIndex:
         """The done set without repairing anything (for processes that must not write here)."""
-        return {str(row["Crash_ID"]): row.get("source_sha256", "") for row in iter_jsonl(self.path(SUMMARIES))}
+        done = DigestIndex()
+        for row in iter_jsonl(self.path(SUMMARIES)):
+            done.add(str(row["Crash_ID"]))
+        return done
 
     def _keep_only_done(self, name: str) -> None:
-        """Drop lines of crashes whose summary never landed, and repeats (first one wins)."""
+        """Drop lines of crashes whose summary never landed, and repeats (first one wins);
+        streamed, so a directory of a million crashes is repaired in constant memory."""
         path = self.path(name)
-        if not path.exists():
+        if not path.exists() or not self._has_strays(self._jsonl_ids(path)):
             return
-        kept, seen, changed = [], set(), False
-        for row in iter_jsonl(path):
-            crash_id = str(row.get("Crash_ID"))
-            if crash_id in self.done and crash_id not in seen:
-                seen.add(crash_id)
-                kept.append(row)
-            else:
-                changed = True
-        if changed:
-            self._rewrite(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+        seen = DigestIndex()
+        with AtomicFile(path) as out:
+            for line, crash_id in self._jsonl_lines(path):
+                if crash_id in self.done and seen.add(crash_id):
+                    out.write(line)
 
     def _keep_only_done_csv(self, name: str, columns: tuple[str, ...]) -> None:
         path = self.path(name)
-        if not self._ensure_header(name, columns):
+        if not self._ensure_header(name, columns) or not self._has_strays(self._csv_ids(path)):
             return
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        seen, kept = set(), []
-        for row in rows:
-            crash_id = unneutralize(row["Crash_ID"])
-            if crash_id in self.done and crash_id not in seen:
-                seen.add(crash_id)
-                kept.append([row[c] for c in columns])
-        if len(kept) != len(rows):
-            self._rewrite(path, _csv_text([columns]) + _csv_text_raw(kept))
+        seen = DigestIndex()
+        with AtomicFile(path) as out:
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            for row in iter_csv_rows(path):
+                crash_id = unneutralize(row["Crash_ID"])
+                if crash_id in self.done and seen.add(crash_id):
+                    writer.writerow([row[c] for c in columns])
+
+    def _has_strays(self, crash_ids: Iterable[str]) -> bool:
+        """Whether any line is of a crash not done, or repeats one."""
+        seen = DigestIndex()
+        return any(crash_id not in self.done or not seen.add(crash_id) for crash_id in crash_ids)
+
+    @staticmethod
+    def _jsonl_lines(path: Path):
+        return ((line, str(row.get("Crash_ID"))) for line, row in iter_jsonl_lines(path))
+
+    def _jsonl_ids(self, path: Path):
+        return (crash_id for _, crash_id in self._jsonl_lines(path))
+
+    @staticmethod
+    def _csv_ids(path: Path):
+        return (unneutralize(row["Crash_ID"]) for row in iter_csv_rows(path))
 
     def use_metric_columns(self, columns: tuple[str, ...]) -> None:
         """Write summaries_metrics.csv with `columns` (the model's task decides them); a directory
@@ -167,10 +182,13 @@ class ArtifactStore:
     def _widen_csv(self, name: str, columns: tuple[str, ...]) -> None:
         """Give the CSV the wider header; its rows get empty cells in the new columns."""
         path = self.path(name)
-        with open(path, encoding="utf-8", newline="") as handle:
-            rows = list(csv.reader(handle))[1:]
         padding = [""] * (len(columns) - len(self.metric_columns))
-        self._rewrite(path, _csv_text([columns]) + _csv_text_raw([row + padding for row in rows]))
+        with open(path, encoding="utf-8", newline="") as source, AtomicFile(path) as out:
+            rows = csv.reader(source)
+            next(rows, None)
+            writer = csv.writer(out)
+            writer.writerow(columns)
+            writer.writerows(row + padding for row in rows)
         self.metric_columns = columns
 
     def _csv_header(self, name: str) -> tuple[str, ...] | None:
@@ -195,10 +213,11 @@ class ArtifactStore:
     # ------------------------------------------------------------------ append
 
     def append_rejects(self, rows: list[dict]) -> int:
-        fresh = [r for r in rows if (r["source_sha256"], str(r["row_number"])) not in self.reject_keys]
+        fresh = [r for r in rows if _reject_key(r) not in self.reject_keys]
         with deferred_signals():  # a SIGTERM waits for the rows to be on disk
             _append_text(self.path(REJECTS), _csv_text([[r.get(c, "") for c in REJECT_COLUMNS] for r in fresh]))
-        self.reject_keys.update((r["source_sha256"], str(r["row_number"])) for r in fresh)
+        for row in fresh:
+            self.reject_keys.add(_reject_key(row))
         return len(fresh)
 
     def append_chunk(self, graphs: list[dict], summaries: list[dict]) -> None:
@@ -213,15 +232,24 @@ class ArtifactStore:
                 self._note_done(row)
 
     def _note_done(self, row: dict) -> None:
-        crash_id = str(row["Crash_ID"])
-        self.done.setdefault(crash_id, row.get("source_sha256", ""))
-        if row.get("narrative_sha256"):
-            self.narratives.setdefault(crash_id, row["narrative_sha256"])
+        self.done.add(str(row["Crash_ID"]), _digest_value(row.get("narrative_sha256")))
 
     def narrative_changed(self, crash_id: str, narrative: str) -> bool:
         """Whether a crash already done was summarized from another text (rows before narrative_sha256: no)."""
-        known = self.narratives.get(crash_id)
-        return known is not None and known != narrative_digest(narrative)
+        known = self.done.get(crash_id)
+        return known not in (None, UNKNOWN) and known != _digest_value(narrative_digest(narrative))
+
+
+def _reject_key(row: dict) -> str:
+    return f"{row['source_sha256']}:{row['row_number']}"
+
+
+def _digest_value(narrative_sha256: str | None) -> int:
+    """A narrative_sha256 (16 hex digits) as the done index's value."""
+    try:
+        return int(narrative_sha256, 16) if narrative_sha256 else UNKNOWN
+    except ValueError:
+        return UNKNOWN
 
 
 def narrative_digest(narrative: str) -> str:
@@ -250,15 +278,13 @@ def claims_text(claims: list[dict] | None) -> str:
 
 
 def read_csv_rows(path: Path) -> list[dict]:
+    return list(iter_csv_rows(path))
+
+
+def iter_csv_rows(path: Path):
+    """The rows of one of our CSVs, streamed (nothing when the file is absent)."""
     if not path.exists():
-        return []
+        return
     with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _csv_text_raw(rows: list[list[str]]) -> str:
-    """Rows read back from our CSV are already neutralised: write them unchanged."""
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
+        yield from csv.DictReader(handle)
 

@@ -26,7 +26,7 @@ from crashtransformer.core.version import __version__
 from crashtransformer.plan.catalogue import parse_plan
 from crashtransformer.report.charts import bar_chart, heat_table
 from crashtransformer.report.html import render_page
-from crashtransformer.run.artifacts import GRAPHS, REJECTS, REPORT, SUMMARIES, claims_text, read_csv_rows
+from crashtransformer.run.artifacts import GRAPHS, REJECTS, REPORT, SUMMARIES, claims_text, iter_csv_rows
 from crashtransformer.run.state import iter_jsonl
 
 HTML_REPORT = "report.html"
@@ -246,16 +246,26 @@ def write_run_html(out_dir: str | Path) -> tuple[Path, Path]:
         writer.writerow(SPREADSHEET_COLUMNS)
         tally, crashes = collect(out_dir, writer.writerow)
     report = _read_report(out_dir)
-    rejects = read_csv_rows(out_dir / REJECTS) if (out_dir / REJECTS).is_file() else []
+    rejects, rejects_total = _first_rejects(out_dir / REJECTS)
     page = render_page(
         "run.html.j2", out_dir / HTML_REPORT, version=__version__, written_at=time.strftime("%Y-%m-%d %H:%M:%S"),
         out_dir=str(out_dir), report=report, tally=tally, crashes=crashes, spreadsheet=SPREADSHEET,
         manners=bar_chart(list(tally.manners.items())), factors=bar_chart(list(tally.factors.items())),
         flags=bar_chart(list(tally.flags.items())), pairs=heat_table(dict(tally.pairs)), headline=tally.headline(),
         sources=bar_chart(list(tally.sources.items())), source_names=sorted(tally.sources),
-        confidence=bar_chart([(f"{b / 10:.1f}", tally.confidence[f"{b / 10:.1f}"]) for b in range(10)], keep_order=True), rejects=rejects[:REJECTS_SHOWN], rejects_total=len(rejects),
+        confidence=bar_chart([(f"{b / 10:.1f}", tally.confidence[f"{b / 10:.1f}"]) for b in range(10)], keep_order=True), rejects=rejects, rejects_total=rejects_total,
         inputs=_inputs(report))
     return page, spreadsheet
+
+
+def _first_rejects(path: Path) -> tuple[list[dict], int]:
+    """The rejects shown on the page and how many there are, streamed (a night may reject many)."""
+    shown, total = [], 0
+    for row in iter_csv_rows(path):
+        total += 1
+        if total <= REJECTS_SHOWN:
+            shown.append(row)
+    return shown, total
 
 
 def rebuild_run_html(out_dir: str | Path) -> tuple[Path, Path]:

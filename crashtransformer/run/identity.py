@@ -17,6 +17,7 @@ from pathlib import Path
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.io import write_json_atomic
+from crashtransformer.models.integrity import check_model_files
 
 MODEL_RECORD = "model.json"
 BLOCK = 1 << 20
@@ -32,10 +33,14 @@ class ModelIdentity:
 
 
 def model_identity(name: str) -> ModelIdentity:
-    """The identity of a model directory (by content: a copied model is the same model)."""
+    """The identity of a model directory (by content: a copied model is the same model).
+
+    Its files are read here before anything else of the run (the lock, model.json, the
+    artifacts), so a damaged model is refused with the output directory as it was."""
     root = Path(name)
     if not root.is_dir():
         return ModelIdentity(name, f"hub:{name}")
+    check_model_files(root, needs_tokenizer=True)
     digest = hashlib.sha256()
     # the files from_pretrained reads: the top level (a train output's checkpoints are not the model)
     for path in sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")):

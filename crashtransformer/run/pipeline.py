@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, UserError
+from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, RetryError, UserError
 from crashtransformer.core.runtime import release_freed_memory
 from crashtransformer.core.logs import log
 from crashtransformer.metrics.text import release_bleu_cache
@@ -25,6 +25,7 @@ from crashtransformer.models.shipped import shipped_model_dir
 from crashtransformer.run.artifacts import ArtifactStore, narrative_digest
 from crashtransformer.run.crash import CrashProcessor
 from crashtransformer.run.identity import ModelIdentity, check_model, model_identity
+from crashtransformer.core.index import DigestIndex
 from crashtransformer.run.report import RunStats, write_report
 from crashtransformer.run.state import DirectoryLock, InputLedger, file_digest
 from crashtransformer.run.signals import stop_on_signals
@@ -39,6 +40,7 @@ class InputFile:
     path: Path
     data_format: str | None = None  # None: by extension
     worksheet: str | None = None
+    stamp: tuple[int, int, int] | None = None  # (inode, size, mtime) when its digest was taken
 
 
 @dataclass
@@ -114,7 +116,7 @@ def record_reader(item: InputFile, cfg):
 
 
 def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, store: ArtifactStore,
-                  stats: RunStats, shard: Shard, main_done: dict[str, str], identity: ModelIdentity) -> int:
+                  stats: RunStats, shard: Shard, main_done: DigestIndex | dict, identity: ModelIdentity) -> int:
     """Stream one input file through the processor; return its row count."""
     from crashtransformer.data.records import Reject, chunked
 
@@ -123,6 +125,7 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
     source = str(item.path)
     mine = (row for index, row in enumerate(reader) if shard.owns(index))
     for chunk in chunked(mine, cfg.chunk_size):
+        check_unchanged(item, rows_before=rows)  # an exporter still writing: stop before using a torn row
         rows += len(chunk)
         rejects = [reject_row(r, source, digest) for r in chunk if isinstance(r, Reject)]
         todo = []
@@ -149,6 +152,7 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
         stats.progress(len(chunk))
         if cfg.limit is not None and stats.summarized >= cfg.limit:
             break
+    check_unchanged(item, rows_before=rows)  # grown since the last chunk: not finished, not in the ledger
     if changed:
         log.warning("%s: %d Crash_IDs already summarized have another narrative here (an amended report?); "
                     "their summaries were kept: summarize them again with a new --out_dir", source, changed)
@@ -161,12 +165,43 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
 def _pending_inputs(inputs: list[InputFile], ledger: InputLedger) -> list[tuple[InputFile, str]]:
     pending = []
     for item in inputs:
-        digest = file_digest(item.path)
+        digest = _steady_digest(item)
         if ledger.is_done(digest):
             log.info("skipping %s: already processed (same content, see %s)", item.path, ledger.path.name)
         else:
             pending.append((item, digest))
     return pending
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _steady_digest(item: InputFile) -> str:
+    """The file's SHA-256, refused (exit 5) when the file vanishes or changes while it is hashed."""
+    try:
+        item.stamp = _stamp(item.path)
+        digest = file_digest(item.path)
+    except FileNotFoundError:
+        raise RetryError(f"input {item.path} disappeared before it was read (moved or deleted by another "
+                         "process?); nothing was done: run again when it is back, or without it") from None
+    check_unchanged(item, rows_before=0)
+    return digest
+
+
+def check_unchanged(item: InputFile, rows_before: int) -> None:
+    """Refuse (exit 5) an input whose size or time changed since its digest was taken: it is still
+    being written. A file removed or renamed over is not a change: the open file reads on whole."""
+    try:
+        now = _stamp(item.path)
+    except FileNotFoundError:
+        return
+    if item.stamp is None or now[0] != item.stamp[0] or now == item.stamp:
+        return
+    raise RetryError(f"input {item.path} changed while it was read ({item.stamp[1]} -> {now[1]} bytes): is the "
+                     f"exporter still writing it? The crashes of its first {rows_before} rows are kept; run the "
+                     "same command again when the file is complete")
 
 
 def make_processor(cfg, model_dir: str):
@@ -184,7 +219,7 @@ def metric_columns_of(processor) -> tuple[str, ...]:
     return getattr(processor, "metric_columns", METRIC_COLUMNS)
 
 
-def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shard: Shard, main_done: dict[str, str],
+def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shard: Shard, main_done: DigestIndex | dict,
                        identity: ModelIdentity) -> tuple[CrashProcessor | None, list[tuple[str, str, int]]]:
     """Process every pending file into `store`; return the processor and (digest, file, rows) done."""
     processor = make_processor(cfg, identity.name) if pending else None
@@ -224,7 +259,7 @@ def _run_single(cfg, inputs: list[InputFile], out_dir: Path, shard: Shard, start
     with DirectoryLock(out_dir):
         store = ArtifactStore(out_dir).open()
         check_model(out_dir, identity, holds_summaries=bool(store.done))
-        ledger = InputLedger(out_dir)
+        ledger = InputLedger(out_dir, rebuild=cfg.rebuild_ledger)
         pending = _pending_inputs(inputs, ledger)
         stats = RunStats(total_rows=None, files_skipped=len(inputs) - len(pending))
         processor, finished = _summarize_pending(cfg, pending, store, stats, shard, {}, identity)
@@ -249,9 +284,10 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float, ide
         if main:
             main_store = ArtifactStore(out_dir).open()  # repairs a killed run's files first
             check_model(out_dir, identity, holds_summaries=bool(main_store.done))
-        dist.barrier()
+            main_ledger = InputLedger(out_dir, rebuild=cfg.rebuild_ledger)
+        dist.barrier()  # the others read the repaired files and the ledger rank 0 may have set anew
         main_done = main_store.done if main else ArtifactStore(out_dir).read_done()
-        ledger = InputLedger(out_dir)
+        ledger = main_ledger if main else InputLedger(out_dir)
         pending = _pending_inputs(inputs, ledger)
         stats = RunStats(total_rows=None, files_skipped=len(inputs) - len(pending))
         with DirectoryLock(part_dir):

@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 from crashtransformer.core.errors import EXIT_LOCKED, UserError
-from crashtransformer.core.io import write_json_atomic
+from crashtransformer.core.io import disk_full_is_retry, write_json_atomic
+from crashtransformer.core.logs import log
 
 LOCK_NAME = ".lock"
+# What a full disk's message tells a `run` user to do (core/io.no_space_message).
+RERUN_KEEPS_WORK = "run the same command again: the crashes already written are kept and a torn last line is cut"
 LEDGER_NAME = "processed_inputs.json"
 
 
@@ -53,6 +56,8 @@ class DirectoryLock:
             raise LockedError(f"{self.path.parent} is in use by {holder}; wait for it to finish "
                               "or use another --out_dir") from None
         handle.seek(0)
+        _note_previous_holder(self.path, handle.read().strip())
+        handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
         handle.flush()
@@ -65,6 +70,20 @@ class DirectoryLock:
             fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
             self._handle.close()
             self._handle = None
+
+
+def _note_previous_holder(path: Path, record: str) -> None:
+    """A lock file still naming a holder: a run that died (the kernel dropped its lock), or, when it
+    names another host, one whose lock this host cannot see (NFS mounted without locking)."""
+    if not record:
+        return
+    host = record.split(" on ", 1)[1].split(" since ", 1)[0] if " on " in record else ""
+    if host and host != socket.gethostname():
+        log.warning("%s names %s; nobody holds the lock now, so this run takes it. If that host may still be "
+                    "running on this directory, its filesystem does not share locks (NFS without locking): "
+                    "stop one of them", path, record)
+    else:
+        log.info("taking over %s: %s is no longer running", path, record)
 
 
 # ----------------------------------------------------------------------------- JSONL
@@ -86,13 +105,43 @@ def cut_torn_tail(path: str | os.PathLike) -> int:
 
 def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
     """Whole lines of a JSONL file we wrote (after cut_torn_tail, every line is whole)."""
+    return (row for _, row in iter_jsonl_lines(path))
+
+
+def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[str, dict]]:
+    """(line, row) of each line of a JSONL artifact, streamed; a damaged line is refused, naming it."""
     file = Path(path)
     if not file.exists():
         return
-    with open(file, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+    with open(file, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if raw.strip():
+                line = _decoded(file, number, raw)
+                yield line, _parse_line(file, number, line)
+
+
+def _decoded(file: Path, number: int, raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _damaged(file, number, f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+
+
+def _parse_line(file: Path, number: int, line: str) -> dict:
+    """One line of an artifact; a damaged one (not the torn last line: a disk fault, an edit) is refused."""
+    try:
+        row = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise _damaged(file, number, f"not JSON: {exc}" if isinstance(exc, json.JSONDecodeError)
+                       else "JSON nested too deeply") from None
+    if not isinstance(row, dict):
+        raise _damaged(file, number, f"a JSON {type(row).__name__}, not an object")
+    return row
+
+
+def _damaged(file: Path, number: int, problem: str) -> UserError:
+    return UserError(f"{file} line {number} is damaged ({problem}); delete that line and run again with "
+                     "--rebuild_ledger: the inputs are read again and that crash is summarized again, no other")
 
 
 def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
@@ -100,7 +149,7 @@ def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
     payload = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     if not payload:
         return 0
-    with open(path, "a", encoding="utf-8") as handle:
+    with disk_full_is_retry(path, RERUN_KEEPS_WORK), open(path, "a", encoding="utf-8") as handle:
         handle.write(payload)
         handle.flush()
         os.fsync(handle.fileno())
@@ -119,11 +168,36 @@ def file_digest(path: str | os.PathLike, block: int = 1 << 20) -> str:
 
 
 class InputLedger:
-    """Which input files (by content hash) a run directory has fully processed."""
+    """Which input files (by content hash) a run directory has fully processed.
 
-    def __init__(self, directory: str | os.PathLike):
+    A ledger that does not parse (a disk fault, a hand edit) is refused rather than read as empty
+    or guessed at; `rebuild=True` (run --rebuild_ledger) sets it aside and starts a new one. That
+    is safe because the ledger only saves reading: the artifacts say which crashes are done, so
+    inputs read again are skipped crash by crash, and each file is entered again as it finishes."""
+
+    def __init__(self, directory: str | os.PathLike, rebuild: bool = False):
         self.path = Path(directory) / LEDGER_NAME
-        self.entries: dict[str, dict] = json.loads(self.path.read_text()) if self.path.exists() else {}
+        if rebuild and self.path.exists():
+            self._set_aside()
+        self.entries: dict[str, dict] = self._read() if self.path.exists() else {}
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            entries = json.loads(self.path.read_text(encoding="utf-8"))
+            problem = None if _is_ledger(entries) else "not a ledger (an object of file digests)"
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problem = f"not valid JSON: {exc}"
+        if problem:
+            raise UserError(f"{self.path} is damaged ({problem}); run again with --rebuild_ledger to rebuild it from "
+                            "the artifacts: inputs are read again and every crash already summarized or rejected "
+                            "is skipped, none repeated")
+        return entries
+
+    def _set_aside(self) -> None:
+        aside = self.path.with_name(f"{LEDGER_NAME}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(self.path, aside)
+        log.warning("set %s aside as %s; inputs already processed are read again, their crashes skipped",
+                    self.path.name, aside.name)
 
     def is_done(self, digest: str) -> bool:
         return digest in self.entries
@@ -131,3 +205,7 @@ class InputLedger:
     def mark_done(self, digest: str, source: str, rows: int) -> None:
         self.entries[digest] = {"file": source, "rows": rows, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         write_json_atomic(self.path, self.entries)
+
+
+def _is_ledger(entries) -> bool:
+    return isinstance(entries, dict) and all(isinstance(value, dict) for value in entries.values())

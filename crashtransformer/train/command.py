@@ -13,6 +13,7 @@ from pathlib import Path
 
 from crashtransformer.core.config import TrainConfig
 from crashtransformer.core.errors import UserError
+from crashtransformer.core.io import disk_full_is_retry
 from crashtransformer.core.logs import log
 from crashtransformer.train.classification import train_classification
 from crashtransformer.train.common import output_dir_of
@@ -26,6 +27,8 @@ TASKS = {"seq2seq": train_seq2seq, "classification": train_classification, "ner"
 # command's own log file (--log_dir), outside the output directory.
 EARLY_DIR = "logs"
 EARLY_FILE_PREFIX = "events.out.tfevents."
+# What a full disk's message tells a `train` user to do (a checkpoint cut short is skipped on resume).
+RESUME_AFTER_FULL_DISK = "run the same command with --resume_from_checkpoint auto: it goes on from the last whole checkpoint"
 
 
 def train(cfg: TrainConfig) -> Path:
@@ -35,7 +38,8 @@ def train(cfg: TrainConfig) -> Path:
     out = output_dir_of(cfg)
     made_from = _first_new_directory(out)
     try:
-        return TASKS[cfg.task](cfg)
+        with disk_full_is_retry(out, RESUME_AFTER_FULL_DISK):
+            return TASKS[cfg.task](cfg)
     except BaseException:
         if made_from is not None and int(os.environ.get("RANK", 0)) == 0:  # other processes may still write
             _remove_if_nothing_kept(out, made_from)

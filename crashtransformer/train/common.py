@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from typing import Any, Callable, Sequence
 
 from crashtransformer.core.config import build_config, flat_config
 from crashtransformer.core.errors import UserError
-from crashtransformer.core.io import write_json_atomic
+from crashtransformer.core.io import replace_directory, write_json_atomic
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import describe_device, peak_memory
 
@@ -97,7 +98,8 @@ def prepare_output_dir(cfg) -> tuple[Path, str | None]:
     out = output_dir_of(cfg)
     check_writable_dir(out, "--output_dir")
     checkpoint = resolve_checkpoint(cfg.resume_from_checkpoint, out)
-    if checkpoint is None and _holds_earlier_run(out) and not cfg.overwrite_output_dir:
+    resuming = (cfg.resume_from_checkpoint or "").lower() == "auto"  # with only cut-short checkpoints: from the start
+    if checkpoint is None and _holds_earlier_run(out) and not cfg.overwrite_output_dir and not resuming:
         raise UserError(
             f"{out} already holds a training run; pass --resume_from_checkpoint auto to continue it, "
             "--overwrite_output_dir to start over there, or another --output_dir"
@@ -325,9 +327,13 @@ def save_run_files(trainer, cfg, out: Path, results: dict[str, Any]) -> None:
     from crashtransformer.train.html import write_training_html
     from crashtransformer.train.plots import plot_training_curves
 
-    trainer.save_model(str(out / "final_model"))  # saves on the main process only
+    staged = out / "final_model.partial"  # renamed into place when whole: a full disk leaves no half model
+    if trainer.is_world_process_zero():
+        shutil.rmtree(staged, ignore_errors=True)  # what a failed save left
+    trainer.save_model(str(staged))  # saves on the main process only
     if not trainer.is_world_process_zero():
         return
+    replace_directory(staged, out / "final_model")
     torch.save(trainer.args, out / "training_args.bin")
     config_file = save_config(cfg, out, "training_config.json")
     plots = plot_training_curves(trainer.state.log_history, out / "plots")
