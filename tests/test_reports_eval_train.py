@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -209,9 +210,17 @@ def test_training_page_without_validation_or_logs(tmp_path):
 def test_save_run_files_writes_the_page(tmp_path):
     log_history = _log_history(TASKS["seq2seq"])
     saved = []
-    trainer = SimpleNamespace(save_model=saved.append, is_world_process_zero=lambda: True, args={"seed": 1},
+
+    def save_model(path: str) -> None:  # as the Trainer does: a folder holding the model
+        saved.append(path)
+        Path(path).mkdir(parents=True)
+        (Path(path) / "config.json").write_text("{}", encoding="utf-8")
+
+    trainer = SimpleNamespace(save_model=save_model, is_world_process_zero=lambda: True, args={"seed": 1},
                               state=SimpleNamespace(log_history=log_history))
     cfg = build_config(TrainConfig, {"model_name": "tiny-model", "output_dir": str(tmp_path), "num_epochs": 2})
     save_run_files(trainer, cfg, tmp_path, _training_results("seq2seq", log_history))
     page = (tmp_path / "training_report.html").read_text(encoding="utf-8")
     assert saved and "<svg" in page and "num_beams" in page and "tiny-model" in page
+    # written aside, then renamed into place whole
+    assert (tmp_path / "final_model" / "config.json").is_file() and not (tmp_path / "final_model.partial").exists()
