@@ -305,6 +305,18 @@ def test_output_dir_of_an_earlier_run_is_not_overwritten(tmp_path, train_csv):
     assert checkpoint is None and out == tmp_path / "run"
 
 
+def test_resume_auto_with_only_cut_short_checkpoints_starts_over_but_never_over_a_final_model(tmp_path, train_csv):
+    from crashtransformer.train.common import prepare_output_dir
+
+    run = tmp_path / "run"
+    (run / "checkpoint-3").mkdir(parents=True)  # no trainer_state.json: a full disk cut it
+    auto = _config(training_data=str(train_csv), output_dir=str(run), resume_from_checkpoint="auto")
+    assert prepare_output_dir(auto) == (run, None)
+    (run / "final_model").mkdir()  # a finished run whose checkpoints are gone: not retrained over
+    with pytest.raises(UserError, match="already holds a training run"):
+        prepare_output_dir(auto)
+
+
 def test_killed_run_resumes_to_the_same_number_of_steps(tiny_bart, train_csv, tmp_path):
     """SIGKILL right after the first checkpoint, then --resume_from_checkpoint auto."""
     out = tmp_path / "run"

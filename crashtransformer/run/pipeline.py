@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, RetryError, UserError
+from crashtransformer.core.index import DigestIndex
 from crashtransformer.core.runtime import release_freed_memory
 from crashtransformer.core.logs import log
 from crashtransformer.metrics.text import release_bleu_cache
@@ -25,7 +26,6 @@ from crashtransformer.models.shipped import shipped_model_dir
 from crashtransformer.run.artifacts import ArtifactStore, narrative_digest
 from crashtransformer.run.crash import CrashProcessor
 from crashtransformer.run.identity import ModelIdentity, check_model, model_identity
-from crashtransformer.core.index import DigestIndex
 from crashtransformer.run.report import RunStats, write_report
 from crashtransformer.run.state import DirectoryLock, InputLedger, file_digest
 from crashtransformer.run.signals import stop_on_signals

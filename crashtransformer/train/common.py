@@ -98,8 +98,9 @@ def prepare_output_dir(cfg) -> tuple[Path, str | None]:
     out = output_dir_of(cfg)
     check_writable_dir(out, "--output_dir")
     checkpoint = resolve_checkpoint(cfg.resume_from_checkpoint, out)
-    resuming = (cfg.resume_from_checkpoint or "").lower() == "auto"  # with only cut-short checkpoints: from the start
-    if checkpoint is None and _holds_earlier_run(out) and not cfg.overwrite_output_dir and not resuming:
+    # auto with only cut-short checkpoints (a full disk on the first save): nothing to lose, start over
+    only_cut_short = (cfg.resume_from_checkpoint or "").lower() == "auto" and not (out / "final_model").exists()
+    if checkpoint is None and _holds_earlier_run(out) and not cfg.overwrite_output_dir and not only_cut_short:
         raise UserError(
             f"{out} already holds a training run; pass --resume_from_checkpoint auto to continue it, "
             "--overwrite_output_dir to start over there, or another --output_dir"
