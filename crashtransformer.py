@@ -1,3 +1,4 @@
 from crashtransformer.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (run/overlap.py) import this file and must not run the CLI
+    main()

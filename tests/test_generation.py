@@ -8,8 +8,8 @@ from transformers import GenerationConfig
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.runtime import default_batch_size, pick_device, pick_dtype
-from crashtransformer.infer.generation import Candidate, TorchGenerator, generate_summaries, generate_with_backend, \
-    length_sorted_batches
+from crashtransformer.infer.batching import length_sorted_batches
+from crashtransformer.infer.generation import Candidate, TorchGenerator, generate_summaries, generate_with_backend
 from crashtransformer.models.loading import load_model, load_tokenizer
 from crashtransformer.plan.prompt import build_model_input, model_family
 

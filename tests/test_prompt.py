@@ -90,7 +90,7 @@ def test_train_and_run_feed_the_model_byte_identical_inputs(family, tiny_t5, tin
     from crashtransformer.data.records import read_training_file
     from crashtransformer.models.loading import load_model, load_tokenizer
     from crashtransformer.run.crash import CrashProcessor
-    from crashtransformer.run.pipeline import InputFile, record_reader
+    from crashtransformer.run.inputs import InputFile, record_reader
     from crashtransformer.train.seq2seq import encode_records, training_inputs
 
     model_dir = str(tiny_t5 if family == "t5" else tiny_bart)

@@ -223,15 +223,20 @@ def test_missing_default_model_names_the_flag(monkeypatch, tmp_path):
     assert runner.resolve_model_dir(None, "my/final_model") == "my/final_model"
 
 
-def test_two_process_run_merges_into_one_set_of_artifacts(tmp_path, crashes, tiny_bart):
-    out = tmp_path / "out"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    # --multi_gpu starts two processes even with no GPU (accelerate 1.15's --cpu starts one).
+def _run_two_processes(crashes: Path, model: Path, out: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """`run` under `accelerate launch` in two processes (--multi_gpu starts two even with no GPU;
+    accelerate 1.15's --cpu starts one)."""
     command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               str(REPO / "crashtransformer.py"), "run", "--csv", str(crashes), "--model", str(tiny_bart),
+               str(REPO / "crashtransformer.py"), "run", "--csv", str(crashes), "--model", str(model),
                "--out_dir", str(out), *FAST]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def test_two_process_run_merges_into_one_set_of_artifacts(tmp_path, crashes, tiny_bart):
+    out = tmp_path / "out"
+    result = _run_two_processes(crashes, tiny_bart, out, tmp_path)
     # The main process exits 3 (rows were rejected); the launcher passes any non-zero code on as
     # its own failure, naming the status.
     assert result.returncode != 0 and "exitcode  : 3" in result.stderr, result.stderr[-3000:]
@@ -242,3 +247,17 @@ def test_two_process_run_merges_into_one_set_of_artifacts(tmp_path, crashes, tin
     assert not (out / ".parts").exists()
     report = json.loads((out / REPORT).read_text())
     assert report["counts"]["summarized"] == 60 and report["counts"]["rejected"] == 2
+
+
+def test_a_two_process_run_on_a_damaged_ledger_stops_both_processes(tmp_path, crashes, tiny_bart):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "processed_inputs.json").write_text("{ torn", encoding="utf-8")
+    # rank 0 refuses the ledger; rank 1 used to wait at the next barrier, silent, until the launcher killed it
+    result = _run_two_processes(crashes, tiny_bart, out, tmp_path)
+    assert result.returncode != 0
+    assert "processed_inputs.json" in result.stderr and "another process of this run stopped" in result.stderr
+    # the first rank to exit does so with the usage error; the launcher then stops the other (SIGTERM)
+    # if that one has not exited with it already.
+    assert "exitcode  : 2" in result.stderr, result.stderr[-3000:]
+    assert not (out / SUMMARIES).exists()

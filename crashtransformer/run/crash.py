@@ -7,7 +7,7 @@ crash_summaries.jsonl, with per-crash metrics against a reference when the input
 
 from __future__ import annotations
 
-from crashtransformer.infer.summarizer import CrashSummary, Summarizer
+from crashtransformer.infer.summarizer import CrashSummary, Summarizer, choose_all, count_generated_tokens
 from crashtransformer.metrics.text import text_metrics_example, word_count
 from crashtransformer.plan.graph import read_graphs_file
 
@@ -38,32 +38,61 @@ class CrashProcessor:
         return {"model": model, "device": device, "generation": described.pop("generation_config") | described}
 
     def process(self, records: list, source: str, digest: str, on_progress=None) -> tuple[list[dict], list[dict]]:
-        """Graph and summary rows of `records`; `on_progress` hears how many crashes are generated."""
-        results = self.summarizer.summarize(records, on_progress)
-        self.last_generated_tokens = self.summarizer.count_tokens(results)
-        graphs = [result.planned.graph for result in results]
-        return graphs, [self._summary_row(r, result, source, digest) for r, result in zip(records, results)]
+        """Graph and summary rows of `records`; `on_progress` hears how many crashes are generated.
+        The three steps in turn; run/overlap.py runs the first and the last beside the second."""
+        planned, model_inputs = self.plan(records)
+        found = self.generate(records, model_inputs, on_progress)
+        graphs, rows, self.last_generated_tokens = finish_chunk(self.inputs, records, planned, model_inputs, found,
+                                                                source, digest)
+        return graphs, rows
 
-    @staticmethod
-    def _summary_row(record, result: CrashSummary, source: str, digest: str) -> dict:
-        best = result.best
-        metrics = {k: v for k, v in best.quality.items() if k != "hallucinated_list"}
-        metrics["narrative_words"] = word_count(record.narrative)
-        if record.summary:
-            metrics.update(text_metrics_example(best.candidate.text, record.summary, record.narrative))
-        return {
-            "Crash_ID": record.crash_id,
-            "plan_lines": result.planned.plan_lines,
-            "candidates": [{"summary": r.candidate.text, "score": round(r.score, 4), "model_score": r.candidate.score}
-                           for r in result.ranked],
-            "best_summary": best.candidate.text,
-            "summary_source": result.source,  # model, or graph: no candidate was clean (infer/summarizer.py)
-            "unsupported_claims": [claim.to_dict() for claim in best.claims],
-            "reference_summary": record.summary,
-            "metrics": metrics,
-            "input_truncated": result.truncated,  # the model read only the start of the narrative
-            "narrative_original_chars": record.original_chars,  # set when --max_chars cut the narrative
-            "source_file": source,
-            "source_sha256": digest,
-            "row_number": record.row_number,
-        }
+    @property
+    def inputs(self):
+        """The model-input builder (plan.policy.ModelInputs): all the CPU steps need of the model."""
+        return self.summarizer.inputs
+
+    def plan(self, records: list) -> tuple[list, list]:
+        """Graphs, plans and model inputs of `records` (CPU)."""
+        return plan_chunk(self.inputs, records)
+
+    def generate(self, records: list, model_inputs: list, on_progress=None) -> list:
+        """The candidates of each record (the device)."""
+        return self.summarizer.generate(records, model_inputs, on_progress)
+
+
+def plan_chunk(inputs, records: list) -> tuple[list, list]:
+    """(planned crashes, model inputs) of `records`: graphs, plans and prompts, no model needed."""
+    return inputs.build_all(records)
+
+
+def finish_chunk(inputs, records: list, planned: list, model_inputs: list, found: list, source: str, digest: str
+                 ) -> tuple[list[dict], list[dict], int]:
+    """(graph rows, summary rows, tokens generated) of a chunk whose candidates are `found`: the
+    rerank and claim checks, the per-crash metrics, the rows; no model needed."""
+    results = choose_all(records, planned, model_inputs, found)
+    rows = [summary_row(record, result, source, digest) for record, result in zip(records, results)]
+    return [result.planned.graph for result in results], rows, count_generated_tokens(inputs.tokenizer, results)
+
+
+def summary_row(record, result: CrashSummary, source: str, digest: str) -> dict:
+    best = result.best
+    metrics = {k: v for k, v in best.quality.items() if k != "hallucinated_list"}
+    metrics["narrative_words"] = word_count(record.narrative)
+    if record.summary:
+        metrics.update(text_metrics_example(best.candidate.text, record.summary, record.narrative))
+    return {
+        "Crash_ID": record.crash_id,
+        "plan_lines": result.planned.plan_lines,
+        "candidates": [{"summary": r.candidate.text, "score": round(r.score, 4), "model_score": r.candidate.score}
+                       for r in result.ranked],
+        "best_summary": best.candidate.text,
+        "summary_source": result.source,  # model, or graph: no candidate was clean (infer/summarizer.py)
+        "unsupported_claims": [claim.to_dict() for claim in best.claims],
+        "reference_summary": record.summary,
+        "metrics": metrics,
+        "input_truncated": result.truncated,  # the model read only the start of the narrative
+        "narrative_original_chars": record.original_chars,  # set when --max_chars cut the narrative
+        "source_file": source,
+        "source_sha256": digest,
+        "row_number": record.row_number,
+    }

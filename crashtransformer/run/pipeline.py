@@ -1,23 +1,25 @@
 """The `run` pipeline: crash files -> graphs, plans, prompts, candidates, best summaries.
 
-    inputs (CSV/XLSX/JSONL, globs) --stream in chunks--> records | rejects
-    records -> infer/summarizer.py: plan (plan/policy.py: the row's own, --graphs_file, or extracted)
-               -> prompt (plan/prompt.py) -> beam + sampled candidates -> rerank (infer/rerank.py)
-            -> run/crash.py: artifact rows, per-crash metrics against the reference when there is one
-    artifacts appended per chunk (run/artifacts.py); run_report.json at the end (run/report.py)
+    inputs (run/inputs.py: CSV/XLSX/JSONL, globs) --stream in chunks--> records | rejects
+    records -> run/overlap.py: the steps of run/crash.py, beside generation when there are workers
+               plan (plan/policy.py: the row's own, --graphs_file, or extracted) -> prompt (plan/prompt.py)
+               -> beam + sampled candidates (infer/summarizer.py) -> rerank (infer/rerank.py)
+               -> artifact rows, per-crash metrics against the reference when there is one
+    artifacts appended per chunk, in order (run/artifacts.py); run_report.json at the end (run/report.py)
 
 Cron-safety comes from run/artifacts.py (append + fsync, resume) and run/state.py (lock, ledger).
+Under `accelerate launch`/`torchrun` every rank stops when one fails (`_every_rank_or_none`).
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crashtransformer.core.errors import EXIT_OK, EXIT_PARTIAL, RetryError, UserError
+from crashtransformer.core.errors import EXIT_INTERNAL, EXIT_OK, EXIT_PARTIAL, RetryError, UserError
 from crashtransformer.core.index import DigestIndex
 from crashtransformer.core.runtime import release_freed_memory
 from crashtransformer.core.logs import log
@@ -25,22 +27,16 @@ from crashtransformer.metrics.text import release_bleu_cache
 from crashtransformer.models.shipped import shipped_model_dir
 from crashtransformer.run.artifacts import ArtifactStore, narrative_digest
 from crashtransformer.run.crash import CrashProcessor
+from crashtransformer.run.inputs import InputFile, check_unchanged, count_rows, expand_inputs, record_reader, steady_digest
+from crashtransformer.run.overlap import ChunkFlow, default_chunk_size, default_workers
 from crashtransformer.run.identity import ModelIdentity, check_model, model_identity
 from crashtransformer.run.report import RunStats, write_report
-from crashtransformer.run.state import DirectoryLock, InputLedger, file_digest
+from crashtransformer.run.state import DirectoryLock, InputLedger
 from crashtransformer.run.signals import stop_on_signals
 from crashtransformer.core.io import check_writable_dir, reject_row
 
 # Where `run` finds the shipped default model when neither --model nor --fine_tuned_model is given.
 DEFAULT_MODEL_DIR = shipped_model_dir()
-
-
-@dataclass
-class InputFile:
-    path: Path
-    data_format: str | None = None  # None: by extension
-    worksheet: str | None = None
-    stamp: tuple[int, int, int] | None = None  # (inode, size, mtime) when its digest was taken
 
 
 @dataclass
@@ -51,24 +47,6 @@ class RunResult:
 
 
 # ----------------------------------------------------------------------------- inputs
-
-
-def expand_inputs(csv: list[str], jsonl: list[str], xlsx: str | None, worksheet: str | None) -> list[InputFile]:
-    """Files named by --csv/--jsonl (globs allowed, each pattern in sorted order) and --xlsx."""
-    files: list[InputFile] = []
-    for pattern, fmt in [(p, "csv") for p in csv] + [(p, "jsonl") for p in jsonl]:
-        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
-        if not matches:
-            log.warning("no file matches %s", pattern)
-        files.extend(InputFile(Path(m), fmt) for m in matches)
-    if xlsx:
-        files.append(InputFile(Path(xlsx), "xlsx", worksheet))
-    if not files and not any(glob.has_magic(p) for p in csv + jsonl):
-        raise UserError("no input given: pass --csv FILE (or a glob), --jsonl FILE or --xlsx FILE")
-    for item in files:
-        if not item.path.is_file():
-            raise UserError(f"input file not found: {item.path}")
-    return files
 
 
 def resolve_model_dir(model: str | None, fine_tuned_model: str | None) -> str:
@@ -106,26 +84,17 @@ class Shard:
         return index % self.world_size == self.rank
 
 
-def record_reader(item: InputFile, cfg):
-    """How `run` reads an input file: the one cleaning policy of data.records.RecordReader."""
-    from crashtransformer.data.records import RecordReader
-
-    return RecordReader(item.path, data_format=item.data_format, worksheet=item.worksheet,
-                        text_column=cfg.text_column, summary_column=cfg.summary_column, id_column=cfg.id_column,
-                        max_chars=cfg.max_chars, long_narratives="truncate", allow_empty=True)
-
-
-def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, store: ArtifactStore,
-                  stats: RunStats, shard: Shard, main_done: DigestIndex | dict, identity: ModelIdentity) -> int:
-    """Stream one input file through the processor; return its row count."""
+def _process_file(item: InputFile, digest: str, cfg, flow: ChunkFlow, chunk_size: int, store: ArtifactStore,
+                  stats: RunStats, shard: Shard, main_done: DigestIndex | dict) -> int:
+    """Stream one input file through the flow (run/overlap.py); return its row count."""
     from crashtransformer.data.records import Reject, chunked
 
     reader = record_reader(item, cfg)
     rows = changed = 0
     source = str(item.path)
     mine = (row for index, row in enumerate(reader) if shard.owns(index))
-    for chunk in chunked(mine, cfg.chunk_size):
-        check_unchanged(item, rows_before=rows)  # an exporter still writing: stop before using a torn row
+    for chunk in chunked(mine, chunk_size):
+        _check_unchanged_keeping(item, rows, flow)  # an exporter still writing: stop before using a torn row
         rows += len(chunk)
         rejects = [reject_row(r, source, digest) for r in chunk if isinstance(r, Reject)]
         todo = []
@@ -137,26 +106,40 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
             else:
                 todo.append(record)
         if cfg.limit is not None:
-            todo = todo[:max(cfg.limit - stats.summarized, 0)]
+            todo = todo[:max(cfg.limit - stats.summarized - flow.in_flight, 0)]
         fresh_rejects = store.append_rejects(rejects)
         stats.rejected += fresh_rejects
         stats.resumed_rejects += len(rejects) - fresh_rejects
-        if todo:
-            graphs, summaries = processor.process(todo, source, digest, on_progress=stats.generating)
-            for row, record in zip(summaries, todo):  # which model wrote it, from which text
-                row.update(identity.as_row(), narrative_sha256=narrative_digest(record.narrative))
-            store.append_chunk(graphs, summaries)
-            stats.add_chunk(summaries, processor.last_generated_tokens)
-            release_bleu_cache()
-            release_freed_memory()  # what the chunk's metrics and a CTranslate2 chunk freed
-        stats.progress(len(chunk))
-        if cfg.limit is not None and stats.summarized >= cfg.limit:
+        flow.put(todo, len(chunk), source, digest)
+        if cfg.limit is not None and stats.summarized + flow.in_flight >= cfg.limit:
             break
-    check_unchanged(item, rows_before=rows)  # grown since the last chunk: not finished, not in the ledger
+    _check_unchanged_keeping(item, rows, flow)  # grown since the last chunk: not finished, not in the ledger
+    flow.drain()
     if changed:
         log.warning("%s: %d Crash_IDs already summarized have another narrative here (an amended report?); "
                     "their summaries were kept: summarize them again with a new --out_dir", source, changed)
     return rows
+
+
+def _check_unchanged_keeping(item: InputFile, rows: int, flow: ChunkFlow) -> None:
+    """check_unchanged, writing the chunks in flight first when it refuses: the message says they are kept."""
+    try:
+        check_unchanged(item, rows_before=rows)
+    except RetryError:
+        flow.drain()
+        raise
+
+
+def chunk_writer(store: ArtifactStore, stats: RunStats, identity: ModelIdentity):
+    """What the flow calls with each chunk's rows, in chunk order: the only writer of the artifacts."""
+    def write(records: list, graphs: list[dict], summaries: list[dict], tokens: int) -> None:
+        for row, record in zip(summaries, records):  # which model wrote it, from which text
+            row.update(identity.as_row(), narrative_sha256=narrative_digest(record.narrative))
+        store.append_chunk(graphs, summaries)
+        stats.add_chunk(summaries, tokens)
+        release_bleu_cache()
+        release_freed_memory()  # what the chunk's metrics and a CTranslate2 chunk freed
+    return write
 
 
 # ----------------------------------------------------------------------------- run
@@ -165,43 +148,12 @@ def _process_file(item: InputFile, digest: str, cfg, processor: CrashProcessor, 
 def _pending_inputs(inputs: list[InputFile], ledger: InputLedger) -> list[tuple[InputFile, str]]:
     pending = []
     for item in inputs:
-        digest = _steady_digest(item)
+        digest = steady_digest(item)
         if ledger.is_done(digest):
             log.info("skipping %s: already processed (same content, see %s)", item.path, ledger.path.name)
         else:
             pending.append((item, digest))
     return pending
-
-
-def _stamp(path: Path) -> tuple[int, int, int]:
-    stat = path.stat()
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
-
-
-def _steady_digest(item: InputFile) -> str:
-    """The file's SHA-256, refused (exit 5) when the file vanishes or changes while it is hashed."""
-    try:
-        item.stamp = _stamp(item.path)
-        digest = file_digest(item.path)
-    except FileNotFoundError:
-        raise RetryError(f"input {item.path} disappeared before it was read (moved or deleted by another "
-                         "process?); nothing was done: run again when it is back, or without it") from None
-    check_unchanged(item, rows_before=0)
-    return digest
-
-
-def check_unchanged(item: InputFile, rows_before: int) -> None:
-    """Refuse (exit 5) an input whose size or time changed since its digest was taken: it is still
-    being written. A file removed or renamed over is not a change: the open file reads on whole."""
-    try:
-        now = _stamp(item.path)
-    except FileNotFoundError:
-        return
-    if item.stamp is None or now[0] != item.stamp[0] or now == item.stamp:
-        return
-    raise RetryError(f"input {item.path} changed while it was read ({item.stamp[1]} -> {now[1]} bytes): is the "
-                     f"exporter still writing it? The crashes of its first {rows_before} rows are kept; run the "
-                     "same command again when the file is complete")
 
 
 def make_processor(cfg, model_dir: str):
@@ -225,16 +177,21 @@ def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shar
     processor = make_processor(cfg, identity.name) if pending else None
     if processor is not None:
         store.use_metric_columns(metric_columns_of(processor))
-    stats.start(total_rows=sum(_count_rows(item) for item, _ in pending) // shard.world_size)
+    stats.start(total_rows=sum(count_rows(item) for item, _ in pending) // shard.world_size)
     finished = []
-    for item, digest in pending:
-        if cfg.limit is not None and stats.summarized >= cfg.limit:
-            break
-        log.info("processing %s%s", item.path, f" (rank {shard.rank}/{shard.world_size})" if shard.world_size > 1 else "")
-        rows = _process_file(item, digest, cfg, processor, store, stats, shard, main_done, identity)
-        stats.files_processed += 1
-        if cfg.limit is None:  # a --limit run has not finished the file
-            finished.append((digest, str(item.path), rows))
+    if processor is None:
+        return processor, finished
+    workers = default_workers(cfg.preprocessing_num_workers, processor)
+    chunk_size = default_chunk_size(cfg.chunk_size, processor)
+    with ChunkFlow(processor, workers, chunk_writer(store, stats, identity), stats.progress, stats.generating) as flow:
+        for item, digest in pending:
+            if cfg.limit is not None and stats.summarized >= cfg.limit:
+                break
+            log.info("processing %s%s", item.path, f" (rank {shard.rank}/{shard.world_size})" if shard.world_size > 1 else "")
+            rows = _process_file(item, digest, cfg, flow, chunk_size, store, stats, shard, main_done)
+            stats.files_processed += 1
+            if cfg.limit is None:  # a --limit run has not finished the file
+                finished.append((digest, str(item.path), rows))
     return processor, finished
 
 
@@ -270,9 +227,6 @@ def _run_single(cfg, inputs: list[InputFile], out_dir: Path, shard: Shard, start
 
 
 def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float, identity: ModelIdentity) -> RunResult:
-    import contextlib
-    import shutil
-
     import torch.distributed as dist
 
     if not dist.is_initialized():  # the launcher set RANK/WORLD_SIZE/MASTER_ADDR; gloo runs anywhere
@@ -280,38 +234,80 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float, ide
     main = shard.rank == 0
     out_dir = Path(cfg.out_dir)
     part_dir = out_dir / ".parts" / f"rank{shard.rank}"
-    with DirectoryLock(out_dir) if main else contextlib.nullcontext():
-        if main:
-            main_store = ArtifactStore(out_dir).open()  # repairs a killed run's files first
-            check_model(out_dir, identity, holds_summaries=bool(main_store.done))
-            main_ledger = InputLedger(out_dir, rebuild=cfg.rebuild_ledger)
-        dist.barrier()  # the others read the repaired files and the ledger rank 0 may have set anew
-        main_done = main_store.done if main else ArtifactStore(out_dir).read_done()
-        ledger = main_ledger if main else InputLedger(out_dir)
-        pending = _pending_inputs(inputs, ledger)
-        stats = RunStats(total_rows=None, files_skipped=len(inputs) - len(pending))
-        with DirectoryLock(part_dir):
-            part = ArtifactStore(part_dir).open()
-            processor, finished = _summarize_pending(cfg, pending, part, stats, shard, main_done, identity)
-        dist.barrier()
+    with contextlib.ExitStack() as held:
+        with _every_rank_or_none():
+            if main:
+                held.enter_context(DirectoryLock(out_dir))
+                main_store = ArtifactStore(out_dir).open()  # repairs a killed run's files first
+                check_model(out_dir, identity, holds_summaries=bool(main_store.done))
+                main_ledger = InputLedger(out_dir, rebuild=cfg.rebuild_ledger)
+        with _every_rank_or_none():  # the others read the repaired files and the ledger rank 0 may have set anew
+            main_done = main_store.done if main else ArtifactStore(out_dir).read_done()
+            ledger = main_ledger if main else InputLedger(out_dir)
+            pending = _pending_inputs(inputs, ledger)
+            stats = RunStats(total_rows=None, files_skipped=len(inputs) - len(pending))
+            with DirectoryLock(part_dir):
+                part = ArtifactStore(part_dir).open()
+                processor, finished = _summarize_pending(cfg, pending, part, stats, shard, main_done, identity)
         report_path = out_dir / "run_report.json"
-        if main:
-            stats.summarized = stats.rejected = stats.resumed_rejects = 0  # from here on: counts over all ranks
-            if processor is not None:
-                main_store.use_metric_columns(metric_columns_of(processor))
-            for rank in range(shard.world_size):
-                summaries, rejects, earlier = main_store.merge_from(ArtifactStore(out_dir / ".parts" / f"rank{rank}"))
-                stats.summarized, stats.rejected = stats.summarized + summaries, stats.rejected + rejects
-                stats.resumed_rejects += earlier
-                log.info("merged %d crashes and %d rejects from rank %d", summaries, rejects, rank)
-            stats.rows_done = stats.summarized + stats.rejected + stats.resumed_rejects + stats.already_done
-            for digest, source, rows in finished:
-                ledger.mark_done(digest, source, rows)
-            report_path = write_report(out_dir, cfg, stats, processor, main_store, started, identity)
-            shutil.rmtree(out_dir / ".parts", ignore_errors=True)
-        dist.barrier()
+        with _every_rank_or_none():
+            if main:
+                report_path = _merge_parts(cfg, out_dir, shard, stats, processor, main_store, ledger, finished,
+                                           started, identity)
     dist.destroy_process_group()
     return _result(stats, report_path, out_dir)
+
+
+def _merge_parts(cfg, out_dir: Path, shard: Shard, stats: RunStats, processor, main_store: ArtifactStore,
+                 ledger: InputLedger, finished: list, started: float, identity: ModelIdentity) -> Path:
+    """Rank 0, once every rank is done: the parts merged into out_dir, the ledger, the report."""
+    import shutil
+
+    stats.summarized = stats.rejected = stats.resumed_rejects = 0  # from here on: counts over all ranks
+    if processor is not None:
+        main_store.use_metric_columns(metric_columns_of(processor))
+    for rank in range(shard.world_size):
+        summaries, rejects, earlier = main_store.merge_from(ArtifactStore(out_dir / ".parts" / f"rank{rank}"))
+        stats.summarized, stats.rejected = stats.summarized + summaries, stats.rejected + rejects
+        stats.resumed_rejects += earlier
+        log.info("merged %d crashes and %d rejects from rank %d", summaries, rejects, rank)
+    stats.rows_done = stats.summarized + stats.rejected + stats.resumed_rejects + stats.already_done
+    for digest, source, rows in finished:
+        ledger.mark_done(digest, source, rows)
+    report_path = write_report(out_dir, cfg, stats, processor, main_store, started, identity)
+    shutil.rmtree(out_dir / ".parts", ignore_errors=True)
+    return report_path
+
+
+class OtherRankError(UserError):
+    """Another process's error, raised in every process of the run so all stop, with its exit code."""
+
+    def __init__(self, message: str, exit_code: int | None):
+        super().__init__(message)
+        self.exit_code = exit_code if exit_code is not None else EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _every_rank_or_none():
+    """A barrier at the end of the block that every rank passes, or none: when one rank fails in
+    the block (a held lock, a damaged ledger, a full disk), the others raise its error too instead
+    of waiting at a barrier for ever."""
+    import torch.distributed as dist
+
+    failure: BaseException | None = None
+    try:
+        yield
+    except Exception as error:  # a stop signal (KeyboardInterrupt) ends the process group anyway
+        failure = error
+    failures: list = [None] * dist.get_world_size()
+    dist.all_gather_object(failures, None if failure is None else (type(failure).__name__, str(failure),
+                                                                    getattr(failure, "exit_code", None)))
+    if failure is not None:
+        raise failure
+    first = next((found for found in failures if found is not None), None)
+    if first is not None:
+        name, message, exit_code = first
+        raise OtherRankError(f"another process of this run stopped ({name}): {message}", exit_code)
 
 
 def _result(stats: RunStats, report_path: Path, out_dir: Path) -> RunResult:
@@ -320,26 +316,3 @@ def _result(stats: RunStats, report_path: Path, out_dir: Path) -> RunResult:
     log.info("done: %d summarized, %d rejected (%d more rejected earlier), %d already done; artifacts in %s",
              stats.summarized, stats.rejected, stats.resumed_rejects, stats.already_done, out_dir)
     return RunResult(exit_code, report_path, stats)
-
-
-def _count_rows(item: InputFile) -> int:
-    """Rows of a file, for the progress total and ETA only: a fast pass with no validation."""
-    import csv
-
-    fmt = item.data_format or item.path.suffix.lower().lstrip(".")
-    try:
-        if fmt == "xlsx":
-            from openpyxl import load_workbook
-
-            book = load_workbook(item.path, read_only=True)
-            try:
-                sheet = book[item.worksheet] if item.worksheet else book.active
-                return max((sheet.max_row or 1) - 1, 0)
-            finally:
-                book.close()
-        with open(item.path, encoding="utf-8", errors="replace", newline="") as handle:
-            if fmt == "jsonl":
-                return sum(1 for line in handle if line.strip())
-            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-    except Exception:  # the count only feeds the ETA; the real read reports any problem
-        return 0

@@ -28,6 +28,7 @@ from crashtransformer.core.errors import UserError
 from crashtransformer.core.io import replace_directory, write_json_atomic
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import describe_device, peak_memory
+from crashtransformer.train.device import device_arguments
 
 # Families whose activations overflow fp16 (the loss turns to NaN): fp16 is refused for them.
 FP16_UNSAFE_FAMILIES = frozenset({"t5", "mt5", "umt5", "longt5", "pegasus", "pegasus_x", "bigbird_pegasus"})
@@ -223,8 +224,11 @@ def load_train_and_validation(cfg) -> tuple[list, list]:
 # ----------------------------------------------------------------------------- trainer arguments
 
 
-def trainer_arguments(cfg, out: Path, fp16: bool, bf16: bool, has_validation: bool) -> dict[str, Any]:
-    """TrainingArguments shared by every task, from the command's config."""
+def trainer_arguments(cfg, out: Path, fp16: bool, bf16: bool, has_validation: bool, cuda: bool | None = None,
+                      tf32_supported: bool | None = None) -> dict[str, Any]:
+    """TrainingArguments shared by every task, from the command's config. `cuda` and
+    `tf32_supported` default to what this machine has (tests pretend a GPU with them)."""
+    cuda = _cuda_available() if cuda is None else cuda
     evaluate = has_validation and cfg.eval_strategy != "no"
     return dict(
         output_dir=str(out),
@@ -254,13 +258,14 @@ def trainer_arguments(cfg, out: Path, fp16: bool, bf16: bool, has_validation: bo
         include_num_input_tokens_seen="non_padding",  # real tokens/s in the results
         report_to="none",  # TensorBoard is attached by hand so its files land in <output_dir>/logs
         disable_tqdm=not sys.stderr.isatty(),  # a bar on a terminal, log lines in cron and log files
-        dataloader_pin_memory=_cuda_available(),  # pinning only helps copies to a GPU
+        dataloader_pin_memory=cuda,  # pinning only helps copies to a GPU
         average_tokens_across_devices=False,  # else transformers 5 logs the loss x number of processes
         ddp_find_unused_parameters=False,  # every parameter takes part in each step; skips a graph walk
-        use_cpu=not _cuda_available(),  # also makes torchrun/accelerate processes join over gloo on CPU
+        use_cpu=not cuda,  # also makes torchrun/accelerate processes join over gloo on CPU
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         seed=cfg.seed,
         data_seed=cfg.seed,
+        **device_arguments(cfg, cuda, tf32_supported),
     )
 
 

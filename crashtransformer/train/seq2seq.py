@@ -106,7 +106,7 @@ def final_evaluation(trainer, dataset, records: Sequence, model_inputs: ModelInp
                      model_metrics: bool) -> dict:
     """Generate for the whole validation split with the best model and score it with the full
     metric suite (ROUGE, BLEU, BERTScore, similarity, length, plan coverage, faithfulness)."""
-    from crashtransformer.core.config import MetricSettings
+    from crashtransformer.core.settings import MetricSettings
     from crashtransformer.metrics.suite import score_pairs
 
     tokenizer = model_inputs.tokenizer
