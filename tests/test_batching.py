@@ -178,9 +178,11 @@ def test_a_cpu_or_a_batch_size_keeps_fixed_batches_cuda_gets_a_budget():
     assert choose_batching(_settings(), _loaded("cuda", 10 * 2**20)) == Batching(tokens=4975)
     assert choose_batching(_settings(), _loaded("cuda")) == Batching(size=32)  # free memory unknown
     assert choose_batching(_settings(), _loaded("cpu"), default_size=8) == Batching(size=8)
-    assert batching_phrase(_settings(), _loaded("cuda", 10 * 2**20)) == \
+    on_gpu, on_cpu = _loaded("cuda", 10 * 2**20), _loaded("cpu")
+    assert batching_phrase(choose_batching(_settings(), on_gpu), _settings(), on_gpu) == \
         "token budget 4975 per batch (sized from 0.0 GiB free GPU memory)"
-    assert batching_phrase(_settings(), _loaded("cpu")) == "batch size 32 (chosen for the device)"
+    assert batching_phrase(choose_batching(_settings(), on_cpu), _settings(), on_cpu) == \
+        "batch size 32 (chosen for the device)"
     assert Batching(size=32).describe() == 32 and Batching(tokens=4975).describe() == "tokens:4975"
     with pytest.raises(ValueError):
         Batching(size=3, tokens=100)

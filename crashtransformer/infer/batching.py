@@ -201,9 +201,8 @@ def choose_batching(settings, loaded, default_size: int | None = None, kept_logi
     return Batching(tokens=token_budget(free, loaded.model.config, dtype_bytes(loaded.dtype), kept_logits=kept_logits))
 
 
-def batching_phrase(settings, loaded) -> str:
-    """The log's words for `choose_batching(settings, loaded)`, with where it came from."""
-    batching = choose_batching(settings, loaded)
+def batching_phrase(batching: Batching, settings, loaded) -> str:
+    """The log's words for `batching` (what `choose_batching(settings, loaded)` chose), with where it came from."""
     if settings.batch_size:
         return batching.label()
     if batching.tokens is None:

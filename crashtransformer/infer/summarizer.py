@@ -126,6 +126,8 @@ class Summarizer:
         self.device, self.dtype = loaded.device, loaded.dtype
         self.settings, self.inputs, self.backend_reason = settings, inputs, backend_reason
         self.batch_size = choose_batching(settings, loaded)  # a Batching: fixed size, or a token budget on CUDA
+        log.info("device %s, dtype %s, %s", self.device, str(self.dtype).replace("torch.", ""),
+                 batching_phrase(self.batch_size, settings, loaded))
         self.generation_config = beam_config(settings, self.model, self.tokenizer)
         self.backend_name, self.quantization, self.beam = make_generator(
             self.model, self.tokenizer, self.generation_config, settings.num_candidates, self.batch_size)
@@ -148,8 +150,6 @@ class Summarizer:
         log.info("backend %s (%s)", choice.name, choice.reason)
         loaded = load_for_generation(choice.model_dir, choice.name, loading, torch_device, settings.dtype,
                                      max(settings.num_beams, settings.num_candidates))
-        log.info("device %s, dtype %s, %s", torch_device, str(loaded.dtype).replace("torch.", ""),
-                 batching_phrase(settings, loaded))
         sampling = None
         if settings.num_samples > 0 and choice.name == "ctranslate2":
             sampling = load_for_generation(sampling_model_dir(model_dir), "torch", loading, torch_device,
