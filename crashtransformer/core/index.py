@@ -1,66 +1,52 @@
-"""A set of keys (Crash_IDs, reject keys) with one 64-bit value each, in 24 bytes a key.
+"""A set of keys (Crash_IDs, reject keys) with one 64-bit value each, in constant memory.
 
-`run` must know every Crash_ID its output directory already holds, however many nights of
-crashes that is. A dict of Crash_ID to a 16-hex-digit narrative digest takes 157 MB at a million
-(tracemalloc); this index keeps a 128-bit BLAKE2b digest of each key and its value in sorted
-numpy blocks instead: 24 MB at a million, and a lookup is a binary search per block.
+`run` must know every Crash_ID its output directory already holds, and every Crash_ID of the
+file it reads (for duplicates), however many nights of crashes that is. A dict of Crash_ID to a
+narrative digest takes 157 MB at a million (tracemalloc); sorted numpy blocks of digests took
+24 MB an index, and a run holds two that size, so a million-row night still grew by 48 MB.
+This index keeps each key's 128-bit BLAKE2b digest in a private SQLite database instead: a
+B-tree in a temporary file (deleted when the index is closed or collected) behind a page cache
+of CACHE_KIB, so the process holds the same few megabytes at a thousand keys and at a million;
+the operating system's file cache, not the process, holds the rest.
 
 A digest stands for its key: two different keys share one with probability about n²/2¹²⁹
 (10⁻²⁶ at a million), far below the chance of a disk flipping the bit that records them.
-
-New keys go to a small dict first; it is sorted into a block when it fills, and blocks of equal
-size are merged (a binary counter) up to BLOCK_CAP, so no merge ever copies more than a block's
-worth: peak memory stays a few megabytes over the data itself.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
 
-import numpy as np
+from crashtransformer.core.errors import RetryError
 
-PENDING_CAP = 8192  # keys held in a dict before they are sorted into a block
-BLOCK_CAP = 1 << 18  # keys in the largest merged block (6 MB); beyond it blocks are only searched
 UNKNOWN = 0  # the value of a key added without one
+CACHE_KIB = 2048  # SQLite's page cache per index (its default): what the process holds of it
+_SIGN = 1 << 63  # values are unsigned 64-bit, SQLite integers signed: stored shifted by 2⁶³
 
 
-def key_digest(key: str) -> tuple[int, int]:
-    """The two 64-bit halves of the key's 128-bit BLAKE2b digest."""
-    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    return int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:], "little")
+def key_digest(key: str) -> bytes:
+    """The key's 128-bit BLAKE2b digest."""
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-class _Block:
-    """Keys sorted by (high, low) half, and their values."""
-
-    def __init__(self, high: np.ndarray, low: np.ndarray, values: np.ndarray):
-        order = np.lexsort((low, high))
-        self.high, self.low, self.values = high[order], low[order], values[order]
-
-    def __len__(self) -> int:
-        return len(self.high)
-
-    def find(self, high: int, low: int) -> int | None:
-        """The position of the key, or None."""
-        start = int(np.searchsorted(self.high, np.uint64(high), "left"))
-        while start < len(self.high) and int(self.high[start]) == high:
-            if int(self.low[start]) == low:
-                return start
-            start += 1
-        return None
-
-    @staticmethod
-    def merged(first: "_Block", second: "_Block") -> "_Block":
-        return _Block(np.concatenate([first.high, second.high]), np.concatenate([first.low, second.low]),
-                      np.concatenate([first.values, second.values]))
+def _sqlite_temp_dir() -> str:
+    """Where SQLite puts its temp files on Unix: the first of these that is set."""
+    return os.environ.get("SQLITE_TMPDIR") or os.environ.get("TMPDIR") or "/var/tmp (or /tmp)"
 
 
 class DigestIndex:
     """Membership and a value per key; `add` keeps the first value given for a key."""
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[int, int], int] = {}
-        self._blocks: list[_Block] = []
+        # "" opens a private temporary database: in the page cache until it outgrows it, then a
+        # temp file SQLite deletes itself. Nothing here must survive a crash, so no journal, no sync.
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE keys (digest BLOB PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
         self._size = 0
 
     def __len__(self) -> int:
@@ -78,31 +64,20 @@ class DigestIndex:
 
     def add(self, key: str, value: int = UNKNOWN) -> bool:
         """Add the key; False (and the old value kept) when it was there already."""
-        digest = key_digest(key)
-        if self._lookup(digest) is not None:
-            return False
-        self._pending[digest] = value
-        self._size += 1
-        if len(self._pending) >= PENDING_CAP:
-            self._flush()
-        return True
+        try:
+            added = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)",
+                                     (key_digest(key), value - _SIGN)).rowcount == 1
+        except sqlite3.OperationalError as exc:  # "database or disk is full": the temp directory's disk
+            raise RetryError(f"no space left for the Crash_ID index in {_sqlite_temp_dir()} ({exc}): free "
+                             "space there or point TMPDIR at a disk with room, then run the same command "
+                             "again: what was finished is kept") from exc
+        self._size += added
+        return added
 
-    def _lookup(self, digest: tuple[int, int]) -> int | None:
-        if digest in self._pending:
-            return self._pending[digest]
-        for block in self._blocks:
-            position = block.find(*digest)
-            if position is not None:
-                return int(block.values[position])
-        return None
+    def _lookup(self, digest: bytes) -> int | None:
+        row = self._db.execute("SELECT value FROM keys WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else row[0] + _SIGN
 
-    def _flush(self) -> None:
-        keys = list(self._pending)
-        block = _Block(np.fromiter((k[0] for k in keys), np.uint64, len(keys)),
-                       np.fromiter((k[1] for k in keys), np.uint64, len(keys)),
-                       np.fromiter(self._pending.values(), np.uint64, len(keys)))
-        self._pending = {}
-        # a binary counter: merge while the newest two blocks are the same size (and not too big)
-        while self._blocks and len(self._blocks[-1]) <= len(block) and len(self._blocks[-1]) + len(block) <= BLOCK_CAP:
-            block = _Block.merged(self._blocks.pop(), block)
-        self._blocks.append(block)
+    def close(self) -> None:
+        """Drop the keys now (the temp file goes with them) rather than when the index is collected."""
+        self._db.close()

@@ -33,9 +33,9 @@ CLASSIFICATION_COLUMNS = ("Crash_ID", "source_file", "narrative_words", "predict
 NER_COLUMNS = ("Crash_ID", "source_file", "narrative_words", "entity_count", "entity_labels")
 
 
-def encoder_task(model_dir: str, trust_remote_code: bool = False) -> str | None:
-    """classification or ner when the model is one (read from its config.json), else None."""
-    from crashtransformer.models.loading import load_config, model_task
+def _task_config(model_dir: str, trust_remote_code: bool):
+    """The model's config (its architectures at least), or None where the summarizer's loader must judge."""
+    from crashtransformer.models.loading import load_config
 
     config_file = Path(model_dir) / "config.json"
     if config_file.is_file():
@@ -43,12 +43,28 @@ def encoder_task(model_dir: str, trust_remote_code: bool = False) -> str | None:
             architectures = json.loads(config_file.read_text(encoding="utf-8")).get("architectures")
         except (OSError, ValueError, AttributeError):
             return None  # not ours to judge: the summarizer's loader reports what is wrong
-        task = model_task(SimpleNamespace(architectures=architectures))
-    elif Path(model_dir).exists():
+        return SimpleNamespace(architectures=architectures)
+    if Path(model_dir).exists():
         return None
-    else:
-        task = model_task(load_config(model_dir, trust_remote_code))
+    return load_config(model_dir, trust_remote_code)
+
+
+def encoder_task(model_dir: str, trust_remote_code: bool = False) -> str | None:
+    """classification or ner when the model is one (read from its config.json), else None."""
+    from crashtransformer.models.loading import model_task
+
+    config = _task_config(model_dir, trust_remote_code)
+    task = model_task(config) if config is not None else None
     return task if task in ENCODER_TASKS else None
+
+
+def require_generating_model(model_dir: str, trust_remote_code: bool = False) -> None:
+    """Refuse a classifier or tagger for a backend that only generates (CTranslate2), before the
+    run takes its lock or writes a header: the refusal leaves the output directory as it was."""
+    from crashtransformer.models.loading import require_seq2seq
+
+    if encoder_task(model_dir, trust_remote_code):
+        require_seq2seq(_task_config(model_dir, trust_remote_code), model_dir)
 
 
 class EncoderProcessor:

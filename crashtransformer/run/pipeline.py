@@ -26,6 +26,7 @@ from crashtransformer.core.logs import log
 from crashtransformer.metrics.text import release_bleu_cache
 from crashtransformer.models.shipped import shipped_model_dir
 from crashtransformer.run.artifacts import ArtifactStore, narrative_digest
+from crashtransformer.run.classify import EncoderProcessor, encoder_task, require_generating_model
 from crashtransformer.run.crash import CrashProcessor
 from crashtransformer.run.inputs import InputFile, check_unchanged, count_rows, expand_inputs, record_reader, steady_digest
 from crashtransformer.run.overlap import ChunkFlow, default_chunk_size, default_workers
@@ -158,8 +159,6 @@ def _pending_inputs(inputs: list[InputFile], ledger: InputLedger) -> list[tuple[
 
 def make_processor(cfg, model_dir: str):
     """The processor for the model's task, read from its config: summaries, or labels/entities."""
-    from crashtransformer.run.classify import EncoderProcessor, encoder_task
-
     task = encoder_task(model_dir, cfg.loading.trust_remote_code) if cfg.generation.backend != "ctranslate2" else None
     return EncoderProcessor.from_config(cfg, model_dir, task) if task else CrashProcessor.from_config(cfg, model_dir)
 
@@ -205,6 +204,8 @@ def run(cfg) -> RunResult:
     out_dir = check_writable_dir(cfg.out_dir, "--out_dir")
     shard = Shard.from_env()
     identity = model_identity(resolve_model_dir(cfg.model, cfg.fine_tuned_model))
+    if cfg.generation.backend == "ctranslate2":
+        require_generating_model(identity.name, cfg.loading.trust_remote_code)
     with stop_on_signals():  # SIGTERM / Ctrl-C: finish the current write, release the lock, exit 130
         if shard.world_size > 1:
             return _run_sharded(cfg, inputs, shard, started, identity)
