@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import REPO
-from crashtransformer.run.state import (DirectoryLock, InputLedger, LockedError, append_jsonl, file_digest,
+from crashtransformer.core.io import file_digest
+from crashtransformer.run.state import (DirectoryLock, InputLedger, LockedError, append_jsonl,
                                        iter_jsonl, cut_torn_tail)
 
 

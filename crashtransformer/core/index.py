@@ -5,7 +5,7 @@ file it reads (for duplicates), however many nights of crashes that is. A dict o
 narrative digest takes 157 MB at a million (tracemalloc); sorted numpy blocks of digests took
 24 MB an index, and a run holds two that size, so a million-row night still grew by 48 MB.
 This index keeps each key's 128-bit BLAKE2b digest in a private SQLite database instead: a
-B-tree in a temporary file (deleted when the index is closed or collected) behind a page cache
+B-tree in a temporary file (unlinked as soon as SQLite opens it: not even a kill leaves it) behind a page cache
 of CACHE_KIB, so the process holds the same few megabytes at a thousand keys and at a million;
 the operating system's file cache, not the process, holds the rest.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import shutil
@@ -73,6 +74,15 @@ def disk_full_is_retry(path: str | os.PathLike, then: str = "") -> Iterator[None
         if isinstance(exc, RetryError) or not is_no_space(exc, path):
             raise
         raise RetryError(no_space_message(path, exc, then)) from exc
+
+
+def file_digest(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """The SHA-256 of a file's bytes, read a block at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(block):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _umask() -> int:

@@ -187,7 +187,7 @@ class Validator:
         if long_narratives not in LONG_NARRATIVES:  # a misspelt "reject" must not cut training data
             raise ValueError(f"long_narratives must be one of {LONG_NARRATIVES}, got {long_narratives!r}")
         self.max_chars, self.long_narratives, self.truncated = max_chars, long_narratives, 0
-        self.first_row_of_id = DigestIndex()  # every Crash_ID of the file, in 24 bytes each (core/index.py)
+        self.first_row_of_id = DigestIndex()  # every Crash_ID of the file, on disk (core/index.py)
         self.generated: Counter = Counter()
 
     def check(self, record: CrashRecord, raw: dict[str, Any]) -> CrashRecord | Reject:

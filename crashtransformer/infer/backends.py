@@ -34,7 +34,7 @@ from crashtransformer.core.errors import UserError
 from crashtransformer.core.logs import log
 
 CACHE_QUANTIZATION = "float32"  # exact weights: greedy decoding writes the same summaries as torch
-CACHE_VERSION = 1  # bump when the conversion or the layout of a cached one changes
+CACHE_VERSION = 2  # bump when the conversion or the layout of a cached one changes
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from crashtransformer.core.errors import UserError
+from crashtransformer.core.io import file_digest
 from crashtransformer.infer.batching import Batching, as_batching
 from crashtransformer.infer.generation import Candidate, is_out_of_memory, release_memory, smaller_batch
 from crashtransformer.core.logs import log
@@ -62,7 +63,17 @@ def export_damage(path: str | os.PathLike) -> str | None:
     size = (root / "model.bin").stat().st_size
     if isinstance(recorded, int) and size != recorded:
         return f"model.bin holds {size} bytes, {MANIFEST} says {recorded}"
-    return None
+    return _digest_mismatch(root, parsed[MANIFEST])
+
+
+def _digest_mismatch(root: Path, manifest: dict) -> str | None:
+    """model.bin against the SHA-256 its manifest recorded (exports made before it was recorded
+    are checked by size only): a flipped byte in the weights would otherwise run, and write nonsense."""
+    recorded = (manifest.get("sha256") or {}).get("model.bin") if isinstance(manifest, dict) else None
+    if not isinstance(recorded, str):
+        return None
+    actual = file_digest(root / "model.bin")
+    return None if actual == recorded else f"model.bin has SHA-256 {actual[:12]}..., {MANIFEST} says {recorded[:12]}..."
 
 
 def refuse_export_for_torch(path: str | os.PathLike) -> None:

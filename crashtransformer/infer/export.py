@@ -23,7 +23,7 @@ from crashtransformer.core.errors import UserError
 from crashtransformer.infer.ctranslate2 import HF_SUBDIR, MANIFEST, require_ctranslate2
 from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import versions
-from crashtransformer.core.io import disk_full_is_retry, write_json_atomic
+from crashtransformer.core.io import disk_full_is_retry, file_digest, write_json_atomic
 
 QUANTIZATIONS = ("int8", "int8_float16", "int8_bfloat16", "float16", "bfloat16", "float32")
 
@@ -176,6 +176,7 @@ def _manifest(cfg, source, config, exported: Path, seconds: float) -> dict:
             "exported_weights": (exported / "model.bin").stat().st_size,
             "exported_directory": _dir_bytes(exported),
         },
+        "sha256": {"model.bin": file_digest(exported / "model.bin")},  # checked before each run: same-size damage
         "export_seconds": round(seconds, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": versions("ctranslate2"),

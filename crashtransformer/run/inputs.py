@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crashtransformer.core.errors import RetryError, UserError
 from crashtransformer.core.logs import log
-from crashtransformer.run.state import file_digest
+from crashtransformer.core.io import file_digest
 
 
 @dataclass

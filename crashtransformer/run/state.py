@@ -13,7 +13,6 @@ JSONL that survives kill -9, and a ledger of input files already processed.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import socket
@@ -157,14 +156,6 @@ def append_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> int:
 
 
 # ----------------------------------------------------------------------------- ledger
-
-
-def file_digest(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class InputLedger:

@@ -205,19 +205,24 @@ def test_a_classifier_where_a_summarizer_belongs(family: str, command: str, tmp_
         assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())
 
 
-@pytest.mark.parametrize("damage", ["model.bin", "export_manifest.json", "hf/config.json"])
+@pytest.mark.parametrize("damage", ["model.bin", "model.bin flipped", "export_manifest.json", "hf/config.json"])
 def test_a_damaged_ctranslate2_export_is_one_line(damage: str, tmp_path, good_model, data, monkeypatch):
     from crashtransformer.infer.backends import cached_conversion
 
     monkeypatch.setenv("CRASHTRANSFORMER_CACHE", str(tmp_path / "cache"))
     export = tmp_path / "export"
     shutil.copytree(cached_conversion(str(good_model)), export)
-    damaged = export / damage
+    damaged = export / damage.split()[0]
     if damage == "model.bin":
         damaged.write_bytes(damaged.read_bytes()[:1000])
+    elif damage == "model.bin flipped":  # same size: only the recorded SHA-256 tells
+        weights = bytearray(damaged.read_bytes())
+        weights[-100] ^= 0x01
+        damaged.write_bytes(bytes(weights))
     else:
         damaged.unlink()
-    says = "model.bin holds 1000 bytes" if damage == "model.bin" else f"{damage} is missing"
+    says = {"model.bin": "model.bin holds 1000 bytes", "model.bin flipped": "model.bin has SHA-256 "}.get(
+        damage, f"{damage} is missing")
     result = invoke(*_argv(RUN_CT2, export, data, tmp_path / "out"), cwd=tmp_path)
     _assert_one_line(result, f"{export} is a damaged CTranslate2 export ({says}")
 

@@ -214,6 +214,14 @@ def _cut_model_bin(target: Path) -> None:
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size - 1000])
 
 
+def _flip_a_weight_byte(target: Path) -> None:
+    """Damage that keeps the size: only the manifest's SHA-256 sees it."""
+    weights = target / "model.bin"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+
+
 def _drop_manifest(target: Path) -> None:
     (target / "export_manifest.json").unlink()
 
@@ -222,7 +230,7 @@ def _garble_config(target: Path) -> None:
     (target / "config.json").write_bytes(b"\x00\x01 not json")
 
 
-@pytest.mark.parametrize("damage", [_cut_model_bin, _drop_manifest, _garble_config], ids=lambda d: d.__name__[1:])
+@pytest.mark.parametrize("damage", [_cut_model_bin, _flip_a_weight_byte, _drop_manifest, _garble_config], ids=lambda d: d.__name__[1:])
 def test_a_damaged_cached_conversion_is_deleted_and_made_again(damage, tmp_path, crashes, good_model, private_cache):
     from crashtransformer.infer.ctranslate2 import export_damage
 
