@@ -66,3 +66,30 @@ def test_ledger_remembers_content_not_names(tmp_path):
     assert InputLedger(tmp_path / "out").is_done(digest)
     data.write_text("Crash_ID,Narrative\n1,changed text\n")
     assert not InputLedger(tmp_path / "out").is_done(file_digest(data))
+
+
+def _summary(crash_id: str) -> dict:
+    return {"Crash_ID": crash_id, "narrative_sha256": "00ff00ff00ff00ff", "summary": f"summary of {crash_id}",
+            "metrics": {}}
+
+
+def test_merging_a_part_streams_it_in_batches_taking_each_crash_once(tmp_path, monkeypatch):
+    """A rank's part is merged a batch at a time (memory flat): every crash the main store
+    lacks arrives once, with its graph, in order; crashes it holds already are left alone."""
+    from crashtransformer.run import artifacts
+    from crashtransformer.run.artifacts import GRAPHS, ArtifactStore, iter_paired
+
+    monkeypatch.setattr(artifacts, "MERGE_BATCH", 4)
+    main, part = ArtifactStore(tmp_path / "main").open(), ArtifactStore(tmp_path / "part").open()
+    main.append_chunk([{"Crash_ID": "C0", "events": []}], [_summary("C0")])
+    ids = [f"C{n}" for n in range(11)]
+    part.append_chunk([{"Crash_ID": i, "events": []} for i in ids], [_summary(i) for i in ids])
+    main.append_rejects([{"source_sha256": "s", "row_number": 1, "Crash_ID": "R1"}])
+    part.append_rejects([{"source_sha256": "s", "row_number": n, "Crash_ID": f"R{n}"} for n in range(1, 7)])
+
+    assert main.merge_from(part) == (10, 5, 1)
+    merged = list(iter_paired(main.dir))
+    assert [s["Crash_ID"] for s, _ in merged] == ids
+    assert all(graph is not None and graph["Crash_ID"] == s["Crash_ID"] for s, graph in merged)
+    assert len(list(iter_jsonl(main.path(GRAPHS)))) == 11
+    assert main.merge_from(part) == (0, 0, 6)  # merging again adds nothing

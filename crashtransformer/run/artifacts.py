@@ -20,7 +20,7 @@ import csv
 import io
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from crashtransformer.core.index import UNKNOWN, DigestIndex
 from crashtransformer.run.state import RERUN_KEEPS_WORK, append_jsonl, cut_torn_tail, iter_jsonl, iter_jsonl_lines
@@ -33,6 +33,7 @@ SUMMARIES = "crash_summaries.jsonl"
 METRICS = "summaries_metrics.csv"
 REJECTS = "rejects.csv"
 REPORT = "run_report.json"
+MERGE_BATCH = 512  # crashes (or rejects) a merge of a rank's part appends at a time
 
 # Per-crash metric columns; reference-based ones stay empty when the input has no reference.
 METRIC_COLUMNS = (
@@ -105,14 +106,21 @@ class ArtifactStore:
         return self
 
     def merge_from(self, other: "ArtifactStore") -> tuple[int, int, int]:
-        """Take another store's crashes and rejects that this one lacks (multi-process runs);
-        return how many crashes and rejects were new, and how many rejects it held already."""
-        graphs = {str(g.get("Crash_ID")): g for g in iter_jsonl(other.path(GRAPHS))}
-        fresh = [s for s in iter_jsonl(other.path(SUMMARIES)) if str(s["Crash_ID"]) not in self.done]
-        self.append_chunk([graphs[str(s["Crash_ID"])] for s in fresh if str(s["Crash_ID"]) in graphs], fresh)
-        rejects = read_csv_rows(other.path(REJECTS))
-        fresh_rejects = self.append_rejects(rejects)
-        return len(fresh), fresh_rejects, len(rejects) - fresh_rejects
+        """Take another store's crashes and rejects that this one lacks (multi-process runs), a
+        batch at a time (memory stays flat however many a rank wrote); return how many crashes and
+        rejects were new, and how many rejects it held already."""
+        fresh = fresh_rejects = rejects = 0
+        for batch in _batches(pair for pair in iter_paired(other.dir) if str(pair[0]["Crash_ID"]) not in self.done):
+            first_of_each: dict[str, tuple] = {}  # a part repaired after a kill holds each crash once; be sure
+            for summary, graph in batch:
+                first_of_each.setdefault(str(summary["Crash_ID"]), (summary, graph))
+            batch = list(first_of_each.values())
+            self.append_chunk([graph for _, graph in batch if graph is not None], [summary for summary, _ in batch])
+            fresh += len(batch)
+        for batch in _batches(iter_csv_rows(other.path(REJECTS))):
+            fresh_rejects += self.append_rejects(batch)
+            rejects += len(batch)
+        return fresh, fresh_rejects, rejects - fresh_rejects
 
     def read_done(self) -> DigestIndex:
         """The done set without repairing anything (for processes that must not write here)."""
@@ -279,6 +287,32 @@ def claims_text(claims: list[dict] | None) -> str:
 
 def read_csv_rows(path: Path) -> list[dict]:
     return list(iter_csv_rows(path))
+
+
+def iter_paired(out_dir: Path) -> Iterator[tuple[dict, dict | None]]:
+    """(summary, graph or None) per crash of a directory, streamed: append_chunk writes both files
+    chunk by chunk in one order, so a graph is never far ahead of its summary."""
+    graphs = iter_jsonl(Path(out_dir) / GRAPHS)
+    pending: dict[str, dict] = {}
+    for summary in iter_jsonl(Path(out_dir) / SUMMARIES):
+        crash_id = str(summary["Crash_ID"])
+        while crash_id not in pending:
+            graph = next(graphs, None)
+            if graph is None:
+                break
+            pending[str(graph.get("Crash_ID"))] = graph
+        yield summary, pending.pop(crash_id, None)
+
+
+def _batches(items: Iterable, size: int = MERGE_BATCH) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def iter_csv_rows(path: Path):

@@ -26,8 +26,7 @@ from crashtransformer.core.version import __version__
 from crashtransformer.plan.catalogue import parse_plan
 from crashtransformer.report.charts import bar_chart, heat_table
 from crashtransformer.report.html import render_page
-from crashtransformer.run.artifacts import GRAPHS, REJECTS, REPORT, SUMMARIES, claims_text, iter_csv_rows
-from crashtransformer.run.state import iter_jsonl
+from crashtransformer.run.artifacts import REJECTS, REPORT, SUMMARIES, claims_text, iter_csv_rows, iter_paired
 
 HTML_REPORT = "report.html"
 SPREADSHEET = "crash_summaries.csv"
@@ -132,20 +131,6 @@ def _primary_collision(graph: dict | None) -> dict | None:
     return next((e for e in events if e.get("type") == "collision" and e.get("key")), None)
 
 
-def _paired(out_dir: Path):
-    """(summary, graph or None) per crash; both files are appended chunk by chunk in one order."""
-    graphs = iter_jsonl(out_dir / GRAPHS)
-    pending: dict[str, dict] = {}
-    for summary in iter_jsonl(out_dir / SUMMARIES):
-        crash_id = str(summary["Crash_ID"])
-        while crash_id not in pending:
-            graph = next(graphs, None)
-            if graph is None:
-                break
-            pending[str(graph.get("Crash_ID"))] = graph
-        yield summary, pending.pop(crash_id, None)
-
-
 def highlighted(narrative: str, graph: dict | None) -> list[tuple[str, str | None]]:
     """The narrative as (text, kind) segments, kind naming the evidence span it lies in."""
     kinds: list[str | None] = [None] * len(narrative)
@@ -204,7 +189,7 @@ def collect(out_dir: Path, on_row=None, seed: int = 0) -> tuple[Tally, list[dict
     to `on_row` as it is read (memory stays flat however many crashes the directory holds)."""
     tally, shown, sample = Tally(), [], []
     rng, unflagged = random.Random(seed), 0
-    for summary, graph in _paired(out_dir):
+    for summary, graph in iter_paired(out_dir):
         flags = crash_flags(summary, graph)
         _count(tally, summary, graph, flags)
         view = None
