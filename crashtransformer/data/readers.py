@@ -270,6 +270,10 @@ def _sheet_rows(path: Path, book, info: SourceInfo, worksheet: str | None) -> It
     sheet = book[worksheet] if worksheet else book.worksheets[0]
     if not hasattr(sheet, "iter_rows"):
         raise UserError(f"{path}: '{worksheet}' is a chart sheet, not a worksheet")
+    # openpyxl pads every row to the width and height the sheet's <dimension> claims: a forged
+    # A1:XFD1048576 would make each row 16,384 cells and the sheet a million rows. Without it each
+    # row is as wide as its own last cell, and only real gaps in the row numbers are padded.
+    sheet.reset_dimensions()
     rows = sheet.iter_rows(values_only=True)
     header = None
     for cells in rows:
@@ -284,7 +288,19 @@ def _sheet_rows(path: Path, book, info: SourceInfo, worksheet: str | None) -> It
         if all(c in (None, "") for c in cells):
             continue
         row_number += 1
-        yield RawRow(row_number, {name: _cell_value(cell) for name, cell in zip(header, cells)})
+        yield RawRow(row_number, _row_values(header, cells))
+
+
+def _row_values(header: list[str], cells: tuple) -> dict[str, Any]:
+    """The row by column name; a row shorter than the header has "" in the rest, a cell beyond
+    the header is named by its column number, as an unnamed header cell is (_unique_header)."""
+    values = dict.fromkeys(header, "")
+    for index, cell in enumerate(cells):
+        if index < len(header):
+            values[header[index]] = _cell_value(cell)
+        elif cell not in (None, ""):
+            values[f"column_{index + 1}"] = _cell_value(cell)
+    return values
 
 
 def _cell_value(cell: Any) -> Any:

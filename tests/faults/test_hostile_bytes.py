@@ -381,3 +381,46 @@ def test_damaged_xlsx_files(tmp_path):
         with pytest.raises(UserError) as caught:
             _items(path)
         assert str(path) in str(caught.value), caught.value
+
+
+def test_an_xlsx_whose_dimension_claims_the_whole_grid(tmp_path, monkeypatch):
+    """A forged <dimension ref="A1:XFD1048576"> and a last row numbered 1,048,576: openpyxl would
+    pad every row to 16,384 cells (a million rows of them: hours). Each row comes at its own width
+    and the far row is read like any other."""
+    from crashtransformer.data import readers
+
+    good = _workbook(tmp_path / "good.xlsx")
+    with zipfile.ZipFile(good) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    far_row = ('<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>C9</t></is></c>'
+               '<c r="B1048576" t="inlineStr"><is><t>Unit 9 left the road.</t></is></c></row>')
+    forged = sheet.replace('<dimension ref="A1:B4"/>', '<dimension ref="A1:XFD1048576"/>') \
+                  .replace("</sheetData>", far_row + "</sheetData>")
+    assert forged != sheet and 'ref="A1:XFD1048576"' in forged
+    target = tmp_path / "forged.xlsx"
+    _replace_member(good, target, "xl/worksheets/sheet1.xml", lambda h: h.write(forged.encode()))
+    widths = []
+    row_values = readers._row_values
+    monkeypatch.setattr(readers, "_row_values", lambda header, cells: widths.append(len(cells)) or row_values(header, cells))
+    items = _items(target)
+    assert _ids(items) == ["C1", "C2", "C3", "C9"]
+    assert items[-1].narrative == "Unit 9 left the road."
+    assert max(widths) == 2, max(widths)
+
+
+def test_xlsx_rows_shorter_or_wider_than_the_header(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Crash_ID", "Narrative", "County"])
+    sheet.append(["C1", "Unit 1 struck a pole."])  # no County
+    sheet.append(["C2", "Unit 2 struck a tree.", "Travis", None, "stray"])
+    book.save(tmp_path / "uneven.xlsx")
+    from crashtransformer.data.readers import _row_values
+
+    assert [item.crash_id for item in _items(tmp_path / "uneven.xlsx")] == ["C1", "C2"]
+    header = ["Crash_ID", "Narrative", "County"]
+    assert _row_values(header, ("C1", "text")) == {"Crash_ID": "C1", "Narrative": "text", "County": ""}
+    assert _row_values(header, ("C2", "text", "Travis", None, "stray")) == {
+        "Crash_ID": "C2", "Narrative": "text", "County": "Travis", "column_5": "stray"}
