@@ -93,3 +93,23 @@ def test_merging_a_part_streams_it_in_batches_taking_each_crash_once(tmp_path, m
     assert all(graph is not None and graph["Crash_ID"] == s["Crash_ID"] for s, graph in merged)
     assert len(list(iter_jsonl(main.path(GRAPHS)))) == 11
     assert main.merge_from(part) == (0, 0, 6)  # merging again adds nothing
+
+
+def test_a_full_disk_is_told_from_other_failures(tmp_path, monkeypatch):
+    """By errno or the library's words always; by a nearly full disk only for a failed write:
+    a shape error in training on a nearly full disk is not put down to the disk."""
+    import errno
+
+    from crashtransformer.core import io
+
+    target = tmp_path / "model.safetensors"
+    assert io.is_no_space(OSError(errno.ENOSPC, "No space left on device"))
+    assert io.is_no_space(RuntimeError("Error while serializing: IoError(Os { code: 28, kind: StorageFull })"))
+    assert not io.is_no_space(OSError(errno.EACCES, "Permission denied"), target)
+    monkeypatch.setattr(io, "_nearly_full", lambda path: True)
+    assert io.is_no_space(RuntimeError("PytorchStreamWriter failed writing file data/0: file write failed"), target)
+    assert io.is_no_space(RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 499072 vs 498960"),
+                          target)
+    assert io.is_no_space(OSError(errno.EIO, "Input/output error"), target)
+    assert not io.is_no_space(RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x8 and 16x8)"), target)
+    assert not io.is_no_space(RuntimeError("file write failed"))  # no path: no guess

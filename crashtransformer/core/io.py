@@ -45,7 +45,19 @@ def is_no_space(error: BaseException, path: str | os.PathLike | None = None) -> 
         return True
     if any(words in str(error) for words in _NO_SPACE_WORDS):
         return True
-    return path is not None and isinstance(error, (OSError, RuntimeError)) and _nearly_full(path)
+    return path is not None and _says_a_write_failed(error) and _nearly_full(path)
+
+
+# How torch.save's zip writer reports a short write: "file write failed", or a position check
+# ("[enforce fail at inline_container.cc:672] . unexpected pos 499072 vs 498960").
+_WRITE_FAILED_WORDS = ("writ", "inline_container", "unexpected pos")
+
+
+def _says_a_write_failed(error: BaseException) -> bool:
+    """An OSError, or a RuntimeError in the words of a failed write: not any RuntimeError (a
+    shape mismatch in training) that happens while the disk is nearly full."""
+    said = str(error).lower()
+    return isinstance(error, OSError) or (isinstance(error, RuntimeError) and any(w in said for w in _WRITE_FAILED_WORDS))
 
 
 def _nearly_full(path: str | os.PathLike) -> bool:
