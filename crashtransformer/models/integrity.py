@@ -30,6 +30,10 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "vocab.txt", "spiece.model", 
                    "tokenizer.model", "source.spm")
 
 
+# Binary tokenizer files of seq2seq families (T5, Pegasus: spiece.model; mBART; Marian's .spm).
+SENTENCEPIECE_FILES = ("spiece.model", "sentencepiece.bpe.model", "source.spm", "target.spm")
+
+
 def check_model_files(directory: str | Path, needs_tokenizer: bool = False) -> None:
     """UserError naming the first damaged file of a model folder; nothing when each looks whole.
     `needs_tokenizer`: a transformers model's folder (its config.json names a model_type) must
@@ -43,6 +47,9 @@ def check_model_files(directory: str | Path, needs_tokenizer: bool = False) -> N
             config = read_json_object(root / name)
             if name == "config.json" and needs_tokenizer and "model_type" in config:
                 require_tokenizer(root)
+    for name in SENTENCEPIECE_FILES:
+        if (root / name).is_file():
+            check_sentencepiece(root / name)
     for weights in sorted(root.glob("*.safetensors")):
         check_safetensors(weights)
     if (root / SAFETENSORS_INDEX).is_file():
@@ -105,6 +112,19 @@ def check_safetensors(path: Path) -> None:
         _damaged_weights(path, "its header is not the JSON table of tensors a safetensors file starts with")
     if 8 + length + end > size:
         _damaged_weights(path, f"its tensors need {8 + length + end} bytes, the file holds {size}")
+
+
+def check_sentencepiece(path: Path) -> None:
+    """A SentencePiece model is a protobuf only its library parses: one cut short or overwritten
+    would otherwise fail deep inside the tokenizer's loader, naming no file."""
+    try:
+        import sentencepiece
+    except ImportError:
+        return  # transformers needs it to read the file at all, and says so itself
+    try:
+        sentencepiece.SentencePieceProcessor(model_file=str(path))
+    except (RuntimeError, OSError) as exc:
+        raise UserError(f"{path} is not a SentencePiece model that loads ({str(exc).strip()}): {COPY_AGAIN}") from None
 
 
 def _damaged_weights(path: Path, detail: str) -> NoReturn:

@@ -232,3 +232,26 @@ def test_a_good_model_still_runs(tmp_path, good_model, data):
     result = invoke(*_argv(RUN, good_model, data, tmp_path / "out"), cwd=tmp_path)
     assert result.exit_code == 0, result.stderr[-3000:]
     assert json.loads((tmp_path / "out" / "run_report.json").read_text())["counts"]["summarized"] == 2
+
+
+@pytest.mark.parametrize("damage", ["cut", "garbage"])
+def test_a_damaged_sentencepiece_file_is_named(damage: str, tmp_path):
+    """T5 and Pegasus keep their tokenizer in spiece.model, a binary protobuf: a damaged one is
+    named, where the tokenizer's loader would fail naming no file."""
+    sentencepiece = pytest.importorskip("sentencepiece", reason="sentencepiece is not installed")
+    from crashtransformer.core.errors import UserError
+    from crashtransformer.models.integrity import check_model_files
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("".join(f"unit {n} struck the pole near the road at night\n" for n in range(200)))
+    model = tmp_path / "t5"
+    model.mkdir()
+    sentencepiece.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(model / "spiece"), vocab_size=40,
+                                             minloglevel=2)
+    (model / "config.json").write_text(json.dumps({"model_type": "t5"}))
+    check_model_files(model, needs_tokenizer=True)  # whole: passes
+    spiece = model / "spiece.model"
+    data = spiece.read_bytes()
+    spiece.write_bytes(data[: len(data) // 2] if damage == "cut" else b"\x00not a model" * 20)
+    with pytest.raises(UserError, match=f"{spiece} is not a SentencePiece model that loads"):
+        check_model_files(model, needs_tokenizer=True)
