@@ -64,9 +64,17 @@ def read_corpus_texts(paths: list[str], text_column: str | None = None, max_rows
         elif suffix in (".jsonl", ".json"):
             source = _jsonl_texts(path, text_column)
         else:
-            source = (line.strip() for line in path.open(encoding="utf-8", errors="replace") if line.strip())
+            source = _txt_texts(path)
         for text in source:
             texts.append(text)
             if len(texts) >= max_rows:
                 return texts
     return texts
+
+
+def _txt_texts(path: Path):
+    """Non-blank lines of a text file; the file closes however the reading ends."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.strip():
+                yield line.strip()
