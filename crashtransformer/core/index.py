@@ -5,9 +5,9 @@ file it reads (for duplicates), however many nights of crashes that is. A dict o
 narrative digest takes 157 MB at a million (tracemalloc); sorted numpy blocks of digests took
 24 MB an index, and a run holds two that size, so a million-row night still grew by 48 MB.
 This index keeps each key's 128-bit BLAKE2b digest in a private SQLite database instead: a
-B-tree in a temporary file (unlinked as soon as SQLite opens it: not even a kill leaves it) behind a page cache
-of CACHE_KIB, so the process holds the same few megabytes at a thousand keys and at a million;
-the operating system's file cache, not the process, holds the rest.
+B-tree in a temporary file (unlinked as soon as SQLite opens it: not even a kill leaves it)
+behind a page cache of CACHE_KIB, so the process holds the same few megabytes at a thousand keys
+and at a million; the operating system's file cache, not the process, holds the rest.
 
 A digest stands for its key: two different keys share one with probability about n²/2¹²⁹
 (10⁻²⁶ at a million), far below the chance of a disk flipping the bit that records them.
@@ -40,8 +40,8 @@ class DigestIndex:
     """Membership and a value per key; `add` keeps the first value given for a key."""
 
     def __init__(self) -> None:
-        # "" opens a private temporary database: in the page cache until it outgrows it, then a
-        # temp file SQLite deletes itself. Nothing here must survive a crash, so no journal, no sync.
+        # "" opens a private temporary database: in the page cache until it outgrows it, then in
+        # a temp file. Nothing here must survive a crash, so no journal, no sync.
         self._db = sqlite3.connect("", isolation_level=None)
         self._db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         self._db.execute("PRAGMA journal_mode = OFF")
@@ -67,9 +67,9 @@ class DigestIndex:
         try:
             added = self._db.execute("INSERT OR IGNORE INTO keys VALUES (?, ?)",
                                      (key_digest(key), value - _SIGN)).rowcount == 1
-        except sqlite3.OperationalError as exc:  # "database or disk is full": the temp directory's disk
-            raise RetryError(f"no space left for the Crash_ID index in {_sqlite_temp_dir()} ({exc}): free "
-                             "space there or point TMPDIR at a disk with room, then run the same command "
+        except sqlite3.OperationalError as exc:  # "database or disk is full", or a temp dir it cannot write
+            raise RetryError(f"the Crash_ID index cannot grow in {_sqlite_temp_dir()} ({exc}): free space "
+                             "there or point TMPDIR at a writable disk with room, then run the same command "
                              "again: what was finished is kept") from exc
         self._size += added
         return added
@@ -77,7 +77,3 @@ class DigestIndex:
     def _lookup(self, digest: bytes) -> int | None:
         row = self._db.execute("SELECT value FROM keys WHERE digest = ?", (digest,)).fetchone()
         return None if row is None else row[0] + _SIGN
-
-    def close(self) -> None:
-        """Drop the keys now (the temp file goes with them) rather than when the index is collected."""
-        self._db.close()

@@ -70,10 +70,21 @@ def _digest_mismatch(root: Path, manifest: dict) -> str | None:
     """model.bin against the SHA-256 its manifest recorded (exports made before it was recorded
     are checked by size only): a flipped byte in the weights would otherwise run, and write nonsense."""
     recorded = (manifest.get("sha256") or {}).get("model.bin") if isinstance(manifest, dict) else None
-    if not isinstance(recorded, str):
+    weights = root / "model.bin"
+    stat = weights.stat()
+    key = (str(weights.resolve()), stat.st_size, stat.st_mtime_ns, recorded)
+    if not isinstance(recorded, str) or key in _DIGEST_MATCHED:
         return None
-    actual = file_digest(root / "model.bin")
-    return None if actual == recorded else f"model.bin has SHA-256 {actual[:12]}..., {MANIFEST} says {recorded[:12]}..."
+    actual = file_digest(weights)
+    if actual != recorded:
+        return f"model.bin has SHA-256 {actual[:12]}..., {MANIFEST} says {recorded[:12]}..."
+    _DIGEST_MATCHED.add(key)
+    return None
+
+
+# model.bin files whose digest matched, by path, size and time: a run checks its cached conversion
+# before it loads it, and a file read whole once is not read again for the same answer.
+_DIGEST_MATCHED: set[tuple] = set()
 
 
 def refuse_export_for_torch(path: str | os.PathLike) -> None:

@@ -110,11 +110,8 @@ class ArtifactStore:
         batch at a time (memory stays flat however many a rank wrote); return how many crashes and
         rejects were new, and how many rejects it held already."""
         fresh = fresh_rejects = rejects = 0
+        # a part holds each crash once (its rank skipped what it had done): no check within a batch
         for batch in _batches(pair for pair in iter_paired(other.dir) if str(pair[0]["Crash_ID"]) not in self.done):
-            first_of_each: dict[str, tuple] = {}  # a part repaired after a kill holds each crash once; be sure
-            for summary, graph in batch:
-                first_of_each.setdefault(str(summary["Crash_ID"]), (summary, graph))
-            batch = list(first_of_each.values())
             self.append_chunk([graph for _, graph in batch if graph is not None], [summary for summary, _ in batch])
             fresh += len(batch)
         for batch in _batches(iter_csv_rows(other.path(REJECTS))):

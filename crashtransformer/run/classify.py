@@ -63,8 +63,9 @@ def require_generating_model(model_dir: str, trust_remote_code: bool = False) ->
     run takes its lock or writes a header: the refusal leaves the output directory as it was."""
     from crashtransformer.models.loading import require_seq2seq
 
-    if encoder_task(model_dir, trust_remote_code):
-        require_seq2seq(_task_config(model_dir, trust_remote_code), model_dir)
+    config = _task_config(model_dir, trust_remote_code)
+    if config is not None:
+        require_seq2seq(config, model_dir)
 
 
 class EncoderProcessor:
