@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-COLLISION_VERB = re.compile(
+from crashtransformer.plan.literal_first import compile_literal_first
+
+COLLISION_VERB = compile_literal_first(
     r"\b(?:struck|strik(?:e|es|ing)|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
     r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|"
     r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)(?:\s+up|\s+out)?\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
@@ -19,29 +21,29 @@ COLLISION_VERB = re.compile(
 # Animals a Texas road sees (plural or not), as the struck party or the first harmful event.
 _ANIMALS = r"deer|dogs?|cows?|cattle|horses?|animals?|hogs?|pigs?|elk|moose|livestock|goats?|coyotes?|bulls?|calf|calves|javelinas?|armadillos?|raccoons?"
 # First harmful events no collision verb names (plan/collisions.py, when no collision has a manner).
-ANIMAL_STRUCK = re.compile(
+ANIMAL_STRUCK = compile_literal_first(
     r"\b(?:struck|hit|collided\s+with|strik\w+|avoid\w*|impact\w*|ran\s+over)\s+(?:[a-z']+\s+){0,5}?(?:" + _ANIMALS + r")\b"
     r"|\b(?:" + _ANIMALS + r")\s+(?:[a-z']+\s+){0,3}?(?:ran|jumped|darted|crossed|entered|came|was\s+in|stepped|walked)\b"
 )
-ROAD_DEPARTURE = re.compile(
+ROAD_DEPARTURE = compile_literal_first(
     r"\b(?:(?<!the\s)(?<!to\s)left|ran\s+off|went\s+off|drove\s+off|veered\s+off|traveled\s+off|travelled\s+off|exited|departed|came\s+off|spun\s+off|slid\s+off|run\s+off)"
     r"\s+(?:of\s+)?(?:the\s+)?(?:[a-z]+\s+){0,2}?(?:road(?:way)?|highway|pavement|street|curve)\b"
     r"|\binto\s+(?:a|the)\s+(?:[a-z]+\s+)?(?:ditch|creek|canal|pond|lake|field|median|yard|embankment|river)\b"
 )
-PASSIVE_BEFORE = re.compile(r"\b(?:was|were|got|been|being|is|are)\s+(?:\w+ly\s+)?$")
+PASSIVE_BEFORE = compile_literal_first(r"\b(?:was|were|got|been|being|is|are)\s+(?:\w+ly\s+)?$")
 BY_AFTER = re.compile(r"^\s+(?:[a-z]+\s+){0,6}?by\b")
 
 # Manner words stated outright.
 EXPLICIT_MANNER: tuple[tuple[str, re.Pattern], ...] = (
-    ("rear_end", re.compile(r"\brear[\s-]?end\w*|\brear\s+ended|\bfrom\s+(?:the\s+)?(?:behind|rear)\b")),
-    ("head_on", re.compile(r"\bhead[\s-]?on\b|\bfront[\s-]to[\s-]front\b")),
-    ("sideswipe", re.compile(r"\bside[\s-]?swip\w*|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
-    ("angle", re.compile(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle")),
+    ("rear_end", compile_literal_first(r"\brear[\s-]?end\w*|\brear\s+ended|\bfrom\s+(?:the\s+)?(?:behind|rear)\b")),
+    ("head_on", compile_literal_first(r"\bhead[\s-]?on\b|\bfront[\s-]to[\s-]front\b")),
+    ("sideswipe", compile_literal_first(r"\bside[\s-]?swip\w*|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
+    ("angle", compile_literal_first(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle")),
 )
-ROLLOVER = re.compile(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\broll(?:ed)?(?=\s*[,.]|\s+(?:and|coming|several|multiple)\b)|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
-TURNING = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?(?:left|right|around)|\b(?:attempt\w*|began|start\w*|prepar\w*)\s+to\s+turn\b|\bturning\b|\b(?:left|right|u)[\s-]+(?:hand\s+)?turn")
-INTERSECTION = re.compile(r"\bintersect\w*|\bcrossover\b|\bjunction\b|\bdriveway\b|\bparking lot\b")
-LEFT_TURN = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn(?![\s-]+(?:only\s+|or\s+straight\s+)?lanes?)|\bturn\s+left")
+ROLLOVER = compile_literal_first(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\broll(?:ed)?(?=\s*[,.]|\s+(?:and|coming|several|multiple)\b)|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
+TURNING = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?(?:left|right|around)|\b(?:attempt\w*|began|start\w*|prepar\w*)\s+to\s+turn\b|\bturning\b|\b(?:left|right|u)[\s-]+(?:hand\s+)?turn")
+INTERSECTION = compile_literal_first(r"\bintersect\w*|\bcrossover\b|\bjunction\b|\bdriveway\b|\bparking lot\b")
+LEFT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn(?![\s-]+(?:only\s+|or\s+straight\s+)?lanes?)|\bturn\s+left")
 
 _DAMAGE_CODE = r"[lr][fb]q|[fb][lr]q|f[dlrc]|b[dlrc]|[lr][fdbp]"
 # Vehicle planes: "front of V1", "V1's frontal plane", Texas damage codes "fd-bd".
@@ -70,8 +72,8 @@ DIRECTION = re.compile(
     r"\b(?P<d>north|south|east|west|n|s|e|w)(?:\s*-?\s*bound|/?b)\b|\b(?:traveling|travelling|heading|headed|going|driving|proceeding|moving|facing)\s+"
     r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)"
 )
-SAME_DIRECTION = re.compile(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
-OPPOSITE_DIRECTION = re.compile(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
-BACKING_ACTOR = re.compile(r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
-PARKED = re.compile(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
-ANIMAL = re.compile(r"\b(?:" + _ANIMALS + r")\b")
+SAME_DIRECTION = compile_literal_first(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
+OPPOSITE_DIRECTION = compile_literal_first(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
+BACKING_ACTOR = compile_literal_first(r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
+PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
+ANIMAL = compile_literal_first(r"\b(?:" + _ANIMALS + r")\b")

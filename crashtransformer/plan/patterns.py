@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import re
 
+from crashtransformer.plan.literal_first import (
+    compile_literal_first,
+    top_level_alternatives,
+)
+
 # ----------------------------------------------------------------------------- normalization
 _NON_ASCII = {code: " " for code in range(128, 0x3000)}  # "â " debris etc. -> blank, same length
-_OCR_IN_WORD = re.compile(r"(?<=[a-z])[0|1](?=[a-z])|(?<=[a-z]{2})[0|](?=\b)|\b0(?=[a-z])")
+_OCR_IN_WORD = compile_literal_first(r"(?<=[a-z])[0|1](?=[a-z])|(?<=[a-z]{2})[0|](?=\b)|\b0(?=[a-z])")
 _OCR_FIX = {"0": "o", "1": "l", "|": "l"}
 _WORD = r"[a-z']+"
 _GAP = r"(?:[a-z0-9'#\-]+\s+){0,%d}?"  # up to N filler words, lazily
@@ -43,9 +48,9 @@ UNIT = re.compile(
 )
 # "units 2, 3 and 4", "unit 1 & 2": the further numbers of a list that starts with a unit
 UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0*(?P<n>[1-9])\b(?!\s*(?:years|yoa|mph|ft|feet|miles|%|:|[.,]\d))")
-PEDESTRIAN = re.compile(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
-CYCLIST = re.compile(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
-FIXED_OBJECT = re.compile(
+PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
+CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
+FIXED_OBJECT = compile_literal_first(
     r"\b(?:(?:utility|light|power|telephone|phone|street ?light|sign|traffic signal|signal|electric|wooden|metal)\s+poles?"
     r"|poles?|trees?|fences?|guard ?rails?|guard ?wall|(?:cable |median |metal |hand ?)?railings?|(?:gas |water |electric )?meters?|bollards?|dumpsters?|"
     r"(?:center |concrete |raised )?medians?|(?:concrete |jersey |cable |median )?barriers?|barricades?"
@@ -81,13 +86,13 @@ def unit_number(match: re.Match) -> int:
 # A sentence ends at . ! ? ; or a line break, but not inside a number ("29.681"), before a unit
 # number ("veh. 1") or after officers' abbreviations that carry a period ("trav. N/B").
 _NO_BREAK_AFTER = ("trav", "approx", "apprx", "blk", "int", "veh", "drvr", "pass", "est")
-SENTENCE_END = re.compile(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER)
+SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER)
                           + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
 # "unit 1 was behind unit 2 (at the light) and <verb>": the verb's subject is the clause's first unit
 AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
 # A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
 CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
-NEGATION_BEFORE = re.compile(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
+NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
 NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are) not|not|negative|ruled out)\b")
 
 # ----------------------------------------------------------------------------- contributing factors
@@ -219,16 +224,16 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
 }
 
 # Yield factors: one phrase, resolved by what it is about (stop sign, left turn, ...).
-YIELD = re.compile(_YIELD)
+YIELD = compile_literal_first(_YIELD)
 YIELD_CONTEXT: tuple[tuple[str, re.Pattern], ...] = (
-    ("yield_pedestrian", re.compile(r"\b(?:pedestrians?|pedestrain|peds?|crosswalk|cross\s+walk|person\s+walking)\b")),
-    ("yield_yield_sign", re.compile(r"\byield(?:ing)?\s+sign")),
-    ("yield_stop_sign", re.compile(r"\bstop\s*sign|\bstop\s+bar|\bstop\s+intersection|\b(?:4|four|2|two)[\s-]way\s+stop|\bstopped\s+at\s+the\s+stop")),
-    ("yield_turning_left", re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left")),
-    ("yield_private_drive", re.compile(r"\bprivate\s+(?:drive|dr|driveway|road|property)|\bdriveway|\bparking\s+(?:lot|space|area|garage)|\balley|\bprivate\b")),
+    ("yield_pedestrian", compile_literal_first(r"\b(?:pedestrians?|pedestrain|peds?|crosswalk|cross\s+walk|person\s+walking)\b")),
+    ("yield_yield_sign", compile_literal_first(r"\byield(?:ing)?\s+sign")),
+    ("yield_stop_sign", compile_literal_first(r"\bstop\s*sign|\bstop\s+bar|\bstop\s+intersection|\b(?:4|four|2|two)[\s-]way\s+stop|\bstopped\s+at\s+the\s+stop")),
+    ("yield_turning_left", compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left")),
+    ("yield_private_drive", compile_literal_first(r"\bprivate\s+(?:drive|dr|driveway|road|property)|\bdriveway|\bparking\s+(?:lot|space|area|garage)|\balley|\bprivate\b")),
 )
 # Pedestrians and cyclists who act themselves (subject of the sentence).
-PEDESTRIAN_ACTS = re.compile(
+PEDESTRIAN_ACTS = compile_literal_first(
     r"\b(?:darted|dashed|ran|run(?:ning)?|jumped|stepped|rode|riding|swerved|cut|pulled|emerged|came|entered)\s+" + gap(4)
     + r"(?:into|in\s+front|across|through|out|against|from\s+between)"
     r"|\b(?:crossed|crossing|walked|walking|cross)\s+" + gap(4)
@@ -249,7 +254,7 @@ IMPLIED_MANNER = {
 
 
 # The officer writes that fault was not established: a summary that blames anyone then says more.
-FAULT_UNDETERMINED = re.compile(
+FAULT_UNDETERMINED = compile_literal_first(
     r"(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"
     r"|\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
     r"|\bdiffering\s+(?:statements?|stories|accounts)|\bno\s+(?:independent\s+)?witness\w*|\bboth\s+(?:drivers|parties|units|operators)\s+"
@@ -293,43 +298,20 @@ FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _top_level_alternatives(pattern: str) -> list[str]:
-    """`a|(b|c)|d` -> ["a", "(b|c)", "d"]: split on the `|` outside groups and classes."""
-    parts, current, depth, in_class, index = [], "", 0, False, 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            current += pattern[index:index + 2]
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char in "()":
-            depth += 1 if char == "(" else -1
-        elif char == "|" and depth == 0:
-            parts.append(current)
-            current, index = "", index + 1
-            continue
-        current += char
-        index += 1
-    return [*parts, current]
-
-
 def _compile_factors() -> dict[str, re.Pattern]:
     """One regex per factor (its phrasings in alternation), run only when a trigger is present.
 
-    A leading `\\b` stops the regex engine from skipping ahead to a possible first letter, which
-    makes the scan about 1.3x slower; it is dropped here and plan/graph.py rejects instead any match
-    that starts inside a word.
+    The leading `\\b` of each phrasing is dropped (plan/narrative.py rejects instead any match that
+    starts inside a word) and every branch made to open with a literal (plan/literal_first.py), so
+    the engine skips ahead to a possible first letter rather than trying every character.
     """
     def without_leading_boundary(patterns: tuple[str, ...]) -> str:
-        alternatives = [alt for pattern in patterns for alt in _top_level_alternatives(pattern)]
+        alternatives = [alt for pattern in patterns for alt in top_level_alternatives(pattern)]
         return "|".join(alt.removeprefix("\\b") for alt in alternatives)
 
-    compiled = {key: re.compile(without_leading_boundary(patterns)) for key, patterns in FACTOR_PATTERNS.items()}
-    compiled["yield"] = re.compile(_YIELD)
+    compiled = {key: compile_literal_first(without_leading_boundary(patterns))
+                for key, patterns in FACTOR_PATTERNS.items()}
+    compiled["yield"] = compile_literal_first(_YIELD)
     compiled["pedestrian_acts"] = PEDESTRIAN_ACTS
     return compiled
 

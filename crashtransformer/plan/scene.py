@@ -13,27 +13,28 @@ import re
 from functools import cached_property
 
 from crashtransformer.plan import collision_patterns as cp
+from crashtransformer.plan.literal_first import compile_literal_first
 from crashtransformer.plan.narrative import Mention, Narrative
 
 # A unit stopped, slowing or waiting: the one a rear-end strikes.
-STOPPED = re.compile(
+STOPPED = compile_literal_first(
     r"\b(?:stopped|stationary|slow(?:ed|ing)|wait(?:ed|ing)|sitting|brak(?:ed|ing)|stalled|disabled|yielding|stopping"
     r"|(?:came|come|coming)\s+to\s+a\s+(?:complete\s+|sudden\s+|full\s+|abrupt\s+)?stop|(?:at|to)\s+a\s+(?:complete\s+|full\s+)?stop"
     r"|standing\s+still|decelerat\w*|applied\s+(?:the\s+|his\s+|her\s+|their\s+)?brakes?|in\s+(?:stopped|stop\s+and\s+go|heavy)\s+traffic)\b"
 )
 # A stopped unit that then moved off into a crossing road is not waiting to be rear-ended.
-MOVED_OFF = re.compile(r"\b(?:proceed\w*|pull(?:ed|ing)\s+(?:out|forward|into|onto)|enter(?:ed|ing)|began\s+to\s+(?:cross|turn|go)"
+MOVED_OFF = compile_literal_first(r"\b(?:proceed\w*|pull(?:ed|ing)\s+(?:out|forward|into|onto)|enter(?:ed|ing)|began\s+to\s+(?:cross|turn|go)"
                        r"|started\s+to\s+(?:cross|turn|go)|attempt\w*\s+to\s+(?:cross|turn|go|enter))\b")
-BEHIND = re.compile(r"\b(?:behind|following|followed|in\s+front\s+of|ahead\s+of)\b")
-NOT_A_PLACE = re.compile(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|merg\w*|chang\w*|cut|came\s+out|back\w*|stepped|ran|walk\w*)\b")
-RIGHT_TURN = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?right|\bright[\s-]+(?:hand\s+)?turn|\bturn\s+right|\bturn(?:ed|ing)?\s+on\s+(?:a\s+)?red")
-U_TURN = re.compile(r"\bu[\s-]?turn")
-LANE_CHANGE = re.compile(
+BEHIND = compile_literal_first(r"\b(?:behind|following|followed|in\s+front\s+of|ahead\s+of)\b")
+NOT_A_PLACE = compile_literal_first(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|merg\w*|chang\w*|cut|came\s+out|back\w*|stepped|ran|walk\w*)\b")
+RIGHT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?right|\bright[\s-]+(?:hand\s+)?turn|\bturn\s+right|\bturn(?:ed|ing)?\s+on\s+(?:a\s+)?red")
+U_TURN = compile_literal_first(r"\bu[\s-]?turn")
+LANE_CHANGE = compile_literal_first(
     r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\blane\s+change|\bmerg(?:e|ed|es|ing)\b|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
     r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out))"
     r"|\b(?:moved|swerved|veered|drifted|crossed|came)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
 )
-ENTERING = re.compile(
+ENTERING = compile_literal_first(
     r"\b(?:exit(?:ed|ing|s)?|leav(?:e|es|ing)|left|pull(?:ed|ing|s)?\s+out\s+(?:of|from)|pull(?:ed|ing|s)?\s+(?:out\s+)?(?:onto|into)"
     r"|enter(?:ed|ing|s)?|com(?:e|ing)\s+out\s+of|(?:was|were)\s+(?:stopped|stationary|facing\s+\w+)\s+(?:at|in|on))\s+"
     r"(?:\w+\s+){0,4}?(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
@@ -41,7 +42,7 @@ ENTERING = re.compile(
     r"|\bfrom\s+(?:a\s+|the\s+)?(?:stop\s+sign|stop\s+intersection|private\s+drive\w*|driveway|parking\s+lot)"
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
 )
-FROM_DRIVE = re.compile(r"\b(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
+FROM_DRIVE = compile_literal_first(r"\b(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
                         r"|gas\s+station|business|apartment\s+complex)\b")
 _LIST_GLUE = re.compile(r"^(?:\s*(?:,|&|and|units?|vehicles?|veh|#|nos?\.?)\s*)*$")
 
