@@ -124,3 +124,29 @@ def test_the_checker_agrees_with_people_on_the_dev_labels():
     # floors below the measured figures (docs/metrics.md): a change that loses them fails here
     assert result["all"]["precision"] >= 0.85 and result["per_summary"]["precision"] >= 0.9
     assert result["all"]["recall"] >= 0.5
+
+
+def test_a_cyclists_failure_to_yield_is_not_the_drivers():
+    narrative = ("Unit 2 was riding a bicycle on Beltway 8. Unit 1 was driving east. A witness stated that Unit 2 "
+                 "rode through the stop sign without yielding. The front of Unit 1 struck the bicycle ridden by Unit 2.")
+    assert kinds("Unit 2 failed to yield at the stop sign and Unit 1 struck Unit 2.", narrative) == []
+    assert kinds("Unit 1 failed to yield to Unit 2's right-of-way, colliding with Unit 2.", narrative) == ["blame"]
+
+
+# ----------------------------------------------------------------------------- words the narrative never uses
+def test_the_strict_check_flags_judgments_in_words_the_narrative_never_uses():
+    judged = "Unit 1 failed to control speed and struck Unit 2. The driver failed to properly assess the situation."
+    assert kinds(judged, REAR_END) == []  # no cue list covers the judgment: the reader-validated checker passes it
+    strict = check_claims(judged, REAR_END, wording=True)
+    assert [(c.type, c.text) for c in strict] == [("wording", "properly assess the situation")]
+    # a plain summary's vocabulary and the narrative's own words pass
+    plain = "Unit 1 failed to control its speed, resulting in a rear-end collision with Unit 2, which stopped for traffic."
+    assert check_claims(plain, REAR_END, wording=True) == []
+
+
+def test_a_unit_on_a_bicycle_is_named_as_the_cyclist_not_a_third_party():
+    narrative = ("Unit 2 was riding a bicycle on Lamar Ln. Unit 1 was driving east. The front of Unit 1 struck the "
+                 "bicycle ridden by Unit 2.")
+    summary = realize_summary(extract_graph(narrative, "7"), narrative)
+    assert summary.startswith("Unit 1 was in a collision with Unit 2, a cyclist.")
+    assert check_claims(summary, narrative, wording=True) == []

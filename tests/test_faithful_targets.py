@@ -13,7 +13,8 @@ from crashtransformer.metrics import claims
 from crashtransformer.metrics.claims import check_claims
 from crashtransformer.plan.graph import extract_graph
 from crashtransformer.prepare.command import NO_FAITHFUL_TARGET, prepare_data
-from crashtransformer.prepare.faithful import clean_summary, split_sentences
+from crashtransformer.metrics.sentences import split_sentences
+from crashtransformer.prepare.faithful import clean_summary
 
 NARRATIVE = ("Unit 1 was traveling north on Main St. Unit 1 failed to control speed and struck Unit 2 in the rear. "
              "Unit 2 was stopped at a red light.")
@@ -34,10 +35,18 @@ def test_an_unsupported_clause_is_cut_and_the_sentence_kept():
     cleaned = clean_summary(INATTENTION, NARRATIVE)  # the narrative says nothing of attention
     assert cleaned.text == "Unit 1 failed to control speed and struck Unit 2."
     assert (cleaned.dropped_sentences, cleaned.dropped_clauses, cleaned.unsupported_removed) == (0, 1, 1)
-    middle = clean_summary("Unit 1 struck Unit 2 due to inattention, pushing it forward.", NARRATIVE)
-    assert middle.text == "Unit 1 struck Unit 2, pushing it forward."
+    middle = clean_summary("Unit 1 struck Unit 2 due to inattention, traveling north.", NARRATIVE)
+    assert middle.text == "Unit 1 struck Unit 2, traveling north."
     aside = clean_summary("Unit 1, distracted by a cell phone, failed to control speed and struck Unit 2.", NARRATIVE)
     assert aside.text == "Unit 1 failed to control speed and struck Unit 2."
+
+
+def test_a_judgment_in_words_the_narrative_never_uses_goes_as_run_would_reject_it():
+    cleaned = clean_summary("Unit 1 failed to control speed and struck Unit 2. The root cause was a failure to "
+                            "exercise proper caution.", NARRATIVE)
+    assert cleaned.text == "Unit 1 failed to control speed and struck Unit 2."
+    kept = clean_summary("Unit 1 struck Unit 2, pushing it forward.", NARRATIVE)  # "pushing", "forward": not its words
+    assert kept.text == "Unit 1 struck Unit 2."
 
 
 def test_a_guess_between_causes_goes_whole_and_so_does_what_points_back_at_a_dropped_sentence():

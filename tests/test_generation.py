@@ -158,10 +158,11 @@ def test_sampled_candidates_scores_equal_the_teacher_forced_pass(bart):
 def test_every_spelling_of_every_hedge_becomes_a_forbidden_sequence(bart):
     from crashtransformer.infer.generation import forbidden_sequences
     from crashtransformer.metrics.claim_patterns import HEDGE_WORDS
+    from crashtransformer.metrics.wording import JUDGMENT_WORDS
 
     _, tokenizer = bart
     sequences = forbidden_sequences(tokenizer)
-    for word in HEDGE_WORDS:
+    for word in HEDGE_WORDS + JUDGMENT_WORDS:
         for form in (word, " " + word, word.capitalize(), " " + word.capitalize()):
             assert tokenizer(form, add_special_tokens=False)["input_ids"] in sequences
 

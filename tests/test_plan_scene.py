@@ -20,6 +20,7 @@ from crashtransformer.plan.graph import (at_fault_unit, collision_roles, extract
 
 LABELS = REPO / "data" / "labels" / "cris_crash_labels.jsonl"
 BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
+ROUND2 = REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl"
 
 
 def read(path: Path) -> list[dict]:
@@ -104,9 +105,30 @@ def test_standing_still_is_a_stopped_unit_not_a_pedestrian():
     ("unit 2 was traveling east. unit 1 turned left into the path of unit 2 and unit 2 struck unit 1.", "U1"),
     ("unit 2 was stopped at the light. unit 1 struck unit 2 in the back.", "U1"),
     ("unit 1 was traveling south when a deer ran into the roadway. unit 1 struck the deer.", None),
+    # "w." abbreviates the road, it ends no sentence: the collision keeps its subject
+    ("vehicle-2 was stopped on w. sh-29. vehicle-1 was also eastbound on w. sh-29 and collided into the rear "
+     "of vehicle-2.", "U1"),
+    # a collision avoided is not the collision; "an impact from unit 1" names the striker
+    ("unit 2 braked to avoid a collision with the car ahead. they then felt an impact from behind from unit 1.", "U1"),
+    ("#1 was traveling nb on us 190 and failed to drive in a single lane, striking an embankment.", "U1"),  # bare "#1"
+    # the narrative's only unit struck the meter, though the sentence does not name it
+    ("unit # 1 was driving south. the windshield fogged and the driver drove off the road striking the gas meter.", "U1"),
+    # a party's claim is not the officer's finding
+    ("units 1 and 2 were eastbound. driver unit 2 claimed that unit 1 changed lanes when unsafe. unit 2 then "
+     "struck the back of unit 1.", "U2"),
+    ("unit #2 was southbound. unit #1 which was stopped at the stop sign of polanco st. fails to yield the right "
+     "away causing unit #2 to strike unit #1.", "U1"),  # the sentence carries on the one before
 ])
 def test_at_fault_unit(text, fault):
     assert at_fault_unit(rules_only(text)) == fault
+
+
+def test_a_learned_rear_end_blames_its_striker():
+    graph = extract_graph("the light turned green and unit 1 thought unit 2 would move, but unit 1 struck unit 2.", "1")
+    collision = next(e for e in graph["events"] if e["type"] == "collision")
+    assert (collision["key"], collision["rule"][:8]) == ("rear_end", "learned:")  # no rule reads this one
+    assert at_fault_unit(graph) == "U1"
+    assert at_fault_unit(rules_only("unit 1 thought unit 2 would move, but unit 1 struck unit 2.")) is None
 
 
 def test_passive_roles():
@@ -161,10 +183,11 @@ def test_fallback_off_keeps_to_the_rules():
 
 # ----------------------------------------------------------------------------- our labels
 def test_labels_are_well_formed_and_keyed_by_hash():
-    labels = read(LABELS)
-    assert len(labels) >= 400
+    labels, round2 = read(LABELS), read(ROUND2)
+    assert len(labels) >= 400 and len(round2) >= 150
+    assert not {label["narrative_sha256"] for label in labels} & {label["narrative_sha256"] for label in round2}
     manners = set(MANNER_BY_KEY) | {"other", "unknown", "none"}
-    for label in labels:
+    for label in labels + round2:
         assert re.fullmatch(r"[0-9a-f]{16}", label["narrative_sha256"]), label
         assert label["manner"] in manners, label
         assert set(label["factors"]) <= set(FACTOR_BY_KEY), label
@@ -188,5 +211,5 @@ def test_the_texas_development_split_holds_its_measured_level():
     result = bench_texas.score(dev, texts)
     assert result["manner_coverage"] >= 0.93
     assert result["manner_correct_of_all"] >= 0.78
-    assert result["factor_f1"] >= 0.83
-    assert result["at_fault_accuracy"] >= 0.82
+    assert result["factor_f1"] >= 0.86
+    assert result["at_fault_accuracy"] >= 0.86

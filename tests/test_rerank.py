@@ -71,3 +71,18 @@ def test_with_no_clean_candidate_the_summary_is_realized_from_the_graph():
     assert fallback.best.candidate.text == ("Unit 1 failed to control speed, resulting in a rear-end collision with "
                                             "Unit 2. Unit 1 was traveling north on Main Street.")
     assert fallback.ranked[0].candidate.text.startswith("Unit 1 was probably")  # the candidates are still reported
+
+
+def test_a_candidates_clean_leading_sentence_is_kept_when_the_rest_is_not():
+    from crashtransformer.infer.rerank import clean_prefix
+
+    judged = Candidate("Unit 1 failed to control speed and struck Unit 2. The root cause was Unit 1's inability to "
+                       "exercise caution.", -0.4)
+    ranked = rank_candidates([judged], NARRATIVE, PLAN)[0]
+    assert not ranked.clean and [c.type for c in ranked.claims] == ["wording"]
+    prefix = clean_prefix(ranked)
+    assert prefix == Candidate("Unit 1 failed to control speed and struck Unit 2.", -0.4)
+    assert rank_candidates([prefix], NARRATIVE, PLAN)[0].clean
+    wrong_first = rank_candidates([Candidate("Unit 1 failed to properly execute a stop. Unit 1 struck Unit 2.", -0.1)],
+                                  NARRATIVE, PLAN)[0]
+    assert clean_prefix(wrong_first) is None  # nothing clean comes before the first claim

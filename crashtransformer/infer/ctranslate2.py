@@ -218,7 +218,11 @@ class CTranslate2Generator:
     """`translator.translate_batch` with the settings of a transformers GenerationConfig.
 
     Scores, when asked for, are the mean token log-probability of each candidate (end token
-    included) from one teacher-forced `score_batch` pass: the torch backend's definition.
+    included) as the beam search itself computed it (`return_scores`, its length normalization
+    undone to a plain mean): no second, teacher-forced pass, which re-encoded every narrative and
+    cost as much as decoding with our small decoder. It is the probability under the decoding
+    constraints (suppressed sequences, no repeated n-grams), where the torch backend's is the raw
+    model's; the two agree when nothing is suppressed, and it only breaks ties (infer/rerank.py).
 
     With a fixed `batch_size` it takes a whole chunk at once: CTranslate2 sorts it by length, cuts
     batches of `batch_size` and decodes as many at a time as it has workers (inter_threads), so
@@ -264,7 +268,8 @@ class CTranslate2Generator:
                        no_repeat_ngram_size=config.no_repeat_ngram_size or 0,
                        length_penalty=float(config.length_penalty if config.length_penalty is not None else 1.0),
                        repetition_penalty=float(config.repetition_penalty or 1.0),
-                       max_input_length=0)  # the prompt builder already cut the input to --max_length
+                       max_input_length=0,  # the prompt builder already cut the input to --max_length
+                       return_scores=bool(self.score))
         if config.bad_words_ids:
             options["suppress_sequences"] = [self.tokenizer.convert_ids_to_tokens(ids) for ids in config.bad_words_ids]
         return options
@@ -289,7 +294,8 @@ class CTranslate2Generator:
         results = wait_for(self.translator.translate_batch(sources, max_batch_size=batch_size, asynchronous=True,
                                                            **self._options()), on_done)
         hypotheses = [result.hypotheses for result in results]  # tokens, end token left out
-        scores = self._mean_log_probs(sources, hypotheses, batch_size) if self.score else None
+        scores = [[self._mean(score, len(tokens)) for score, tokens in zip(result.scores, result.hypotheses)]
+                  for result in results] if self.score else None
         candidates = []
         for i, options in enumerate(hypotheses):
             texts = self.tokenizer.batch_decode([self.tokenizer.convert_tokens_to_ids(tokens) for tokens in options],
@@ -298,17 +304,11 @@ class CTranslate2Generator:
                                for k, text in enumerate(texts)])
         return candidates
 
-    def _mean_log_probs(self, sources, hypotheses, batch_size: int) -> list[list[float]]:
-        pairs = [(source, tokens) for source, options in zip(sources, hypotheses) for tokens in options]
-        scored = wait_for(self.translator.score_batch([s for s, _ in pairs], [t for _, t in pairs], max_input_length=0,
-                                                      max_batch_size=batch_size * self.num_return_sequences,
-                                                      asynchronous=True))
-        means = iter(self._mean(r.log_probs, len(tokens)) for r, (_, tokens) in zip(scored, pairs))
-        return [[next(means) for _ in options] for options in hypotheses]
-
-    def _mean(self, log_probs: list[float], length: int) -> float:
-        """score_batch always scores an end token; transformers has none for a candidate cut at
-        the length limit (unless it forces one there, as BART does), so neither do we."""
+    def _mean(self, score: float, length: int) -> float:
+        """CTranslate2's beam score is the summed log-probability over length ** length_penalty, the
+        length counting the end token unless the candidate was cut at the length limit (then
+        transformers has no end token either, unless it forces one there, as BART does)."""
         cut = length >= self._max_decoding_length() and self.generation_config.forced_eos_token_id is None
-        kept = log_probs[:-1] if cut and len(log_probs) > 1 else log_probs
-        return sum(kept) / max(len(kept), 1)
+        counted = max(length + (0 if cut else 1), 1)
+        penalty = float(self.generation_config.length_penalty if self.generation_config.length_penalty is not None else 1.0)
+        return score * counted ** penalty / counted

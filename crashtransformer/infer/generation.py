@@ -19,6 +19,7 @@ from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, pick_dtype, release_freed_memory
 from crashtransformer.infer.batching import Batching, as_batching, batch_cost, longest_first
 from crashtransformer.metrics.claim_patterns import HEDGE_WORDS
+from crashtransformer.metrics.wording import JUDGMENT_WORDS
 
 OnDone = Callable[[int], None]  # told how many inputs of a call are finished
 # New tokens a token budget counts per row when a config leaves max_new_tokens unset: the
@@ -42,10 +43,11 @@ class GenerationBackend(Protocol):
 
 
 def forbidden_sequences(tokenizer) -> list[list[int]]:
-    """Token sequences no summary may contain: every hedge of metrics/claim_patterns.py, as it is
-    spelled at a sentence start, mid-sentence and capitalised. Both backends take them
-    (GenerationConfig.bad_words_ids; CTranslate2's suppress_sequences)."""
-    spellings = {form for word in HEDGE_WORDS for form in (word, " " + word, word.capitalize(), " " + word.capitalize())}
+    """Token sequences no summary may contain: every hedge of metrics/claim_patterns.py and every
+    judgment word of metrics/wording.py, as it is spelled at a sentence start, mid-sentence and
+    capitalised. Both backends take them (GenerationConfig.bad_words_ids; CTranslate2's suppress_sequences)."""
+    spellings = {form for word in HEDGE_WORDS + JUDGMENT_WORDS
+                 for form in (word, " " + word, word.capitalize(), " " + word.capitalize())}
     sequences = {tuple(tokenizer(form, add_special_tokens=False)["input_ids"]) for form in sorted(spellings)}
     return [list(ids) for ids in sorted(sequences) if ids]
 

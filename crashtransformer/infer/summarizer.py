@@ -25,7 +25,7 @@ from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import default_batch_size, free_gpu_memory, pick_device, pick_dtype
 from crashtransformer.infer.batching import Batching, batching_phrase, choose_batching
 from crashtransformer.infer.generation import Candidate, TorchGenerator, forbidden_sequences, generate_with_backend
-from crashtransformer.infer.rerank import RankedCandidate, judge, rank_candidates
+from crashtransformer.infer.rerank import RankedCandidate, clean_prefix, judge, rank_candidates
 from crashtransformer.metrics.claims import NarrativeFacts
 from crashtransformer.models.loading import input_limit, load_model, load_tokenizer
 from crashtransformer.plan.policy import ModelInputs
@@ -233,13 +233,20 @@ def choose_all(records: Sequence, planned: Sequence, model_inputs: Sequence, fou
             for record, plan, model_input, options in zip(records, planned, model_inputs, found)]
 
 
+def _best_clean_prefix(ranked: Sequence[RankedCandidate], narrative: str, plan_lines, facts) -> RankedCandidate | None:
+    """With no candidate clean whole: the best one whose leading sentences are (infer/rerank.py clean_prefix)."""
+    prefixes = [judge(prefix, narrative, plan_lines, facts) for prefix in map(clean_prefix, ranked) if prefix]
+    clean = [item for item in prefixes if item.clean]
+    return max(clean, key=lambda item: item.score) if clean else None
+
+
 def choose(narrative: str, planned, truncated: bool, options: Sequence[Candidate]) -> CrashSummary:
     """The best clean candidate (a one-sentence one followed by the narrative's opening sentence,
     plan/realize.py with_scene); with none clean, the summary realized from the crash graph."""
     facts = NarrativeFacts(narrative, planned.graph)
     ranked = rank_candidates(options, narrative, planned.plan_lines, facts=facts)
-    if ranked and ranked[0].clean:
-        best = ranked[0]
+    best = ranked[0] if ranked and ranked[0].clean else _best_clean_prefix(ranked, narrative, planned.plan_lines, facts)
+    if best is not None:
         scened = with_scene(best.candidate.text, narrative)
         if scened != best.candidate.text:  # the narrative's own opening sentence: re-judged, still clean
             rejudged = judge(Candidate(scened, best.candidate.score), narrative, planned.plan_lines, facts)

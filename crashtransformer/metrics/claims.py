@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from crashtransformer.metrics import claim_patterns as cp
-from crashtransformer.metrics.faithfulness import invented_places
+from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
+from crashtransformer.metrics.wording import narrative_stems, unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
 from crashtransformer.plan.patterns import (FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize,
@@ -32,6 +33,7 @@ _SUPPORTED_BY = {
     "driver_inattention": {"driver_inattention", "cell_phone"},
     "failed_single_lane": {"failed_single_lane", "unsafe_lane_change"},
 }
+_NON_MOTORIST_YIELD = frozenset({"pedestrian_failed_to_yield", "cyclist_failed_to_yield"})
 # A failure to yield is read into any entering or crossing of another's path (labellers accept it there).
 _YIELD_SCENE = re.compile(r"in\s+front\s+of|into\s+(?:the\s+)?(?:path|lane)|pull\w*\s+(?:out|into|onto|from)|turn\w*\s+(?:into|onto|in|left|right)"
                           r"|enter\w*|right\s+of\s+way|\byield|stop\s*sign|cross\w*|merg\w*|chang\w*\s+lanes?|exit\w*")
@@ -62,6 +64,10 @@ class NarrativeFacts:
         self.graph = graph if graph is not None else extract_graph(narrative or "", fallback=False)
         self._near: dict[str, set[str]] = {}
 
+    @cached_property
+    def word_stems(self) -> frozenset[str]:
+        return narrative_stems(self.text)
+
     def has(self, cue: re.Pattern) -> bool:
         return cue.search(self.text) is not None
 
@@ -83,7 +89,10 @@ class NarrativeFacts:
         actors: dict[str, set[str]] = {}
         for event in self.graph.get("events", []):
             if event.get("type") == "factor" and event.get("actor") and event.get("key") in FACTOR_BY_KEY:
-                actors.setdefault(_family(event["key"]), set()).add(event["actor"].rsplit(":", 1)[-1])
+                unit = event["actor"].rsplit(":", 1)[-1]
+                actors.setdefault(_family(event["key"]), set()).add(unit)
+                if event["key"] in _NON_MOTORIST_YIELD:  # the cyclist failed to yield: not the driver who struck it
+                    actors.setdefault("yield", set()).add(unit)
         return actors
 
     def units_near(self, family: str) -> set[str]:
@@ -298,9 +307,29 @@ def _check_hedges(summary: _Summary) -> None:
         summary.unsupported("hedge", match.span(), "speculation: the narrative records what happened, not a guess")
 
 
+def _check_wording(summary: _Summary, facts: NarrativeFacts) -> None:
+    """Words the narrative never uses (metrics/wording.py), adjacent ones as one claim: "failed to
+    properly assess and execute" is one judgment, not three."""
+    groups: list[list[tuple[int, int, str]]] = []
+    for word in unsupported_words(summary.original, facts.word_stems):
+        gap = summary.original[groups[-1][-1][1]:word[0]] if groups else ""
+        if groups and len(gap) <= 20 and all(w in STOPWORDS for w in re.findall(r"[a-z']+", gap.lower())) \
+                and not re.search(r"[.;!?]", gap):
+            groups[-1].append(word)
+        else:
+            groups.append([word])
+    for group in groups:
+        span = summary.claim_at((group[0][0], group[-1][1]))
+        if span:
+            words = ", ".join(f'"{w}"' for _, _, w in group)
+            summary.unsupported("wording", span, f"the narrative never uses {words}")
+
+
 def check_claims(summary: str, narrative: str | None = None, graph: dict | None = None,
-                 facts: NarrativeFacts | None = None) -> list[Claim]:
-    """The summary's unsupported claims, in the order they were checked (hedges first)."""
+                 facts: NarrativeFacts | None = None, wording: bool = False) -> list[Claim]:
+    """The summary's unsupported claims, sorted by position. `wording`: also every word the narrative
+    never uses (metrics/wording.py), stricter than a reader: what `run` selects with, not what it
+    reports (the rates are the reader-validated checker's, docs/faithfulness.md)."""
     facts = facts or NarrativeFacts(narrative or "", graph)
     parsed = _Summary(summary or "")
     _check_hedges(parsed)
@@ -314,6 +343,8 @@ def check_claims(summary: str, narrative: str | None = None, graph: dict | None 
     _check_cued(parsed, facts, "conditions", cp.CONDITION_CLAIMS)
     _check_units(parsed, facts)
     _check_simple(parsed, facts)
+    if wording:
+        _check_wording(parsed, facts)
     return sorted(parsed.found, key=lambda claim: claim.start)
 
 

@@ -55,6 +55,7 @@ class Clash:
     clause_end: int
     struck_parked: bool
     actor_factors: tuple[str, ...]
+    own_clause: str  # the sentence up to the next collision verb: where a manner word names this collision
 
     @cached_property
     def parts(self) -> list[str]:
@@ -102,7 +103,7 @@ def _fixed_object(c: Clash) -> str | None:
 
 def _stated(c: Clash) -> str | None:
     for manner, pattern in cp.EXPLICIT_MANNER:
-        if pattern.search(c.clause):
+        if pattern.search(c.own_clause):
             if manner != "sideswipe":
                 return manner
             opposite = c.relation == "opposite" or cp.OPPOSITE_DIRECTION.search(c.context)
@@ -268,13 +269,16 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
     movers = {f.actor for f in factors if f.actor and f.key in pp.MOVING_FACTORS}
     parked = parked_units(doc) - movers if "park" in doc.norm or "unoccupied" in doc.norm or "unattended" in doc.norm else set()
     scene = Scene(doc)
+    lone_unit = doc.lone_unit()
     collisions: list[Collision] = []
-    for verb in doc.verbs:
+    for index, verb in enumerate(doc.verbs):
         sentence_start, sentence_end = doc.sentence(verb.start())
         actor, target = _parties(doc, verb, sentence_start, sentence_end)
         if actor is None and target is None:
             continue
-        clash = _clash(doc, scene, sentence_start, sentence_end, actor, target, parked, factors)
+        if actor is None and target is not None and target.kind in ("fixed_object", "animal"):
+            actor = lone_unit  # "this caused the driver to drive off the road, striking the gas meter"
+        clash = _clash(doc, scene, index, sentence_start, sentence_end, actor, target, parked, factors)
         manner, rule = classify(clash)
         collisions.append(Collision(actor.key if actor else None, target.key if target else None,
                                     verb.start(), verb.end(), manner, rule, fault_of(clash, manner)))
@@ -293,12 +297,26 @@ def _learned_manner(doc: Narrative, collisions: list[Collision]) -> None:
     manner, probability = guessed
     rule = learned.probability_bin(probability)
     if collisions:
-        collisions[0].manner, collisions[0].rule = manner, rule
+        first = collisions[0]
+        first.manner, first.rule = manner, rule
+        if manner in pp.STRIKER_AT_FAULT and first.actor and doc.kind_of(first.actor) == "unit":
+            first.at_fault = first.actor  # "unit 1 struck unit 2" read as a rear-end: the striker, as fault_of says
     else:
         collisions.append(Collision(None, None, 0, len(doc.text), manner, rule))
 
 
-def _clash(doc, scene, sentence_start, sentence_end, actor, target, parked, factors) -> Clash:
+def _own_clause(doc: Narrative, index: int, sentence_start: int, sentence_end: int) -> str:
+    """The verb's sentence up to the next collision verb in it: "...causing unit 2 to strike unit 1 in
+    the front right side and pushing unit 1 into lane 3 rear ending unit 3" names no manner for the
+    first collision. Only stated manner words are read from it: planes after the next verb often
+    describe this same contact ("V1 struck V2, the front of V1 contacting the back of V2")."""
+    end = sentence_end
+    if index + 1 < len(doc.verbs) and doc.verbs[index + 1].start() < end:
+        end = doc.verbs[index + 1].start()
+    return doc.norm[sentence_start:end]
+
+
+def _clash(doc, scene, index, sentence_start, sentence_end, actor, target, parked, factors) -> Clash:
     clause = doc.norm[sentence_start:sentence_end]
     context = doc.norm[doc.sentence(max(sentence_start - 1, 0))[0]:sentence_end]
     relation = scene.relation(actor.key if actor else None, target.key if target else None)
@@ -310,7 +328,7 @@ def _clash(doc, scene, sentence_start, sentence_end, actor, target, parked, fact
         actor is None or actor.key != target.key)
     actor_factors = tuple(f.key for f in factors if actor is not None and f.actor == actor.key)
     return Clash(doc, scene, clause, context, doc.norm[:sentence_end], actor, target, relation, sentence_end - 1,
-                 struck_parked, actor_factors)
+                 struck_parked, actor_factors, _own_clause(doc, index, sentence_start, sentence_end))
 
 
 def _single_unit_event(doc: Narrative) -> list[Collision]:
@@ -341,6 +359,10 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
             others = [a for a in agents if a.key != target.key]
             return (others[-1] if others else None), target
     reach = min(sentence_end, verb.end() + TARGET_REACH)
+    if cp.FROM_AFTER.match(after):  # "unit 2 (or "they") felt an impact from unit 1"
+        striker = _first_party_after(doc, verb.end(), reach)
+        if striker is not None and (subject is None or striker.key != subject.key):
+            return striker, subject
     if verb.group().endswith("between"):  # "a collision between units 1 and 2"
         parties = doc.agents_between(verb.end(), reach, kinds=("unit", "pedestrian", "cyclist", "fixed_object", "animal"))
         if len(parties) >= 2:

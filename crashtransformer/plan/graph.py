@@ -31,8 +31,9 @@ from crashtransformer.plan.collisions import Collision, find_collisions
 from crashtransformer.plan.narrative import Factor, Narrative, find_factors
 
 GENERIC_EFFECT = "collision"  # effect of a plan line whose cause is known but manner is not
-# A plan states a manner only when words in the narrative gave it (not the learned guess) and its
-# rule's measured precision (plan/confidence.py) is at least this: the summary is written from the plan.
+# A plan states a cause, or a manner, only when words in the narrative gave it (for a manner: not the
+# learned guess) and its measured precision (plan/confidence.py) is at least this: the summary is
+# written from the plan, and "had a medical condition" read from a passenger's seizure is an invention.
 PLAN_MIN_CONFIDENCE = 0.75
 
 
@@ -141,8 +142,8 @@ def plan_steps_from_graph(graph: dict) -> list[PlanStep]:
               if rel.get("type") == "CAUSES"}
     steps, seen = [], set()
     for event in graph.get("events", []):
-        if event.get("type") != "factor":
-            continue
+        if event.get("type") != "factor" or event.get("confidence", 1.0) < PLAN_MIN_CONFIDENCE:
+            continue  # a weakly read cause stays in the graph, for counting, but is not stated
         collision = caused.get(event["id"])
         effect = _effect(event, collision)
         other = (collision or {}).get("target")

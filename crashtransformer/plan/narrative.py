@@ -29,7 +29,8 @@ class Narrative:
         self.text = text
         self.norm = pp.normalize(text)
         self.sentence_starts = [0] + [m.end() for m in pp.SENTENCE_END.finditer(self.norm)]
-        self.verbs = list(cp.COLLISION_VERB.finditer(self.norm))
+        self.verbs = [verb for verb in cp.COLLISION_VERB.finditer(self.norm)
+                      if not cp.AVOIDED_BEFORE.search(self.norm, max(0, verb.start() - 30), verb.start())]
         self.mentions: list[Mention] = []
         self.entity_text: dict[str, tuple[str, int, int]] = {}
         self._find_entities()
@@ -46,6 +47,11 @@ class Narrative:
             if mention.key == key:
                 return mention.kind
         return {"U": "unit", "P": "pedestrian", "C": "cyclist", "O": "fixed_object", "A": "animal", "R": "road"}[key[0]]
+
+    def lone_unit(self) -> Mention | None:
+        """The narrative's only unit, if it names exactly one: whatever struck an object was it."""
+        units = [m for m in self.mentions if m.kind == "unit"]
+        return units[0] if units and all(m.key == units[0].key for m in units) else None
 
     def _add(self, key: str, kind: str, start: int, end: int) -> None:
         self.mentions.append(Mention(key, kind, start, end))
@@ -138,6 +144,11 @@ def _negated(doc: Narrative, start: int, end: int) -> bool:
     return bool(pp.NEGATION_BEFORE.search(before) or pp.NEGATION_AFTER.match(doc.norm[end:end + 30]))
 
 
+def _claimed(doc: Narrative, start: int) -> bool:
+    sentence_start, _ = doc.sentence(start)
+    return pp.CLAIMED_BEFORE.search(doc.norm, sentence_start, start) is not None
+
+
 def subject_of(doc: Narrative, position: int) -> Mention | None:
     """The agent a phrase is about: the nearest one before it in its sentence, else after."""
     start, end = doc.sentence(position)
@@ -146,7 +157,7 @@ def subject_of(doc: Narrative, position: int) -> Mention | None:
         if len(before) > 1 and pp.AND_THEN.match(doc.norm, before[-1].end, position):
             return before[0]  # "unit 1 was behind unit 2 and failed to control speed": the clause's subject
         return before[-1]
-    if start and pp.CONTINUATION.match(doc.norm, start, position):
+    if start and pp.CONTINUATION.match(doc.norm, start, end):  # the phrase may be the continuation word itself ("fails to yield")
         previous = doc.agents_between(doc.sentence(start - 1)[0], start)
         if previous:
             return previous[-1]
@@ -205,6 +216,8 @@ def find_factors(doc: Narrative) -> list[Factor]:
     seen: set[tuple[str, str | None]] = set()
     non_motorists = any(m.kind in ("pedestrian", "cyclist") for m in doc.mentions)
     for key, start, end in _factor_matches(doc.norm, non_motorists):
+        if _claimed(doc, start):
+            continue
         subject = subject_of(doc, start)
         how = "stated"
         if key == "yield":

@@ -90,9 +90,23 @@ def _collision_sentence(graph: dict) -> str | None:
         units = [u for u in (_unit(e.rsplit(":", 1)[-1]) for e in ends if e) if u]
         manner = MANNER_PHRASES.get(event.get("key") or "") if event.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE else None
         who = " and ".join(units) if units else "The units"
+        person = _person_unit(graph, ends)
+        if manner and person and len(units) == 2:  # "Unit 2, a cyclist": not a third party
+            driver = next(u for u in units if u != _unit(person[0]))
+            return f"{driver} was in a collision with {_unit(person[0])}, a {person[1]}."
         if manner:
             return f"{who} {'were' if len(units) != 1 else 'was'} in {manner}."
         return f"{who} collided." if len(units) > 1 else f"{who} was in a collision."
+    return None
+
+
+def _person_unit(graph: dict, ends) -> tuple[str, str] | None:
+    """(U-number, "pedestrian" | "cyclist") of a collision party that is a unit on foot or on a bicycle."""
+    kinds = {e.get("id"): e.get("type") for e in graph.get("entities", [])}
+    for end in ends:
+        short = end.rsplit(":", 1)[-1] if end else ""
+        if short[:1] == "U" and kinds.get(end) in ("pedestrian", "cyclist"):
+            return short, kinds[end]
     return None
 
 

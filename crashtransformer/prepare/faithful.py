@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from crashtransformer.metrics.claims import Claim, NarrativeFacts, check_claims
+from crashtransformer.metrics.sentences import split_sentences
 
 # Where a clause may be cut: the claim's clause starts at the last of these before it. A bare " or "
 # is none: cutting "due to X or Y" to "due to X" would turn a guess between two causes into a finding.
@@ -37,11 +38,14 @@ _DANGLING = re.compile(r"\b(?:was|were|is|are|be|been|being|had|has|have|did|doe
 # A cut that leaves no verb leaves a noun phrase ("The vehicle's design or ..." cut to "The vehicle's design").
 _VERB = re.compile(r"\b(?:\w{2,}[^e\W]ed|was|were|is|are|be|had|has|have|did|does|do|struck|hit|ran|drove|fell|lost"
                    r"|left|went|made|took|saw|began|became|led|got|spun|slid)\b", re.IGNORECASE)
-# Sentence ends before a capital, except after an abbreviation or a single letter ("S. Texas", "Veh. 2").
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(\[])|\s*\n\s*")
-_ABBREVIATION = re.compile(r"\b(?:[a-z]|st|ave|blvd|dr|rd|hwy|mr|mrs|ms|no|approx|vs|etc|veh|unit)\.$", re.IGNORECASE)
 MIN_WORDS = 3  # a sentence cut at its tail keeps at least this many words
 MAX_CUTS = 4  # clauses tried per sentence before it is dropped whole
+
+
+def _claims(text: str, facts: NarrativeFacts) -> list[Claim]:
+    """Judged as `run` selects (infer/rerank.py): a word the narrative never uses counts too, so the
+    model is not taught what its own outputs would be rejected for."""
+    return check_claims(text, facts=facts, wording=True)
 
 
 @dataclass(frozen=True)
@@ -62,18 +66,6 @@ class CleanedSummary:
     def empty(self) -> bool:
         """Nothing supported was left: the row has no target."""
         return not self.text.strip()
-
-
-def split_sentences(text: str) -> list[str]:
-    """The sentences of a summary, a line break ending one too (a preamble such as "Here is ...:")."""
-    sentences, start = [], 0
-    for end in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text[start:end.start()]):
-            continue
-        sentences.append(text[start:end.start()])
-        start = end.end()
-    sentences.append(text[start:])
-    return [s.strip() for s in sentences if s.strip()]
 
 
 def _well_formed(sentence: str) -> str:
@@ -107,7 +99,7 @@ def _cuts(sentence: str, claim: Claim) -> list[str]:
 
 def _clean_sentence(sentence: str, facts: NarrativeFacts) -> tuple[str, int]:
     """The sentence with its unsupported clauses cut, and how many; "" when it must go whole."""
-    claims = check_claims(sentence, facts=facts)
+    claims = _claims(sentence, facts)
     cuts = 0
     while claims:
         if cuts == MAX_CUTS:
@@ -115,7 +107,7 @@ def _clean_sentence(sentence: str, facts: NarrativeFacts) -> tuple[str, int]:
         for candidate in map(_well_formed, _cuts(sentence, claims[0])):
             if not _VERB.search(candidate):
                 continue
-            remaining = check_claims(candidate, facts=facts)
+            remaining = _claims(candidate, facts)
             if len(remaining) < len(claims):
                 sentence, claims, cuts = candidate, remaining, cuts + 1
                 break
@@ -129,7 +121,7 @@ def _drop_flagged(sentences: list[str], facts: NarrativeFacts) -> tuple[list[str
     dropped = 0
     while sentences:
         text = " ".join(sentences)
-        flagged = check_claims(text, facts=facts)
+        flagged = _claims(text, facts)
         if not flagged:
             break
         starts, position = [], 0
@@ -150,7 +142,7 @@ def clean_summary(summary: str, narrative: str, graph: dict | None = None,
     the narrative is then not parsed again."""
     summary = summary or ""
     facts = facts or NarrativeFacts(narrative or "", graph)
-    claims = tuple(check_claims(summary, facts=facts))
+    claims = tuple(_claims(summary, facts))
     if not claims:
         return CleanedSummary(summary, summary)
     kept, dropped_sentences, dropped_clauses, previous_dropped = [], 0, 0, False

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 FACTOR_PHRASES: dict[str, tuple[str, ...]] = {
     "failed_to_control_speed": (
-        "failed to control its speed", "failed to control speed", "was unable to stop in time",
-        "did not control his speed", "failed to control her speed", "could not stop in time",
-        "was unable to slow down in time"),
+        "failed to control its speed", "failed to control speed", "did not control his speed",
+        "failed to control her speed", "failed to control their speed"),  # "unable to stop in time" is an outcome, not this cause
     "unsafe_speed": (
         "was traveling at an unsafe speed", "was driving too fast for the conditions",
         "was traveling at a high rate of speed", "was speeding",
