@@ -150,3 +150,19 @@ def test_a_unit_on_a_bicycle_is_named_as_the_cyclist_not_a_third_party():
     summary = realize_summary(extract_graph(narrative, "7"), narrative)
     assert summary.startswith("Unit 1 was in a collision with Unit 2, a cyclist.")
     assert check_claims(summary, narrative, wording=True) == []
+
+
+def test_no_judgment_word_is_one_the_plan_or_the_realizer_uses():
+    from crashtransformer.metrics.wording import JUDGMENT_WORDS
+    from crashtransformer.plan.catalogue import FACTORS, MANNERS
+    from crashtransformer.plan.realize import CAUSE_PHRASES, MANNER_PHRASES
+
+    own = " ".join([f.plan_text for f in FACTORS] + [m.plan_text for m in MANNERS]
+                   + list(CAUSE_PHRASES.values()) + list(MANNER_PHRASES.values())).lower().split()
+    assert not [word for word in JUDGMENT_WORDS if set(word.split()) & set(own)]
+
+
+def test_a_negated_judgment_is_still_a_word_the_narrative_never_uses():
+    strict = check_claims("Unit 1 failed to control speed and struck Unit 2. Unit 1 did not adequately scan the "
+                          "roadway.", REAR_END, wording=True)
+    assert [(c.type, c.text) for c in strict] == [("wording", "adequately scan")]

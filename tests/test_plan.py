@@ -329,3 +329,19 @@ def test_synthetic_noisy_crashes():
         manner_hits += primary_manner(graph) == record.metadata["manner"]
     assert 2 * tp / (2 * tp + fp + fn) >= 0.9
     assert manner_hits / len(records) >= 0.9
+
+
+def test_what_only_looks_like_an_avoided_collision_a_claim_or_a_unit_is_read_as_it_is():
+    def collisions(text):
+        return [(e["actor"], e["target"]) for e in extract_graph(text, "1", fallback=False)["events"]
+                if e["type"] == "collision"]
+    # unable to avoid it: the collision happened
+    assert collisions("Unit 2 stopped suddenly. Unit 1 was unable to avoid striking unit 2.") == [("1:U1", "1:U2")]
+    assert collisions("Unit 2 braked to avoid a collision with the car ahead.") == []
+    # "the #2 travel lane" is a lane, not a unit; "a ladder from unit 2" did not strike unit 1
+    graph = extract_graph("Unit 1 was traveling north in the #2 travel lane and struck a pole.", "1", fallback=False)
+    assert [e["id"] for e in graph["entities"] if e["type"] == "unit"] == ["1:U1"]
+    assert collisions("Unit 1 struck a ladder from unit 2 in the roadway.") == [("1:U1", "1:U2")]
+    # a claim covers its own clause only
+    assert factor_keys("Although the driver of unit 2 claimed he had a green light, video showed unit 2 "
+                       "disregarded the red light and struck unit 1.") == {"disregarded_signal"}

@@ -242,7 +242,8 @@ def _best_clean_prefix(ranked: Sequence[RankedCandidate], narrative: str, plan_l
 
 def choose(narrative: str, planned, truncated: bool, options: Sequence[Candidate]) -> CrashSummary:
     """The best clean candidate (a one-sentence one followed by the narrative's opening sentence,
-    plan/realize.py with_scene); with none clean, the summary realized from the crash graph."""
+    plan/realize.py with_scene); with none clean whole, the best candidate's clean leading sentences;
+    with none of those, the summary realized from the crash graph."""
     facts = NarrativeFacts(narrative, planned.graph)
     ranked = rank_candidates(options, narrative, planned.plan_lines, facts=facts)
     best = ranked[0] if ranked and ranked[0].clean else _best_clean_prefix(ranked, narrative, planned.plan_lines, facts)

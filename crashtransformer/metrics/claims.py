@@ -152,14 +152,15 @@ class _Summary:
         self.found: list[Claim] = []
         self.spans: list[tuple[int, int]] = []  # every claim span met, supported or not
 
-    def claim_at(self, match: re.Match | tuple[int, int]) -> tuple[int, int] | None:
-        """The span, unless an earlier claim covers it or the summary denies it ("no sign of ...")."""
+    def claim_at(self, match: re.Match | tuple[int, int], deniable: bool = True) -> tuple[int, int] | None:
+        """The span, unless an earlier claim covers it or (`deniable`) the summary denies it ("no sign
+        of ..."). Words the narrative never uses are not deniable: "did not adequately scan" judges."""
         start, end = match.span() if isinstance(match, re.Match) else match
         if any(start < e and s < end for s, e in self.spans):
             return None
         self.spans.append((start, end))
         sentence_start = max(self.text.rfind(".", 0, start), self.text.rfind(";", 0, start)) + 1
-        if NEGATION_BEFORE.search(self.text[max(sentence_start, start - 30):start]):
+        if deniable and NEGATION_BEFORE.search(self.text[max(sentence_start, start - 30):start]):
             return None
         return start, end
 
@@ -319,7 +320,7 @@ def _check_wording(summary: _Summary, facts: NarrativeFacts) -> None:
         else:
             groups.append([word])
     for group in groups:
-        span = summary.claim_at((group[0][0], group[-1][1]))
+        span = summary.claim_at((group[0][0], group[-1][1]), deniable=False)
         if span:
             words = ", ".join(f'"{w}"' for _, _, w in group)
             summary.unsupported("wording", span, f"the narrative never uses {words}")

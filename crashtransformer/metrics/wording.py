@@ -39,10 +39,11 @@ traveling travelling traveled travelled moving moved going direction approaching
 damage damaged
 """.split())
 # The judgments the references' LLM adds in its own words, which no plain summary of a police
-# narrative needs. Generation forbids them, as it forbids hedges (infer/generation.py); the lexical
+# narrative needs, and none of the catalogue's or the realizer's own words ("turned improperly" is a
+# plan text: tests/test_claims.py). Generation forbids them, as it forbids hedges (infer/generation.py); the lexical
 # check above catches the rest, whatever the wording.
 JUDGMENT_WORDS: tuple[str, ...] = (
-    "properly", "improperly", "obey", "obeyed", "comply", "complied", "inability", "adherence", "caution",
+    "properly", "obey", "obeyed", "comply", "complied", "inability", "adherence", "caution",
     "cautious", "misjudged", "misjudgment", "error", "assess", "situation", "exercise", "safe following distance",
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")

@@ -30,8 +30,11 @@ ROAD_DEPARTURE = compile_literal_first(
     r"\s+(?:of\s+)?(?:the\s+)?(?:[a-z]+\s+){0,2}?(?:road(?:way)?|highway|pavement|street|curve)\b"
     r"|\binto\s+(?:a|the)\s+(?:[a-z]+\s+)?(?:ditch|creek|canal|pond|lake|field|median|yard|embankment|river)\b"
 )
-# "to avoid a collision with", "nearly struck": a collision that did not happen
-AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly|barely)\s+(?:[a-z']+\s+){0,2}$")
+# "to avoid a collision with", "nearly struck": a collision that did not happen (unless the unit
+# "was unable to avoid" it: NOT_AVOIDED)
+AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z']+\s+){0,2}$")
+NOT_AVOIDED = re.compile(r"\b(?:unable|not\s+able|could\s*n[o']?t|couldn't|can\s*n[o']?t|cannot|fail\w*|did\s*n[o']?t|didn't)"
+                         r"\s+(?:to\s+)?$")
 # "felt an impact from unit 1": the party after "from" struck
 FROM_AFTER = re.compile(r"^\s+(?:[a-z]+\s+){0,3}?from\s+(?=unit|vehicle|veh|v\d|u\d|#|(?:the\s+)?(?:driver|operator)\s+of)")
 PASSIVE_BEFORE = compile_literal_first(r"\b(?:was|were|got|been|being|is|are)\s+(?:\w+ly\s+)?$")

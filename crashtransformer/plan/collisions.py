@@ -359,7 +359,7 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
             others = [a for a in agents if a.key != target.key]
             return (others[-1] if others else None), target
     reach = min(sentence_end, verb.end() + TARGET_REACH)
-    if cp.FROM_AFTER.match(after):  # "unit 2 (or "they") felt an impact from unit 1"
+    if verb.group() in ("impact", "contact") and cp.FROM_AFTER.match(after):  # "unit 2 felt an impact from unit 1"
         striker = _first_party_after(doc, verb.end(), reach)
         if striker is not None and (subject is None or striker.key != subject.key):
             return striker, subject

@@ -29,8 +29,7 @@ class Narrative:
         self.text = text
         self.norm = pp.normalize(text)
         self.sentence_starts = [0] + [m.end() for m in pp.SENTENCE_END.finditer(self.norm)]
-        self.verbs = [verb for verb in cp.COLLISION_VERB.finditer(self.norm)
-                      if not cp.AVOIDED_BEFORE.search(self.norm, max(0, verb.start() - 30), verb.start())]
+        self.verbs = [verb for verb in cp.COLLISION_VERB.finditer(self.norm) if not self._avoided(verb.start())]
         self.mentions: list[Mention] = []
         self.entity_text: dict[str, tuple[str, int, int]] = {}
         self._find_entities()
@@ -47,6 +46,10 @@ class Narrative:
             if mention.key == key:
                 return mention.kind
         return {"U": "unit", "P": "pedestrian", "C": "cyclist", "O": "fixed_object", "A": "animal", "R": "road"}[key[0]]
+
+    def _avoided(self, position: int) -> bool:
+        avoided = cp.AVOIDED_BEFORE.search(self.norm, max(0, position - 30), position)
+        return avoided is not None and not cp.NOT_AVOIDED.search(self.norm, max(0, avoided.start() - 25), avoided.start())
 
     def lone_unit(self) -> Mention | None:
         """The narrative's only unit, if it names exactly one: whatever struck an object was it."""
@@ -145,8 +148,11 @@ def _negated(doc: Narrative, start: int, end: int) -> bool:
 
 
 def _claimed(doc: Narrative, start: int) -> bool:
+    """Whether the factor at `start` is a party's claim in its own clause ("although unit 2 claimed a
+    green light, video showed unit 2 disregarded the red light" states the second as found)."""
     sentence_start, _ = doc.sentence(start)
-    return pp.CLAIMED_BEFORE.search(doc.norm, sentence_start, start) is not None
+    clause_start = max((m.end() for m in pp.CLAUSE_BREAK.finditer(doc.norm, sentence_start, start)), default=sentence_start)
+    return pp.CLAIMED_BEFORE.search(doc.norm, clause_start, start) is not None
 
 
 def subject_of(doc: Narrative, position: int) -> Mention | None:

@@ -46,7 +46,9 @@ UNIT = re.compile(
     + "|".join(_NUMBER_WORDS) + r")\b"
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
     # a bare "#1" only as a subject ("#1 was traveling nb"): "the #2 lane" is a lane
-    r"|(?<![\w#])#\s?0*(?P<hn>[1-9])(?=\s+(?:was|were|had|then|failed|slowed|started|did|could|travel\w*|merged|struck|collided|hit|and\s+#)\b)"
+    r"|(?<![\w#])(?<!lane\s)(?<!exit\s)(?<!fm\s)(?<!no\s)(?<!number\s)(?<!the\s)"
+    r"#\s?0*(?P<hn>[1-9])(?=\s+(?:was|were|had|then|failed|slowed|started|did|could|travel(?:ed|ing|led|ling|s)|merged"
+    r"|struck|collided|hit|and\s+#)\b)"
 )
 # "units 2, 3 and 4", "unit 1 & 2": the further numbers of a list that starts with a unit
 UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0*(?P<n>[1-9])\b(?!\s*(?:years|yoa|mph|ft|feet|miles|%|:|[.,]\d))")
@@ -98,7 +100,8 @@ AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,4
 # A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
 CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
 # "driver unit 2 claimed that unit 1 changed lanes when unsafe": a party's claim, not the officer's finding
-CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)?|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
+CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
+CLAUSE_BREAK = re.compile(r",\s|\b(?:but|however|video|witness(?:es)?|the\s+officer|i)\s")  # where a claim's clause ends
 NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
 NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are) not|not|negative|ruled out)\b")
 
