@@ -305,9 +305,10 @@ class CTranslate2Generator:
         return candidates
 
     def _mean(self, score: float, length: int) -> float:
-        """CTranslate2's beam score is the summed log-probability over length ** length_penalty, the
-        length counting the end token unless the candidate was cut at the length limit (then
-        transformers has no end token either, unless it forces one there, as BART does)."""
+        """CTranslate2's beam score is the summed log-probability, end token included, over
+        (length + 1) ** length_penalty: checked against `score_batch` on the shipped model, equal to
+        the last digit. A candidate cut at the length limit has no end token (transformers has none
+        either, unless it forces one there, as BART does)."""
         cut = length >= self._max_decoding_length() and self.generation_config.forced_eos_token_id is None
         counted = max(length + (0 if cut else 1), 1)
         penalty = float(self.generation_config.length_penalty if self.generation_config.length_penalty is not None else 1.0)

@@ -31,11 +31,12 @@ def compile_literal_first(pattern: str) -> re.Pattern:
     return re.compile("|".join(_by_first_character(branches)) if branches else pattern)
 
 
-def top_level_alternatives(pattern: str) -> list[str]:
-    """`a|(b|c)|d` -> ["a", "(b|c)", "d"]: split on the `|` outside groups and classes."""
-    parts, start, depth, in_class, index = [], 0, 0, False, 0
-    while index < len(pattern):
-        char = pattern[index]
+def _structure(text: str):
+    """(index, character, groups open after it) for each character outside escapes and classes:
+    the one scan both splitting on `|` and finding a group's end need."""
+    depth, in_class, index = 0, False, 0
+    while index < len(text):
+        char = text[index]
         if char == "\\":
             index += 2
             continue
@@ -43,13 +44,16 @@ def top_level_alternatives(pattern: str) -> list[str]:
             in_class = char != "]"
         elif char == "[":
             in_class = True
-        elif char in "()":
-            depth += 1 if char == "(" else -1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
+        else:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            yield index, char, depth
         index += 1
-    return [*parts, pattern[start:]]
+
+
+def top_level_alternatives(pattern: str) -> list[str]:
+    """`a|(b|c)|d` -> ["a", "(b|c)", "d"]: split on the `|` outside groups and classes."""
+    bars = [index for index, char, depth in _structure(pattern) if char == "|" and depth == 0]
+    return [pattern[start + 1:end] for start, end in zip([-1, *bars], [*bars, len(pattern)])]
 
 
 def _by_first_character(branches: list[str]) -> list[str]:
@@ -150,19 +154,7 @@ def _assert_behind(zero_width: str, branch: str) -> str:
 
 def _group_end(text: str) -> int:
     """Index just past the `)` that closes the group `text` opens with."""
-    depth, in_class, index = 0, False, 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char in "()":
-            depth += 1 if char == "(" else -1
-            if depth == 0:
-                return index + 1
-        index += 1
+    for index, char, depth in _structure(text):
+        if char == ")" and depth == 0:
+            return index + 1
     raise ValueError(f"unbalanced group in {text!r}")
