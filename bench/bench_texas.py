@@ -32,9 +32,11 @@ DATA = REPO.parent / "shared" / "data" / "cris_narratives_llm_summaries.csv"
 LABELS = REPO / "data" / "labels" / "cris_crash_labels.jsonl"
 BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
 # 180 more narratives, drawn (seed 20261202) from those not yet labelled, labelled by three helpers
-# from docs/labelling-guide.md without the extractor, while its changes were made on the development
-# split, and not looked at until scored once: a second held-out set.
+# from docs/labelling-guide.md without the extractor: held out until scored once (release 6e99743),
+# development data since.
 ROUND2 = REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl"
+# 150 more (seed 20261203), labelled the same way while round 2 was development: held out whole.
+ROUND3 = REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl"
 HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
 NO_MANNER = {"other", "unknown", "none"}
 REPEATS = 3  # timed passes per speed measurement  # labels a correct extractor names no manner for
@@ -50,6 +52,17 @@ def digest(narrative: str) -> str:
 def read_labels(path: Path = LABELS) -> list[dict]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def development_labels() -> list[dict]:
+    """What the extractor may be changed and calibrated on: the first round's development split and round 2."""
+    return [label for label in read_labels() if in_split(label, "dev")] + read_labels(ROUND2)
+
+
+def held_out_labels() -> list[dict]:
+    """Only ever scored: the first round's held-out split and round 3."""
+    third = read_labels(ROUND3) if ROUND3.is_file() else []
+    return [label for label in read_labels() if in_split(label, "heldout")] + third
 
 
 def narratives_by_digest() -> dict[str, str]:
@@ -89,7 +102,7 @@ def _macro_f1(gold: list[str], predicted: list[str]) -> float:
     return float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0))
 
 
-def score(labels: list[dict], texts: dict[str, str], show_errors: int = 0) -> dict:
+def score(labels: list[dict], texts: dict[str, str], show_errors: int = 0, printable=lambda label: True) -> dict:
     rows = [(label, predictions(texts[label["narrative_sha256"]])) for label in labels]
     n = len(rows)
     tp = fp = fn = 0
@@ -124,7 +137,7 @@ def score(labels: list[dict], texts: dict[str, str], show_errors: int = 0) -> di
     }
     _print_result(result, confusions)
     if show_errors:
-        _show_errors(rows, texts, show_errors)
+        _show_errors([(label, pred) for label, pred in rows if printable(label)], texts, show_errors)
     return result
 
 
@@ -145,11 +158,11 @@ def _print_result(result: dict, confusions: collections.Counter) -> None:
 
 
 def _show_errors(rows, texts: dict[str, str], limit: int) -> None:
-    """Development rows only: a held-out narrative is never printed."""
+    """Development rows only: the caller leaves held-out narratives out, they are never printed."""
     shown = 0
     for label, pred in rows:
-        if label["narrative_sha256"].startswith(HELD_OUT_PREFIXES) or shown >= limit:
-            continue
+        if shown >= limit:
+            break
         wrong_factors = pred["factors"] != set(label["factors"])
         if manner_correct(label["manner"], pred["manner"]) and not wrong_factors:
             continue
@@ -206,8 +219,8 @@ def speed(n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["score", "agreement", "speed", "all"])
-    parser.add_argument("--split", choices=["dev", "heldout", "all", "round2"], default="dev",
-                        help="round2: the second set, labelled after the extractor was changed (never printed)")
+    parser.add_argument("--split", choices=["dev", "heldout", "all", "round2", "round3"], default="dev",
+                        help="round2: development since scored once; round3: the third set, held out whole")
     parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
@@ -215,12 +228,15 @@ def main() -> None:
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data (see its README)")
     if args.what in ("score", "all"):
         texts, labels = narratives_by_digest(), read_labels()
-        for split in (["dev", "heldout", "round2"] if args.what == "all" else [args.split]):
+        for split in (["dev", "heldout", "round2", "round3"] if args.what == "all" else [args.split]):
             print(f"[{split}]", end=" ")
             if split == "round2":
-                score(read_labels(ROUND2), texts)  # held out whole: its errors are never shown
+                score(read_labels(ROUND2), texts, args.show_errors)
+            elif split == "round3":
+                score(read_labels(ROUND3), texts)  # held out whole: its errors are never shown
             else:
-                score([label for label in labels if in_split(label, split)], texts, args.show_errors)
+                first_round = [label for label in labels if in_split(label, split)]
+                score(first_round, texts, args.show_errors, printable=lambda label: not in_split(label, "heldout"))
     if args.what in ("agreement", "all"):
         agreement()
     if args.what in ("speed", "all"):

@@ -6,11 +6,11 @@ well its confidence holds on held-out data.
     python bench/calibrate_plan.py plot       # docs/plan-reliability.png + table, on the held-out labels
     python bench/calibrate_plan.py all        # rules, fallback, rules again (now with its bins), plot
 
-Development data: the Texas labels outside the held-out hash range (bench/bench_texas.py) and the
-CISS development half (even CASEID). The fallback is fitted on no Texas label at all: on CISS
+Development data: the Texas labels outside the held-out hash range and round 2 (bench/bench_texas.py
+development_labels) and the CISS development half (even CASEID). The fallback is fitted on no Texas label at all: on CISS
 development rows where the rules agree with MANCOLL and on unlabelled CRIS narratives where a rule
 of measured precision >= FIT_MIN_PRECISION fired. Held-out data (Texas held-out labels, CISS odd
-CASEIDs) is only ever scored here, in `plot`.
+CASEIDs, round 3) is only ever scored here, in `plot`.
 """
 
 from __future__ import annotations
@@ -44,11 +44,10 @@ def manner_outcomes(split: str) -> list[tuple[str, float, bool, str]]:
     """(rule, confidence, correct, source) for the primary collision of every labelled crash."""
     outcomes = []
     texts = texas.narratives_by_digest()
-    for label in texas.read_labels():
-        if texas.in_split(label, split):
-            event = _primary(extract_graph(texts[label["narrative_sha256"]]))
-            if event:
-                outcomes.append((event["rule"], event["confidence"], event["key"] == label["manner"], "texas"))
+    for label in texas.development_labels() if split == "dev" else texas.held_out_labels():
+        event = _primary(extract_graph(texts[label["narrative_sha256"]]))
+        if event:
+            outcomes.append((event["rule"], event["confidence"], event["key"] == label["manner"], "texas"))
     rows = _ciss_rows("dev" if split == "dev" else "heldout")
     for label, text in zip(rows["MANCOLL"], rows["SUMMARY"].fillna("")):
         event = _primary(extract_graph(text))
@@ -62,9 +61,7 @@ def factor_outcomes(split: str) -> list[tuple[str, float, bool]]:
     """(key:how, confidence, correct) for every factor event on the labelled Texas crashes."""
     outcomes = []
     texts = texas.narratives_by_digest()
-    for label in texas.read_labels():
-        if not texas.in_split(label, split):
-            continue
+    for label in texas.development_labels() if split == "dev" else texas.held_out_labels():
         for event in extract_graph(texts[label["narrative_sha256"]])["events"]:
             if event["type"] == "factor":
                 outcomes.append((f"{event['key']}:{event['rule']}", event["confidence"], event["key"] in label["factors"]))
@@ -96,7 +93,7 @@ def fit_fallback() -> None:
     """Training rows the rules read well; never a Texas label."""
     precision = json.loads(confidence.TABLE.read_text())["manner"]
     trusted = {rule for rule, value in precision.items() if value >= learned.FIT_MIN_PRECISION and not rule.startswith("learned")}
-    labelled = set(label["narrative_sha256"] for label in texas.read_labels())
+    labelled = {label["narrative_sha256"] for label in texas.development_labels() + texas.held_out_labels()}
     narratives, manners = [], []
     for digest, text in texas.narratives_by_digest().items():
         event = _primary(extract_graph(text, fallback=False))

@@ -72,6 +72,22 @@ def test_failed_to_obey_names_the_control(text, key):
     assert key in factor_keys(text)
 
 
+@pytest.mark.parametrize("text, key", [
+    # a driver's own admission, however the sentence goes on ("... and could not stop in time")
+    ("the driver of unit 1 said he wasn't paying attention and could not stop in time before striking unit 2.",
+     "driver_inattention"),
+    ("the driver of unit-1 advised he had fallen asleep, at which time his vehicle drifted off the roadway.", "fatigued"),
+    ("unit #1 was unaware of the red light and unit #1 failed to control speed, striking unit #2.", "driver_inattention"),
+    ("d1 stated she was checking her gps map and veered to the right, striking a curb.", "driver_inattention"),
+])
+def test_admitted_factors_are_read(text, key):
+    assert key in factor_keys(text)
+
+
+def test_a_denial_after_the_factor_still_negates_it():
+    assert "under_influence_alcohol" not in factor_keys("unit 1 struck unit 2. alcohol was not a factor in the crash.")
+
+
 MANNER_NARRATIVES = {
     "rear_end": "V2 was stopped at a red light. The front of V1 contacted the back of V2.",
     "head_on": "V1 was traveling north and V2 was traveling south. The front of V1 struck the front of V2.",

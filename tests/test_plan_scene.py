@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO, shared_file
 from crashtransformer.plan import learned
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY
-from crashtransformer.plan.collisions import RULES
+from crashtransformer.plan.manner_rules import RULES
 from crashtransformer.plan.confidence import UNMEASURED, _table, factor_confidence, manner_confidence
 from crashtransformer.plan.graph import (at_fault_unit, collision_roles, extract_graph, extract_plan_lines,
                                          primary_manner)
@@ -21,6 +21,7 @@ from crashtransformer.plan.graph import (at_fault_unit, collision_roles, extract
 LABELS = REPO / "data" / "labels" / "cris_crash_labels.jsonl"
 BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
 ROUND2 = REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl"
+ROUND3 = REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl"
 
 
 def read(path: Path) -> list[dict]:
@@ -53,6 +54,30 @@ def rules_only(text: str) -> dict:
     ("unit 1 made contact with the center median cable railing.", "fixed_object"),
     ("unit 1 failed to control speed and failed to maintain its lane, causing unit 1 to go off the roadway and roll, "
      "coming to rest on its side.", "rollover"),
+    # a turn told by the direction it ends in: southbound turning east is a left turn
+    ("unit 1 was traveling north. unit 2 was traveling south, turning east at the green light. "
+     "unit 1 disregarded the red signal and struck unit 2.", "left_turn"),
+    ("unit 2 was traveling eastbound to turn northbound. unit 1 was traveling southbound. unit 1 struck unit 2.", "left_turn"),
+    # a left turn into a lot stays a left turn; "business 83" is a road, not a business
+    ("unit 2 was traveling north. unit 1 was facing south intending to make a left turn into the parking lot of a "
+     "store. unit 1 failed to yield the right of way while turning left, causing unit 2 to hit unit 1.", "left_turn"),
+    ("unit 1 was facing southbound. unit 1 made a left turn onto business 83 and collided with unit 2.", "left_turn"),
+    # waiting in a left-turn lane, struck by a unit coming the other way
+    ("unit 1 was traveling westbound. unit 2 was traveling eastbound in the left turn lane. unit 1 ran a red light "
+     "and struck unit 2.", "left_turn"),
+    # dual left-turn lanes: two units turning left side by side sideswipe
+    ("unit 1 and unit 2 were traveling north. unit 1 was turning left from the inside lane. unit 2 was turning left "
+     "from the outside lane. unit 2 failed to drive in a single lane and struck unit 1's left side.", "sideswipe_same"),
+    # "rd." abbreviates the road: the lane change keeps its subject
+    ("unit 2 was traveling s/b on preston rd. in the left lane. unit 1 was also traveling s/b preston rd. and was moving "
+     "into the turn lane. unit 1 struck unit 2 on the left side.", "sideswipe_same"),
+    ("unit 1 and unit 2 were traveling west. unit 1 reacted with evasive maneuvers and ended up lightly swiping "
+     "unit 2.", "sideswipe_same"),
+    # behind outweighs a direction read from another unit's traffic ("yielding to sb traffic")
+    ("units 1 and 2 were traveling eastbound. unit 2 was stopped, yielding to sb traffic. unit 1 was behind unit 2 "
+     "and struck unit 2.", "rear_end"),
+    # "parked in the drive-through" with the striker behind it is a queue, not a parked car
+    ("unit 2 was parked in the drive through. unit 1 was directly behind unit 2. unit 1 then struck unit 2.", "rear_end"),
 ])
 def test_the_scene_decides_the_manner(text, manner):
     assert primary_manner(rules_only(text)) == manner
@@ -183,11 +208,12 @@ def test_fallback_off_keeps_to_the_rules():
 
 # ----------------------------------------------------------------------------- our labels
 def test_labels_are_well_formed_and_keyed_by_hash():
-    labels, round2 = read(LABELS), read(ROUND2)
-    assert len(labels) >= 400 and len(round2) >= 150
-    assert not {label["narrative_sha256"] for label in labels} & {label["narrative_sha256"] for label in round2}
+    labels, round2, round3 = read(LABELS), read(ROUND2), read(ROUND3)
+    assert len(labels) >= 400 and len(round2) >= 150 and len(round3) >= 150
+    keys = [{label["narrative_sha256"] for label in rows} for rows in (labels, round2, round3)]
+    assert not keys[0] & keys[1] and not keys[0] & keys[2] and not keys[1] & keys[2]
     manners = set(MANNER_BY_KEY) | {"other", "unknown", "none"}
-    for label in labels + round2:
+    for label in labels + round2 + round3:
         assert re.fullmatch(r"[0-9a-f]{16}", label["narrative_sha256"]), label
         assert label["manner"] in manners, label
         assert set(label["factors"]) <= set(FACTOR_BY_KEY), label
@@ -210,6 +236,6 @@ def test_the_texas_development_split_holds_its_measured_level():
     dev = [label for label in bench_texas.read_labels() if bench_texas.in_split(label, "dev")]
     result = bench_texas.score(dev, texts)
     assert result["manner_coverage"] >= 0.93
-    assert result["manner_correct_of_all"] >= 0.78
-    assert result["factor_f1"] >= 0.86
-    assert result["at_fault_accuracy"] >= 0.86
+    assert result["manner_correct_of_all"] >= 0.83
+    assert result["factor_f1"] >= 0.87
+    assert result["at_fault_accuracy"] >= 0.87

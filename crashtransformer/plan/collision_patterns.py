@@ -44,8 +44,8 @@ BY_AFTER = re.compile(r"^\s+(?:[a-z]+\s+){0,6}?by\b")
 EXPLICIT_MANNER: tuple[tuple[str, re.Pattern], ...] = (
     ("rear_end", compile_literal_first(r"\brear[\s-]?end\w*|\brear\s+ended|\bfrom\s+(?:the\s+)?(?:behind|rear)\b")),
     ("head_on", compile_literal_first(r"\bhead[\s-]?on\b|\bfront[\s-]to[\s-]front\b")),
-    ("sideswipe", compile_literal_first(r"\bside[\s-]?swip\w*|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
-    ("angle", compile_literal_first(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle")),
+    ("sideswipe", compile_literal_first(r"\bside[\s-]?swip\w*|\bswip(?:e|ed|es|ing)\b|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
+    ("angle", compile_literal_first(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle|\b\d{2}\s*-?\s*degree\s+angle")),
 )
 ROLLOVER = compile_literal_first(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\broll(?:ed)?(?=\s*[,.]|\s+(?:and|coming|several|multiple)\b)|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
 TURNING = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?(?:left|right|around)|\b(?:attempt\w*|began|start\w*|prepar\w*)\s+to\s+turn\b|\bturning\b|\b(?:left|right|u)[\s-]+(?:hand\s+)?turn")
@@ -56,10 +56,10 @@ _DAMAGE_CODE = r"[lr][fb]q|[fb][lr]q|f[dlrc]|b[dlrc]|[lr][fdbp]"
 # Vehicle planes: "front of V1", "V1's frontal plane", Texas damage codes "fd-bd".
 PART = re.compile(
     r"(?<!in )\b(?P<front>front(?:al)?(?:\s+(?:plane|end|bumper|area|portion))?|hood|grille?|bumper\s+front|nose)\b"
-    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|rear(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
+    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|back\s+(?:left|right)\b(?!\s+(?:quarter|side|door|fender|panel))|rear(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
     r"|\s+(?:plane|end|bumper|portion|area))?|tailgate|trunk)\b"
     r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
-    r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter\s+panel|fender))\b"
+    r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter(?:\s+panel)?|fender)|back\s+(?:left|right)\s+quarter(?:\s+panel)?)\b"
     # Texas damage-area codes (fd front distributed, bd back, lfq left front quarter, rp right panel, ...):
     # the ambiguous ones ("rd" road, "fr" frontage, "lp" plate) only right after a unit or "its",
     # or inside a damage rating ("6-bd-1", "12fd4")

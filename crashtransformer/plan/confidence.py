@@ -1,7 +1,7 @@
 """What an event's `confidence` means: the measured precision of the rule that produced it.
 
 `confidence.json` beside this module is written by `python bench/bench_texas.py calibrate`: for
-each manner rule (plan/collisions.py RULES) and each factor, the share of its outputs that were
+each manner rule (plan/manner_rules.py RULES) and each factor, the share of its outputs that were
 right on the development labels (Texas CRIS development split and the CISS development half for
 manners; Texas development split for factors), smoothed toward the pooled precision so a rule
 seen a few times is not called certain. So `confidence: 0.8` means about 80 % of such events are

@@ -123,7 +123,7 @@ def collision_roles(graph: dict) -> dict[str, str]:
 
 def at_fault_unit(graph: dict) -> str | None:
     """The unit the narrative blames: the first unit given a contributing factor, else the unit the
-    first harmful event's scene blames (plan/collisions.py fault_of)."""
+    first harmful event's scene blames (plan/manner_rules.py fault_of)."""
     units = _units(graph)
     for event in graph.get("events", []):
         if event.get("type") == "factor" and event.get("actor") in units:

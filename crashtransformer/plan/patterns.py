@@ -93,7 +93,13 @@ _NO_BREAK_AFTER = ("trav", "approx", "apprx", "blk", "int", "veh", "drvr", "pass
 # "w. sh-29", "s. bowen rd": a direction letter abbreviates a road's prefix ten times as often as it
 # ends a sentence, so its period ends one only before a new subject
 _DIRECTION_STOP = r"(?:(?<!\b[nsew]\.)|(?=\s+(?:unit|vehicle|veh|v\d|u\d|driver|both|there|it|he|she|they)\b))"
-SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER) + _DIRECTION_STOP
+# "preston rd. in the left lane", "briarcrest dr. turning left": a road's abbreviation ends a
+# sentence only before a word that starts one
+_ROAD_ABBREVIATIONS = ("rd", "dr", "st", "blvd", "ave", "ln", "pkwy", "hwy", "fwy", "cir", "trl", "expy")
+_ROAD_STOP = ("(?:" + "".join(rf"(?<!\b{word}\.)" for word in _ROAD_ABBREVIATIONS)
+              + r"|(?=\s+(?:unit|vehicle|veh|v\d|u\d|driver|both|there|it|he|she|they|the|a|an|i|after|at|on|upon|while|when"
+                r"|as|witness\w*|no|this|officer|due|according|based)\b|\s*[#\d]))")
+SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER) + _DIRECTION_STOP + _ROAD_STOP
                           + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
 # "unit 1 was behind unit 2 (at the light) and <verb>": the verb's subject is the clause's first unit
 AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
@@ -103,7 +109,8 @@ CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ra
 CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
 CLAUSE_BREAK = re.compile(r",\s|\b(?:but|however|video|witness(?:es)?|the\s+officer|i)\s")  # where a claim's clause ends
 NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
-NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are) not|not|negative|ruled out)\b")
+# "alcohol was not a factor", "phone not in use"; "... and could not stop" negates the stopping, not the factor
+NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are)\s+not|negative|ruled\s+out)\b|^[\s,]*(?:\w+\s+)?not\b(?!\s+(?:stop|see|notice|avoid))")
 
 # ----------------------------------------------------------------------------- contributing factors
 _YOU = r"(?:his|her|their|its|the|a|an|unit'?s?|vehicle'?s?|own|my|your)"
@@ -183,6 +190,8 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bdistract(?:ed|ion|ing)?\b(?!\s+by\s+" + gap(2) + r"(?:cell|mobile|phone|text))",
         r"\b(?:looked|looking|glanced|glancing)\s+(?:away|down|back|over|at\s+(?:the|his|her|a)\s+(?:radio|gps|passenger|child))"
         r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|\bnever\s+saw\b|\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"
+        r"|\bunaware\s+(?:of|that)\b|\bcheck(?:ed|ing)\s+(?:his|her|their|the)\s+(?:gps|map|navigation|radio)|\bturned\s+(?:around|behind\s+(?:him|her|them))\s+to\s+look"
+        r"|\blook(?:ed|ing)\s+at\s+(?:a|an|the)\s+\w+\s+off\s+the\s+road|\breturn(?:ed|ing)\s+(?:his|her|their)\s+attention"
         r"|\breach(?:ed|ing)\s+(?:down|over|back|for)\b|\blook(?:ed|ing)\s+(?:down\s+)?at\s+(?:his|her|their|a|the)\s+(?:radio|gps|screen|navigation|food|drink|passenger|child|kids?)",
     ),
     "cell_phone": (
@@ -200,7 +209,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bunder\s+the\s+influence\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication)|\bcontrolled\s+substance|\bdwi[\s-]+drugs?",
     ),
     "fatigued": (
-        r"\b(?:fell|falling|fall|was|had\s+been|being)\s+asleep|\basleep\s+at\s+the\s+wheel|\bdoz(?:ed|ing)\s+off|\bnodd(?:ed|ing)\s+off",
+        r"\b(?:fell|fallen|falling|fall|was|had\s+been|being)\s+asleep|\basleep\s+at\s+the\s+wheel|\bdoz(?:ed|ing)\s+off|\bnodd(?:ed|ing)\s+off",
         r"\bfatigu\w*|\bdrowsy|\bdrowsiness|\bsleepy|\btired\b|\bfell\s+a\s*sleep|\bsleep\s+deprived",
     ),
     "ill": (
@@ -288,7 +297,8 @@ FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
     "improper_passing": ("pass",),
     "wrong_way": ("wrong", "against", "contra"),
     "turned_improperly": ("turn",),
-    "driver_inattention": ("attent", "watching", "distract", "look", "glanc", "focus", "see", "notice", "observe", "saw", "realiz", "reach"),
+    "driver_inattention": ("attent", "watching", "distract", "look", "glanc", "focus", "see", "notice", "observe", "saw", "realiz", "reach",
+                           "unaware", "check"),
     "cell_phone": ("phone", "text", "mobile", "device"),
     "under_influence_alcohol": ("intox", "drinking", "impaired", "dwi", "dui", "alcohol", "drunk", "bac", "breath", "sobriety", "influence",
                                 "beer", "liquor", "whiskey", "vodka"),

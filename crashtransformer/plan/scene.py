@@ -3,7 +3,7 @@ units were stopped or slowing, who was behind whom, who turned, changed lanes, b
 of a driveway or a stop sign, and which units were parked.
 
 Police narratives describe the scene and leave the manner to the reader ("Unit 2 was stopped at
-the red light. Unit 1 was behind Unit 2 and struck it."): plan/collisions.py reads the manner from
+the red light. Unit 1 was behind Unit 2 and struck it."): plan/manner_rules.py reads the manner from
 these facts when no words or damage areas state it. Each fact keeps the position of its cue.
 """
 
@@ -30,9 +30,11 @@ NOT_A_PLACE = compile_literal_first(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|mer
 RIGHT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?right|\bright[\s-]+(?:hand\s+)?turn|\bturn\s+right|\bturn(?:ed|ing)?\s+on\s+(?:a\s+)?red")
 U_TURN = compile_literal_first(r"\bu[\s-]?turn")
 LANE_CHANGE = compile_literal_first(
-    r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\blane\s+change|\bmerg(?:e|ed|es|ing)\b|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
-    r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out))"
-    r"|\b(?:moved|swerved|veered|drifted|crossed|came)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
+    r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\bchang(?:e|ed|es|ing)\s+into\s+(?:the\s+)?(?:\w+\s+){0,2}?lane|\blane\s+change|\bm[eu]rg(?:e|ed|es|ing)\b"
+    r"|\b(?:get|getting|got)\s+(?:in|into|onto|over\s+into)\s+(?:the\s+|(?:unit\s*#?\d|his|her|its|their)'?s?\s+)?(?:\w+\s+){0,2}?lane|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
+    r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out|by|an?\s+(?:crash|accident|collision|wreck)))"
+    r"|\b(?:mov|swerv|veer|drift|cross|driv)(?:ed|ing)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
+    r"|\b(?:came|drove)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
 )
 ENTERING = compile_literal_first(
     r"\b(?:exit(?:ed|ing|s)?|leav(?:e|es|ing)|left|pull(?:ed|ing|s)?\s+out\s+(?:of|from)|pull(?:ed|ing|s)?\s+(?:out\s+)?(?:onto|into)"
@@ -42,8 +44,24 @@ ENTERING = compile_literal_first(
     r"|\bfrom\s+(?:a\s+|the\s+)?(?:stop\s+sign|stop\s+intersection|private\s+drive\w*|driveway|parking\s+lot)"
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
 )
-FROM_DRIVE = compile_literal_first(r"\b(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
-                        r"|gas\s+station|business|apartment\s+complex)\b")
+# Out of a driveway or lot (a left turn out of one is an angle; a left turn into one stays a left turn).
+FROM_DRIVE = compile_literal_first(
+    r"\b(?:out\s+of|from|exit(?:ed|ing|s)?(?:\s+of)?|leav(?:e|es|ing)|left(?![\s-]+(?:hand|turn|lane|side))|in|inside|within)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,3}?"
+    r"(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
+    r"|gas\s+station|business(?!\s+(?:\d|hwy|highway|route|loop|us\b))|apartment\s+complex)\b"
+    r"|\b(?:at|from|out\s+of)\s+the\s+(?:\w+\s+)?(?:entrance|exit)\s+(?:of|to|for)\b"
+    r"|\b(?:leav(?:e|es|ing)|left)\s+the\s+(?:location|restaurant|store|church|school|residence|house|lot)\b")
+# Waiting in a left-turn lane: struck by a unit coming the other way, it was turning left.
+IN_LEFT_TURN_LANE = compile_literal_first(r"\bleft[\s-]+(?:hand\s+)?turn(?:ing)?[\s-]+(?:only\s+)?lane")
+# A turn told by the direction it ends in ("traveling south ... turning east"): left or right of travel.
+TURN_TOWARD = compile_literal_first(
+    r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?(?P<to>north|south|east|west|[nsew]/?b\b)"
+    r"|\b(?:made|make|making|execut\w+)\s+an?\s+(?P<to2>north|south|east|west|[nsew])(?:\s*-?\s*bound|/?b)?\s+turn"
+)
+TURNED_TO = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?$")
+OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
+LEFT_OF = {"n": "w", "w": "s", "s": "e", "e": "n"}  # facing north, west is on the left
+RIGHT_OF = {"n": "e", "e": "s", "s": "w", "w": "n"}
 _LIST_GLUE = re.compile(r"^(?:\s*(?:,|&|and|units?|vehicles?|veh|#|nos?\.?)\s*)*$")
 
 # The manner a unit's own contributing factor leaves when nothing else tells it.
@@ -74,19 +92,37 @@ class Scene:
 
     @cached_property
     def left_turn(self) -> dict[str, int]:
-        return _marked(self.doc, cp.LEFT_TURN, ("left",))
+        return _earliest(_marked(self.doc, cp.LEFT_TURN, ("left",)), self.turns_toward(LEFT_OF))
+
+    @cached_property
+    def in_left_turn_lane(self) -> dict[str, int]:
+        return _marked(self.doc, IN_LEFT_TURN_LANE, ("left",))
 
     @cached_property
     def other_turn(self) -> dict[str, int]:  # right turns and U-turns
-        return {**_marked(self.doc, U_TURN, ("turn",)), **_marked(self.doc, RIGHT_TURN, ("right",))}
+        return _earliest(_marked(self.doc, U_TURN, ("turn",)), _marked(self.doc, RIGHT_TURN, ("right",)),
+                         self.turns_toward(RIGHT_OF))
+
+    def turns_toward(self, side: dict[str, str]) -> dict[str, int]:
+        """Units whose turn ends in the direction on `side` of the way they were going."""
+        turns: dict[str, int] = {}
+        if "turn" not in self.doc.norm:
+            return turns
+        for match in TURN_TOWARD.finditer(self.doc.norm):
+            toward = (match.group("to") or match.group("to2"))[0]
+            for unit in subjects_of(self.doc, match.start()):
+                if side.get(self.directions.get(unit.key, "")) == toward:
+                    turns.setdefault(unit.key, match.start())
+        return turns
 
     @cached_property
     def lane_change(self) -> dict[str, int]:
-        return _marked(self.doc, LANE_CHANGE, ("lane", "merg", "pass", "overtak"))
+        return _marked(self.doc, LANE_CHANGE, ("lane", "merg", "murg", "pass", "overtak"))
 
     @cached_property
     def from_drive(self) -> dict[str, int]:  # from a driveway, lot or alley
-        return _marked(self.doc, FROM_DRIVE, ("drive", "lot", "alley", "station", "business", "apartment"))
+        return _marked(self.doc, FROM_DRIVE, ("drive", "lot", "alley", "station", "business", "apartment", "entrance",
+                                              "exit", "leav", "left"))
 
     @cached_property
     def entering(self) -> dict[str, int]:  # from a driveway, lot or stop sign; or stopped, then moved off
@@ -149,6 +185,14 @@ def _marked(doc: Narrative, pattern: re.Pattern, trigger: tuple[str, ...] = ()) 
     return facts
 
 
+def _earliest(*facts: dict[str, int]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for fact in facts:
+        for unit, position in fact.items():
+            merged[unit] = min(position, merged.get(unit, position))
+    return merged
+
+
 def _moved_off(doc: Narrative, unit: str, position: int) -> bool:
     for match in MOVED_OFF.finditer(doc.norm, position):
         if any(m.key == unit for m in subjects_of(doc, match.start())):
@@ -188,6 +232,8 @@ def unit_directions(doc: Narrative) -> dict[str, str]:
     ("units 1 and 2 were northbound" gives both)."""
     directions: dict[str, str] = {}
     for match in cp.DIRECTION.finditer(doc.norm):
+        if TURNED_TO.search(doc.norm, max(0, match.start() - 30), match.start()) or OTHERS_TRAFFIC.match(doc.norm, match.end()):
+            continue  # "preparing to turn nb", "yielding to sb traffic": not its own travel
         word = match.group("d") or match.group("d2")
         for unit in subjects_of(doc, match.start()):
             directions.setdefault(unit.key, word[0])
@@ -201,6 +247,8 @@ def parked_units(doc: Narrative) -> set[str]:
     """Units said to be parked: "V3 was legally parked", "V2 and V3 were parked", "struck parked unit 2"."""
     parked = set()
     for match in cp.PARKED.finditer(doc.norm):
+        if doc.norm.startswith(" position", match.end()):
+            continue  # "an improper start from a stopped, standing or parked position": the form's words
         named_after = doc.agents_between(match.end(), match.end() + 25, kinds=("unit",))
         if named_after and not doc.norm[match.end():named_after[0].start].strip(" ,(").startswith(("by", "at", "in")):
             parked.add(named_after[0].key)  # "parked unit 2", "a parked vehicle, unit 2"

@@ -1,0 +1,272 @@
+"""The manner of one collision (rear-end, angle, ...): a `Clash` holds a collision verb and
+everything its manner is read from, and the first rule in `RULES` that gives a manner decides.
+The rule's name is kept with the event (`rule`) and its measured precision is the event's
+confidence (plan/confidence.py). The rules read the words that say it ("struck the back of"), the
+planes in contact ("the front of V1 contacted the left side of V2", Texas damage codes
+`fd`/`rbq`) and the scene (plan/scene.py). Used by plan/collisions.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from crashtransformer.plan import collision_patterns as cp
+from crashtransformer.plan import patterns as pp
+from crashtransformer.plan.narrative import Mention, Narrative
+from crashtransformer.plan.scene import FACTOR_MANNER, Scene
+
+
+@dataclass
+class Clash:
+    """One collision verb and everything its manner is read from."""
+
+    doc: Narrative
+    scene: Scene
+    clause: str  # the verb's sentence
+    context: str  # that sentence and the one before
+    story: str  # everything told up to the end of the sentence
+    actor: Mention | None
+    target: Mention | None
+    relation: str | None  # same / opposite / crossing, from directions
+    clause_end: int
+    struck_parked: bool
+    actor_factors: tuple[str, ...]
+    own_clause: str  # the sentence up to the next collision verb: where a manner word names this collision
+
+    @cached_property
+    def parts(self) -> list[str]:
+        parts = []
+        for match in cp.PART.finditer(self.clause):
+            group = match.lastgroup or ""
+            parts.append(cp.code_part(match.group()) if group.startswith("code") else group)
+        return parts
+
+    @property
+    def two_units(self) -> bool:
+        return self.actor is not None and self.target is not None and self.actor.kind == self.target.kind == "unit" \
+            and self.actor.key != self.target.key
+
+    def did(self, facts: dict[str, int], who: Mention | None) -> bool:
+        return who is not None and who.key in facts and facts[who.key] < self.clause_end
+
+    @property
+    def actor_changing_lanes(self) -> bool:
+        return self.did(self.scene.lane_change, self.actor) or bool(
+            {"unsafe_lane_change", "improper_passing"} & set(self.actor_factors))
+
+
+# ----------------------------------------------------------------------------- rules
+def _party(c: Clash) -> str | None:
+    kind = c.target.kind if c.target is not None else None
+    if kind in ("pedestrian", "cyclist", "animal"):
+        return kind
+    if c.actor is not None and c.actor.kind in ("pedestrian", "cyclist") and kind == "unit":
+        return c.actor.kind
+    if kind == "unit" and (pp.PEDESTRIAN.search(c.clause) or pp.CYCLIST.search(c.clause)):
+        return "pedestrian" if pp.PEDESTRIAN.search(c.clause) else "cyclist"  # "struck Unit 2 as the pedestrian crossed"
+    return None
+
+
+def _parked(c: Clash) -> str | None:
+    if not c.struck_parked or (c.actor is not None and (c.actor.key, c.target.key) in c.scene.behind):
+        return None  # "parked in the drive-through" with the striker behind it: a queue
+    return "backing" if cp.BACKING_ACTOR.search(c.context) else "fixed_object"
+
+
+def _fixed_object(c: Clash) -> str | None:
+    return "fixed_object" if c.target is not None and c.target.kind == "fixed_object" else None
+
+
+def _stated(c: Clash) -> str | None:
+    for manner, pattern in cp.EXPLICIT_MANNER:
+        if pattern.search(c.own_clause):
+            if manner != "sideswipe":
+                return manner
+            opposite = c.relation == "opposite" or cp.OPPOSITE_DIRECTION.search(c.context)
+            return "sideswipe_opposite" if opposite else "sideswipe_same"
+    return None
+
+
+def _rollover(c: Clash) -> str | None:
+    return "rollover" if c.target is None and cp.ROLLOVER.search(c.clause) else None
+
+
+def _turning(c: Clash) -> str | None:
+    for unit in (c.actor, c.target):
+        if c.did(c.scene.left_turn, unit):
+            return _left_turn_out_of(c, unit)
+    if cp.LEFT_TURN.search(c.story):
+        return "left_turn"
+    return "angle" if cp.TURNING.search(c.story) else None
+
+
+def _planes(c: Clash) -> str | None:
+    if len(c.parts) < 2:
+        return None
+    pair = set(c.parts[:2])
+    if pair != {"front", "back"} and "back" not in pair and c.two_units and c.relation in ("same", None) \
+            and (c.actor_changing_lanes or c.did(c.scene.lane_change, c.target)):
+        return "sideswipe_same"  # a lane change's front-to-side contact is a sideswipe, not an angle
+    manner = manner_from_parts(c.parts[0], c.parts[1], c.relation, _turning(c), bool(cp.INTERSECTION.search(c.story)))
+    if manner == "backing" and not cp.BACKING_ACTOR.search(c.context):
+        manner = "angle" if "side" in c.parts[:2] else "rear_end"
+    return manner
+
+
+def _codes(c: Clash) -> str | None:
+    match = cp.DAMAGE_CODES.search(c.clause)
+    if not match:
+        return None
+    return manner_from_parts(cp.code_part(match["a"]), cp.code_part(match["b"]), c.relation, None)
+
+
+def _backing(c: Clash) -> str | None:
+    return "backing" if cp.BACKING_ACTOR.search(c.context) else None
+
+
+def _lane_change(c: Clash) -> str | None:
+    if not c.two_units or not c.actor_changing_lanes or c.relation not in ("same", None) or c.did(c.scene.left_turn, c.actor):
+        return None
+    if (c.actor.key, c.target.key) in c.scene.behind or c.parts[:1] == ["back"]:
+        return None  # changed lanes, then struck the back of the unit ahead: a rear-end
+    return "sideswipe_same"
+
+
+def _queue(c: Clash) -> str | None:
+    """A unit struck while stopped, slowing or waiting ahead of the striker, or struck by the unit
+    behind it: a rear-end, unless the two were crossing or one was turning or pulling out."""
+    if not c.two_units:
+        return None
+    scene, actor, target = c.scene, c.actor, c.target
+    behind = (actor.key, target.key) in scene.behind  # "U1 was behind U2" outweighs a misread direction
+    if not behind and c.relation in ("crossing", "opposite"):
+        return None
+    if not behind and not scene.waiting(target.key, c.clause_end):
+        return None
+    if not behind and (c.did(scene.entering, actor) or c.did(scene.left_turn, actor) or c.did(scene.other_turn, actor)):
+        return None
+    return "rear_end"
+
+
+def _rear_part(c: Clash) -> str | None:
+    if c.parts != ["back"] or c.target is None or c.relation in ("crossing", "opposite") or _cut_across(c):
+        return None
+    return "rear_end"
+
+
+def _cut_across(c: Clash) -> bool:
+    """One unit pulled out, U-turned or turned right across the other, which was not behind it."""
+    scene, units = c.scene, (c.actor, c.target)
+    if c.two_units and (c.actor.key, c.target.key) in scene.behind:
+        return False
+    return any(c.did(scene.entering, u) or c.did(scene.other_turn, u) for u in units)
+
+
+def _left_turn_out_of(c: Clash, unit: Mention | None) -> str:
+    return "angle" if c.did(c.scene.from_drive, unit) else "left_turn"  # out of a driveway: an angle
+
+
+def _both_turning_left(c: Clash) -> str | None:
+    """Two units turning left side by side (dual turn lanes): the one leaving its lane sideswipes."""
+    scene = c.scene
+    if not c.two_units or c.relation != "same" or (c.parts and "side" not in c.parts[:2]):
+        return None  # front to back is one turning unit behind another: a rear-end
+    if (c.actor.key, c.target.key) in scene.behind or (c.target.key, c.actor.key) in scene.behind:
+        return None
+    return "sideswipe_same" if c.did(scene.left_turn, c.actor) and c.did(scene.left_turn, c.target) else None
+
+
+def _left_turn(c: Clash) -> str | None:
+    if not c.two_units:
+        return None
+    for unit in (c.actor, c.target):
+        if c.did(c.scene.left_turn, unit):
+            return _left_turn_out_of(c, unit)
+    if c.relation == "opposite" and (c.did(c.scene.in_left_turn_lane, c.actor) or c.did(c.scene.in_left_turn_lane, c.target)):
+        return "left_turn"
+    return "left_turn" if cp.LEFT_TURN.search(c.context) else None
+
+
+def _crossing(c: Clash) -> str | None:
+    if not c.two_units:
+        return None
+    scene = c.scene
+    pulled_out = c.did(scene.entering, c.actor) or c.did(scene.entering, c.target)
+    turned = c.did(scene.other_turn, c.actor) or c.did(scene.other_turn, c.target)
+    return "angle" if c.relation == "crossing" or pulled_out or turned else None
+
+
+def _factor(c: Clash) -> str | None:
+    """The manner the striking (or struck) unit's own stated fault leaves."""
+    for key in c.actor_factors:
+        manner = FACTOR_MANNER.get(key)
+        if key == "failed_single_lane" and c.two_units:  # drifted into the next lane, or across the centre
+            manner = {"opposite": "head_on" if c.parts[:2] == ["front", "front"] or not c.parts else "sideswipe_opposite",
+                      "same": "sideswipe_same"}.get(c.relation or "")
+        if manner and (c.two_units or manner in ("backing",)):
+            if key == "failed_to_control_speed" and c.relation in ("crossing", "opposite"):
+                continue
+            return manner
+    return None
+
+
+def _side_part(c: Clash) -> str | None:
+    return "angle" if c.parts == ["side"] and c.target is not None else None
+
+
+def _same_way(c: Clash) -> str | None:
+    return "rear_end" if c.two_units and c.relation == "same" else None
+
+
+RULES = (("party", _party), ("parked", _parked), ("fixed_object", _fixed_object), ("stated", _stated),
+         ("rollover", _rollover), ("both_turning_left", _both_turning_left), ("planes", _planes), ("codes", _codes), ("backing", _backing),
+         ("lane_change", _lane_change), ("queue", _queue), ("rear_part", _rear_part), ("left_turn", _left_turn),
+         ("crossing", _crossing), ("factor", _factor), ("side_part", _side_part), ("same_way", _same_way))
+
+
+def classify(clash: Clash) -> tuple[str | None, str]:
+    """(manner, rule): the first rule that names a manner."""
+    for name, rule in RULES:
+        manner = rule(clash)
+        if manner:
+            return manner, name
+    return None, ""
+
+
+def fault_of(c: Clash, manner: str | None) -> str | None:
+    """The unit a reader would blame for this collision from the scene alone (a stated factor,
+    when there is one, decides instead: plan/graph.py at_fault_unit)."""
+    units = [m for m in (c.actor, c.target) if m is not None and m.kind == "unit"]
+    movements = {"left_turn": ("left_turn",), "angle": ("entering", "other_turn", "left_turn"),
+                 "sideswipe_same": ("lane_change",), "backing": ("backing",)}.get(manner or "", ())
+    for fact in movements:  # only the facts this manner needs are read
+        moved = {u.key for u in units if c.did(getattr(c.scene, fact), u)}
+        if len(moved) == 1:
+            return moved.pop()
+    if manner in pp.STRIKER_AT_FAULT and c.actor is not None and c.actor.kind == "unit":
+        return c.actor.key
+    return None
+
+
+def manner_from_parts(first: str, second: str, relation: str | None, turning: str | None = None,
+                      crossing_path: bool = False) -> str | None:
+    """Manner from the two planes in contact, the units' travel directions and any turn."""
+    pair = {first, second}
+    if pair == {"front", "back"}:
+        return "angle" if relation == "crossing" and not turning else "rear_end"
+    if pair == {"front"}:
+        if turning:
+            return turning
+        return "angle" if relation == "crossing" else "head_on"
+    if pair == {"front", "side"}:
+        if turning or relation not in ("same", "opposite") or (relation == "opposite" and crossing_path):
+            return turning or "angle"
+        return "sideswipe_same" if relation == "same" else "sideswipe_opposite"
+    if pair == {"side"}:
+        if turning:
+            return turning
+        return "sideswipe_opposite" if relation == "opposite" else "sideswipe_same"
+    if "back" in pair:
+        return "backing"
+    return None
