@@ -78,6 +78,12 @@ def rules_only(text: str) -> dict:
      "and struck unit 2.", "rear_end"),
     # "parked in the drive-through" with the striker behind it is a queue, not a parked car
     ("unit 2 was parked in the drive through. unit 1 was directly behind unit 2. unit 1 then struck unit 2.", "rear_end"),
+    # a unit crossing the road crosses the path of the traffic on it; "stirking" is OCR's "striking"
+    ("unit #1 was crossing valley ranch blvd and struck unit #2 who was traveling northbound.", "angle"),
+    ("unit 2 was traveling west. unit 1 was exiting the lot and did not see unit 2, stirking unit 2 on the "
+     "passenger side.", "angle"),
+    # a reversing unit makes it a backing crash, whatever planes met
+    ("unit 1 stopped for high water and reversed. the back of unit 1 struck the front of unit 2.", "backing"),
 ])
 def test_the_scene_decides_the_manner(text, manner):
     assert primary_manner(rules_only(text)) == manner
@@ -143,6 +149,16 @@ def test_standing_still_is_a_stopped_unit_not_a_pedestrian():
      "struck the back of unit 1.", "U2"),
     ("unit #2 was southbound. unit #1 which was stopped at the stop sign of polanco st. fails to yield the right "
      "away causing unit #2 to strike unit #1.", "U1"),  # the sentence carries on the one before
+    # OCR glued "him" to "unit 1": the factor is still unit 1's
+    ("unit 2 slowed down due to traffic ahead of himunit 1 failed to control speed unit 1 hit unit 2.", "U1"),
+    # a unit waiting "on a red light" ran none
+    ("unit 2 had stopped on a red light. unit 1 was behind unit 2, did not stop and struck unit 2.", "U1"),
+    # the relative clause's unit is the one who spoke
+    ("unit 2 was coming to a stop. unit 1 driver who was traveling behind unit 2 advised she reached down to grab "
+     "her water bottle. unit 1 rear ended unit 2.", "U1"),
+    # "turns in front of unit 02 ... trying to make a left turn": unit 01 turned
+    ("unit 02 was traveling southbound in lane one. unit 01 was traveling in the same direction in lane two. unit 01 "
+     "turns in front of unit 02 from lane 02 trying to make a left turn. unit 02 struck unit 01.", "U1"),
 ])
 def test_at_fault_unit(text, fault):
     assert at_fault_unit(rules_only(text)) == fault

@@ -11,7 +11,7 @@ import re
 from crashtransformer.plan.literal_first import compile_literal_first
 
 COLLISION_VERB = compile_literal_first(
-    r"\b(?:struck|strik(?:e|es|ing)|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
+    r"\b(?:struck|strik(?:e|es|ing|ed)|stirk\w*|srtik\w*|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
     r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|"
     r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)(?:\s+up|\s+out)?\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
     r"bump(?:ed|ing)|(?:pushed|propelled|forced|shoved|knocked)\s+(?:forward\s+)?into|rolled\s+(?:back\s+)?into|"

@@ -14,7 +14,7 @@ from functools import cached_property
 from crashtransformer.plan import collision_patterns as cp
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.narrative import Mention, Narrative
-from crashtransformer.plan.scene import FACTOR_MANNER, Scene
+from crashtransformer.plan.scene import FACTOR_MANNER, SIDE_BY_SIDE, Scene
 
 
 @dataclass
@@ -104,6 +104,8 @@ def _turning(c: Clash) -> str | None:
 def _planes(c: Clash) -> str | None:
     if len(c.parts) < 2:
         return None
+    if c.did(c.scene.backing, c.actor) or c.did(c.scene.backing, c.target):
+        return "backing"  # whatever planes met, a reversing unit makes it a backing crash
     pair = set(c.parts[:2])
     if pair != {"front", "back"} and "back" not in pair and c.two_units and c.relation in ("same", None) \
             and (c.actor_changing_lanes or c.did(c.scene.lane_change, c.target)):
@@ -118,7 +120,7 @@ def _codes(c: Clash) -> str | None:
     match = cp.DAMAGE_CODES.search(c.clause)
     if not match:
         return None
-    return manner_from_parts(cp.code_part(match["a"]), cp.code_part(match["b"]), c.relation, None)
+    return manner_from_parts(cp.code_part(match["a"]), cp.code_part(match["b"]), c.relation, _turning(c))
 
 
 def _backing(c: Clash) -> str | None:
@@ -128,6 +130,8 @@ def _backing(c: Clash) -> str | None:
 def _lane_change(c: Clash) -> str | None:
     if not c.two_units or not c.actor_changing_lanes or c.relation not in ("same", None) or c.did(c.scene.left_turn, c.actor):
         return None
+    if c.did(c.scene.from_drive, c.actor):
+        return None  # out of a lot "into the northbound lane": it pulled out across traffic
     if (c.actor.key, c.target.key) in c.scene.behind or c.parts[:1] == ["back"]:
         return None  # changed lanes, then struck the back of the unit ahead: a rear-end
     return "sideswipe_same"
@@ -170,7 +174,8 @@ def _left_turn_out_of(c: Clash, unit: Mention | None) -> str:
 def _both_turning_left(c: Clash) -> str | None:
     """Two units turning left side by side (dual turn lanes): the one leaving its lane sideswipes."""
     scene = c.scene
-    if not c.two_units or c.relation != "same" or (c.parts and "side" not in c.parts[:2]):
+    side_by_side = c.relation == "same" or (c.relation is None and SIDE_BY_SIDE.search(c.story))
+    if not c.two_units or not side_by_side or (c.parts and "side" not in c.parts[:2]):
         return None  # front to back is one turning unit behind another: a rear-end
     if (c.actor.key, c.target.key) in scene.behind or (c.target.key, c.actor.key) in scene.behind:
         return None
@@ -194,7 +199,8 @@ def _crossing(c: Clash) -> str | None:
     scene = c.scene
     pulled_out = c.did(scene.entering, c.actor) or c.did(scene.entering, c.target)
     turned = c.did(scene.other_turn, c.actor) or c.did(scene.other_turn, c.target)
-    return "angle" if c.relation == "crossing" or pulled_out or turned else None
+    crossed = c.did(scene.crossing_road, c.actor) or c.did(scene.crossing_road, c.target)
+    return "angle" if c.relation == "crossing" or pulled_out or turned or crossed else None
 
 
 def _factor(c: Clash) -> str | None:

@@ -162,6 +162,9 @@ def subject_of(doc: Narrative, position: int) -> Mention | None:
     if before:
         if len(before) > 1 and pp.AND_THEN.match(doc.norm, before[-1].end, position):
             return before[0]  # "unit 1 was behind unit 2 and failed to control speed": the clause's subject
+        if len(before) > 1 and pp.RELATIVE_AFTER.match(doc.norm, before[0].end) \
+                and pp.SPEECH.search(doc.norm, before[-1].end, position):
+            return before[0]  # "unit 1 driver who was behind unit 2 advised she reached down": unit 1 did
         return before[-1]
     if start and pp.CONTINUATION.match(doc.norm, start, end):  # the phrase may be the continuation word itself ("fails to yield")
         previous = doc.agents_between(doc.sentence(start - 1)[0], start)

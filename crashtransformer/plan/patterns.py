@@ -42,7 +42,8 @@ def normalize(text: str) -> str:
 # ----------------------------------------------------------------------------- entities
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 UNIT = re.compile(
-    r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
+    # OCR glues a sentence's last word to the next "unit 1" ("ahead of himunit 1 failed to ..."): that unit counts
+    r"(?:\b|(?<=\d)|(?<=[a-z]{2})(?=unit\s*[#\d]))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
     + "|".join(_NUMBER_WORDS) + r")\b"
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
     # a bare "#1" only as a subject ("#1 was traveling nb"): "the #2 lane" is a lane
@@ -103,6 +104,9 @@ SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for
                           + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
 # "unit 1 was behind unit 2 (at the light) and <verb>": the verb's subject is the clause's first unit
 AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
+# "unit 1 driver who was traveling behind unit 2 advised ...": the relative clause's unit is the speaker
+RELATIVE_AFTER = re.compile(r"\s*,?\s*(?:driver\s+|operator\s+)?(?:who|which)\b")
+SPEECH = re.compile(r"\b(?:advised|stated|said|told|admitted|reported|explained)\b")
 # A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
 CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
 # "driver unit 2 claimed that unit 1 changed lanes when unsafe": a party's claim, not the officer's finding
@@ -141,7 +145,8 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign))",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
         r"\bhad\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\s+(?:and\s+)?(?:still\s+)?(?:entered|proceeded|went|continued|drove)",
-        r"\b(?:on|against)\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\b|\bred\s+light\s+runn\w*",
+        # "entered on a red light" is a finding; "had stopped on a red light" is a unit waiting at one
+        r"(?<!stopped\s)(?<!waiting\s)(?<!stationary\s)\b(?:on|against)\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\b|\bred\s+light\s+runn\w*",
         # "failed to obey the traffic signal", "failed to obey a traffic control device (red light)"
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:traffic\s+control\s+(?:device|signal)s?"
         r"\s*\(?\s*(?:a\s+|the\s+)?(?:steady\s+)?(?:red|signal|traffic\s+(?:light|signal))|(?:steady\s+)?red\s+(?:light|signal)"

@@ -25,7 +25,10 @@ STOPPED = compile_literal_first(
 # A stopped unit that then moved off into a crossing road is not waiting to be rear-ended.
 MOVED_OFF = compile_literal_first(r"\b(?:proceed\w*|pull(?:ed|ing)\s+(?:out|forward|into|onto)|enter(?:ed|ing)|began\s+to\s+(?:cross|turn|go)"
                        r"|started\s+to\s+(?:cross|turn|go)|attempt\w*\s+to\s+(?:cross|turn|go|enter))\b")
-BEHIND = compile_literal_first(r"\b(?:behind|following|followed|in\s+front\s+of|ahead\s+of)\b")
+# "unit 1 followed unit 2 until sight of it was lost" is a pursuit after the crash, not a queue
+BEHIND = compile_literal_first(r"\b(?:behind|following|followed(?!\s+(?:\S+\s+){1,3}?(?:until|home|to\s+(?:the|its|his|her)))|in\s+front\s+of|ahead\s+of)\b")
+# Two units side by side: going the same way
+SIDE_BY_SIDE = compile_literal_first(r"\b(?:next\s+to|beside|alongside|side\s+by\s+side)\b")
 NOT_A_PLACE = compile_literal_first(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|merg\w*|chang\w*|cut|came\s+out|back\w*|stepped|ran|walk\w*)\b")
 RIGHT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?right|\bright[\s-]+(?:hand\s+)?turn|\bturn\s+right|\bturn(?:ed|ing)?\s+on\s+(?:a\s+)?red")
 U_TURN = compile_literal_first(r"\bu[\s-]?turn")
@@ -45,6 +48,10 @@ ENTERING = compile_literal_first(
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
 )
 # Out of a driveway or lot (a left turn out of one is an angle; a left turn into one stays a left turn).
+# Crossing a road (not a lane): its path crosses the traffic on that road
+CROSSING_ROAD = compile_literal_first(
+    r"\bcross(?:ed|ing|es)\s+(?:over\s+)?(?:the\s+)?(?:\w+\s+){0,3}?(?:blvd|boulevard|road|rd|street|st|avenue|ave|highway|hwy"
+    r"|parkway|pkwy|intersection|traffic)\b")
 FROM_DRIVE = compile_literal_first(
     r"\b(?:out\s+of|from|exit(?:ed|ing|s)?(?:\s+of)?|leav(?:e|es|ing)|left(?![\s-]+(?:hand|turn|lane|side))|in|inside|within)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,3}?"
     r"(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
@@ -62,6 +69,7 @@ TURNED_TO = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed
 OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
 LEFT_OF = {"n": "w", "w": "s", "s": "e", "e": "n"}  # facing north, west is on the left
 RIGHT_OF = {"n": "e", "e": "s", "s": "w", "w": "n"}
+AN_OBJECT = re.compile(r"\b(?:in\s+front\s+of|behind|past|passing|following|followed)\s+(?:the\s+)?$")
 _LIST_GLUE = re.compile(r"^(?:\s*(?:,|&|and|units?|vehicles?|veh|#|nos?\.?)\s*)*$")
 
 # The manner a unit's own contributing factor leaves when nothing else tells it.
@@ -116,6 +124,10 @@ class Scene:
         return turns
 
     @cached_property
+    def crossing_road(self) -> dict[str, int]:
+        return _marked(self.doc, CROSSING_ROAD, ("cross",))
+
+    @cached_property
     def lane_change(self) -> dict[str, int]:
         return _marked(self.doc, LANE_CHANGE, ("lane", "merg", "murg", "pass", "overtak"))
 
@@ -166,6 +178,8 @@ def subjects_of(doc: Narrative, position: int) -> list[Mention]:
     if not before:
         after = doc.agents_between(position, end, kinds=("unit",))
         return after[:1]
+    while len(before) > 1 and AN_OBJECT.search(doc.norm, max(start, before[-1].start - 12), before[-1].start):
+        before.pop()  # "unit 1 turns in front of unit 2 ... trying to make a left turn": unit 1 turned
     group = [before[-1]]
     for mention in reversed(before[:-1]):
         if not _LIST_GLUE.match(doc.norm[mention.end:group[-1].start]):
