@@ -84,6 +84,16 @@ def test_admitted_factors_are_read(text, key):
     assert key in factor_keys(text)
 
 
+def test_one_drivers_account_of_the_other_is_a_claim_only_when_disputed():
+    disputed = ("units 1 and 2 were northbound. driver of unit 2 stated unit 1 made an unsafe lane change. "
+                "driver of unit 1 stated unit 2 failed to drive in a single lane.")
+    assert not {"unsafe_lane_change", "failed_single_lane"} & factor_keys(disputed)
+    undisputed = "unit 2 driver said he saw unit 1 fail to drive in a single lane and struck his vehicle."
+    assert "failed_single_lane" in factor_keys(undisputed)
+    witness = "a witness behind unit 3 stated that unit 1 failed to drive in a single lane. unit 3 stated it was hit."
+    assert "failed_single_lane" in factor_keys(witness)  # a witness is no party
+
+
 def test_a_denial_after_the_factor_still_negates_it():
     assert "under_influence_alcohol" not in factor_keys("unit 1 struck unit 2. alcohol was not a factor in the crash.")
 

@@ -149,10 +149,34 @@ def _negated(doc: Narrative, start: int, end: int) -> bool:
 
 def _claimed(doc: Narrative, start: int) -> bool:
     """Whether the factor at `start` is a party's claim in its own clause ("although unit 2 claimed a
-    green light, video showed unit 2 disregarded the red light" states the second as found)."""
+    green light, video showed unit 2 disregarded the red light" states the second as found), or one
+    driver's account of another unit ("driver of unit 2 stated unit 1 made an unsafe lane change";
+    a driver's account of its own unit is an admission, and stands)."""
     sentence_start, _ = doc.sentence(start)
     clause_start = max((m.end() for m in pp.CLAUSE_BREAK.finditer(doc.norm, sentence_start, start)), default=sentence_start)
-    return pp.CLAIMED_BEFORE.search(doc.norm, clause_start, start) is not None
+    if pp.CLAIMED_BEFORE.search(doc.norm, clause_start, start) is not None:
+        return True
+    speech = pp.SPEECH.search(doc.norm, sentence_start, start)
+    if speech is None:
+        return False
+    speakers = doc.agents_between(sentence_start, speech.start(), kinds=("unit",))
+    if not speakers or not pp.SPEAKER_GLUE.match(doc.norm[speakers[-1].end:speech.start()]):
+        return False  # "a witness behind unit 3 stated ...": not a party's account
+    accused = doc.agents_between(speech.end(), start, kinds=("unit",))
+    if not accused or speakers[-1].key == accused[-1].key:
+        return False
+    # one driver's word against the other's, or fault left open: a claim; an account nobody disputes stands
+    return accused[-1].key in _speakers(doc) or pp.FAULT_UNDETERMINED.search(doc.norm) is not None
+
+
+def _speakers(doc: Narrative) -> set[str]:
+    """Units whose driver gives an account ("unit 2 driver stated", "the driver of unit 1 advised")."""
+    found = set()
+    for speech in pp.SPEECH.finditer(doc.norm):
+        before = doc.agents_between(doc.sentence(speech.start())[0], speech.start(), kinds=("unit",))
+        if before and pp.SPEAKER_GLUE.match(doc.norm[before[-1].end:speech.start()]):
+            found.add(before[-1].key)
+    return found
 
 
 def subject_of(doc: Narrative, position: int) -> Mention | None:

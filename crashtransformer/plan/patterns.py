@@ -106,6 +106,7 @@ SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for
 AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
 # "unit 1 driver who was traveling behind unit 2 advised ...": the relative clause's unit is the speaker
 RELATIVE_AFTER = re.compile(r"\s*,?\s*(?:driver\s+|operator\s+)?(?:who|which)\b")
+SPEAKER_GLUE = re.compile(r"^\s*(?:'s\s+)?(?:driver|operator|dvr|drvr)?\s*(?:also\s+|then\s+|later\s+)?$")  # "unit 2('s) driver stated"
 SPEECH = re.compile(r"\b(?:advised|stated|said|told|admitted|reported|explained)\b")
 # A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
 CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
