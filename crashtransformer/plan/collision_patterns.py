@@ -56,7 +56,7 @@ _DAMAGE_CODE = r"[lr][fb]q|[fb][lr]q|f[dlrc]|b[dlrc]|[lr][fdbp]"
 # Vehicle planes: "front of V1", "V1's frontal plane", Texas damage codes "fd-bd".
 PART = re.compile(
     r"(?<!in )\b(?P<front>front(?:al)?(?:\s+(?:plane|end|bumper|area|portion))?|hood|grille?|bumper\s+front|nose)\b"
-    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|back\s+(?:left|right)\b(?!\s+(?:quarter|side|door|fender|panel))|rear(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
+    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|back\s+(?:left|right)\b(?!\s+(?:quarter|side|door|fender|panel))|rear(?!\s+(?:tires?|wheels?|axles?|seats?|occupants?|windows?|windshield|view|(?:left\s+|right\s+)?passengers?\s+(?!side|door|quarter)))(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
     r"|\s+(?:plane|end|bumper|portion|area))?|tailgate|trunk)\b"
     r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
     r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter(?:\s+panel)?|fender)|back\s+(?:left|right)\s+quarter(?:\s+panel)?)\b"

@@ -132,7 +132,7 @@ def _lane_change(c: Clash) -> str | None:
         return None
     if c.did(c.scene.from_drive, c.actor):
         return None  # out of a lot "into the northbound lane": it pulled out across traffic
-    if (c.actor.key, c.target.key) in c.scene.behind or c.parts[:1] == ["back"]:
+    if c.parts[:1] == ["back"]:
         return None  # changed lanes, then struck the back of the unit ahead: a rear-end
     return "sideswipe_same"
 

@@ -68,6 +68,9 @@ class Narrative:
             while tail:  # "units 2, 3 and 4"
                 self._add(f"U{tail['n']}", "unit", tail.start("n"), tail.end("n"))
                 tail = pp.UNIT_LIST_TAIL.match(norm, tail.end())
+        for match in pp.GLUED_UNIT.finditer(norm):
+            if match.start() >= 2 and norm[match.start() - 2:match.start()].isalpha():
+                self._add(f"U{match['n']}", "unit", match.start(), match.end())
         if "ped" in norm or "walk" in norm or "jogger" in norm:  # skip the scan when it cannot match
             for match in pp.PEDESTRIAN.finditer(norm):
                 self._add("P1", "pedestrian", match.start(), match.end())

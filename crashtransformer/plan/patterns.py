@@ -42,8 +42,7 @@ def normalize(text: str) -> str:
 # ----------------------------------------------------------------------------- entities
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 UNIT = re.compile(
-    # OCR glues a sentence's last word to the next "unit 1" ("ahead of himunit 1 failed to ..."): that unit counts
-    r"(?:\b|(?<=\d)|(?<=[a-z]{2})(?=unit\s*[#\d]))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
+    r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
     + "|".join(_NUMBER_WORDS) + r")\b"
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
     # a bare "#1" only as a subject ("#1 was traveling nb"): "the #2 lane" is a lane
@@ -51,6 +50,8 @@ UNIT = re.compile(
     r"#\s?0*(?P<hn>[1-9])(?=\s+(?:was|were|had|then|failed|slowed|started|did|could|travel(?:ed|ing|led|ling|s)|merged"
     r"|struck|collided|hit|and\s+#)\b)"
 )
+# OCR glues a sentence's last word to the next "unit 1" ("ahead of himunit 1 failed to ..."): that unit counts
+GLUED_UNIT = compile_literal_first(r"unit\s*#?\s*0*(?P<n>[1-9]\d?)\b")
 # "units 2, 3 and 4", "unit 1 & 2": the further numbers of a list that starts with a unit
 UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0*(?P<n>[1-9])\b(?!\s*(?:years|yoa|mph|ft|feet|miles|%|:|[.,]\d))")
 PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
