@@ -101,6 +101,15 @@ def test_only_a_one_sentence_summary_gets_the_scene():
         "Unit 1 struck Unit 2. Unit 1 was parked."
 
 
+def test_the_scene_sentence_is_whole_where_an_abbreviation_has_a_period():
+    from crashtransformer.plan.realize import scene_sentence
+
+    narrative = "the crash was at 100 n. fairfield tx where unit one and unit two met. unit 1 struck unit 2."
+    assert scene_sentence(narrative) == "The crash was at 100 n. fairfield tx where unit one and unit two met."
+    assert scene_sentence("unit 1 was traveling s/b on preston rd. in the left lane. it stopped.") == \
+        "Unit 1 was traveling s/b on preston rd. in the left lane."
+
+
 def _bench():
     spec = importlib.util.spec_from_file_location("bench_claims", Path(__file__).parents[1] / "bench" / "bench_claims.py")
     module = importlib.util.module_from_spec(spec)

@@ -16,7 +16,7 @@ import re
 
 from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, MANNER_BY_PLAN_TEXT, PlanStep
 from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, plan_steps_from_graph
-from crashtransformer.plan.patterns import FAULT_UNDETERMINED, UNIT, normalize
+from crashtransformer.plan.patterns import FAULT_UNDETERMINED, SENTENCE_END, UNIT, normalize
 
 # Each cause as a verb phrase after the unit ("Unit 1 <phrase>").
 CAUSE_PHRASES = {
@@ -53,7 +53,7 @@ MANNER_PHRASES = {
 }
 MAX_QUOTED_WORDS = 40  # the narrative's first sentence, when nothing else can be said
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
-_SENTENCES = re.compile(r"[^.!?*]+(?:[.!?]+(?=\s|$)|$)")  # sentences, ***markers*** left out
+_MARKERS = re.compile(r"\*+[^*]*\*+")  # ***bwc available*** and the like: left out
 _FIRST_SENTENCE = re.compile(r"\s*(?:\*+[^*]*\*+\s*)*(.+?(?:[.!?](?=\s|$)|$))", re.S)
 
 
@@ -124,11 +124,18 @@ def quote_first_sentence(narrative: str) -> str:
 
 def scene_sentence(narrative: str) -> str:
     """The narrative's first sentence that names a unit ("unit 1 was traveling north on ..."),
-    capitalised; "" when none does (an opening like "officers responded to a crash" says nothing)."""
-    for sentence in _SENTENCES.findall(narrative or ""):
-        if UNIT.search(normalize(sentence)):
-            text = " ".join(sentence.split()[:MAX_QUOTED_WORDS])
-            return text[:1].upper() + text[1:]
+    capitalised; "" when none does (an opening like "officers responded to a crash" says nothing).
+    Sentences end where the crash graph's do (plan/patterns.py SENTENCE_END): "n. fairfield" or
+    "preston rd. in the left lane" is not cut into a fragment."""
+    narrative = narrative or ""
+    norm = normalize(narrative)
+    ends = [m.end() for m in SENTENCE_END.finditer(norm)]
+    for start, end in zip([0] + ends, ends + [len(norm)]):
+        if not UNIT.search(norm[start:end]):
+            continue
+        sentence = _MARKERS.sub(" ", narrative[start:end])
+        text = " ".join(sentence.split()[:MAX_QUOTED_WORDS])
+        return text[:1].upper() + text[1:]
     return ""
 
 
