@@ -5,6 +5,7 @@ contributing factors, each with its evidence span. Used by plan/graph.py; patter
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 
 from crashtransformer.plan import collision_patterns as cp
@@ -160,26 +161,23 @@ def _claimed(doc: Narrative, start: int) -> bool:
     if pp.CLAIMED_BEFORE.search(doc.norm, clause_start, start) is not None:
         return True
     speech = pp.SPEECH.search(doc.norm, sentence_start, start)
-    if speech is None:
-        return False
-    speakers = doc.agents_between(sentence_start, speech.start(), kinds=("unit",))
-    if not speakers or not pp.SPEAKER_GLUE.match(doc.norm[speakers[-1].end:speech.start()]):
-        return False  # "a witness behind unit 3 stated ...": not a party's account
+    speaker = _speaker(doc, speech) if speech is not None else None
+    if speaker is None:
+        return False  # no account, or "a witness behind unit 3 stated ...": not a party's
     accused = doc.agents_between(speech.end(), start, kinds=("unit",))
-    if not accused or speakers[-1].key == accused[-1].key:
+    if not accused or accused[-1].key == speaker:
         return False
     # one driver's word against the other's, or fault left open: a claim; an account nobody disputes stands
-    return accused[-1].key in _speakers(doc) or pp.FAULT_UNDETERMINED.search(doc.norm) is not None
+    speakers = {_speaker(doc, other) for other in pp.SPEECH.finditer(doc.norm)}
+    return accused[-1].key in speakers or pp.FAULT_UNDETERMINED.search(doc.norm) is not None
 
 
-def _speakers(doc: Narrative) -> set[str]:
-    """Units whose driver gives an account ("unit 2 driver stated", "the driver of unit 1 advised")."""
-    found = set()
-    for speech in pp.SPEECH.finditer(doc.norm):
-        before = doc.agents_between(doc.sentence(speech.start())[0], speech.start(), kinds=("unit",))
-        if before and pp.SPEAKER_GLUE.match(doc.norm[before[-1].end:speech.start()]):
-            found.add(before[-1].key)
-    return found
+def _speaker(doc: Narrative, speech: re.Match) -> str | None:
+    """The unit whose driver gives this account ("unit 2 driver stated", "the driver of unit 1 advised")."""
+    before = doc.agents_between(doc.sentence(speech.start())[0], speech.start(), kinds=("unit",))
+    if before and pp.SPEAKER_GLUE.match(doc.norm[before[-1].end:speech.start()]):
+        return before[-1].key
+    return None
 
 
 def subject_of(doc: Narrative, position: int) -> Mention | None:

@@ -47,11 +47,11 @@ ENTERING = compile_literal_first(
     r"|\bfrom\s+(?:a\s+|the\s+)?(?:stop\s+sign|stop\s+intersection|private\s+drive\w*|driveway|parking\s+lot)"
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
 )
-# Out of a driveway or lot (a left turn out of one is an angle; a left turn into one stays a left turn).
 # Crossing a road (not a lane): its path crosses the traffic on that road
 CROSSING_ROAD = compile_literal_first(
     r"\bcross(?:ed|ing|es)\s+(?:over\s+)?(?:the\s+)?(?:\w+\s+){0,3}?(?:blvd|boulevard|road|rd|street|st|avenue|ave|highway|hwy"
     r"|parkway|pkwy|intersection|traffic)\b")
+# Out of a driveway or lot (a left turn out of one is an angle; a left turn into one stays a left turn).
 FROM_DRIVE = compile_literal_first(
     r"\b(?:out\s+of|from|exit(?:ed|ing|s)?(?:\s+of)?|leav(?:e|es|ing)|left(?![\s-]+(?:hand|turn|lane|side))|in|inside|within)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,3}?"
     r"(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
