@@ -175,3 +175,54 @@ def test_a_negated_judgment_is_still_a_word_the_narrative_never_uses():
     strict = check_claims("Unit 1 failed to control speed and struck Unit 2. Unit 1 did not adequately scan the "
                           "roadway.", REAR_END, wording=True)
     assert [(c.type, c.text) for c in strict] == [("wording", "adequately scan")]
+
+
+# ----------------------------------------------------------------------------- the graph's realizations
+def test_a_unit_at_the_curb_struck_as_the_pedestrian_is_that_pedestrian_not_a_third_party():
+    narrative = ("Unit 1 was driving westbound on US 183. Unit 2 was standing at the curb of US 183. "
+                 "Unit 1 struck Unit 2 as the pedestrian crossed the roadway.")
+    summary = realize_summary(extract_graph(narrative, "7"), narrative)
+    assert summary.startswith("Unit 1 was in a collision with Unit 2, a pedestrian.")
+
+
+def test_two_units_and_an_unplaced_pedestrian_are_not_told_as_a_third_party():
+    narrative = "Unit 1 was driving westbound on US 183. Unit 1 struck Unit 2 as the pedestrian crossed the roadway."
+    summary = realize_summary(extract_graph(narrative, "7"), narrative)
+    assert summary.startswith("Unit 1 and Unit 2 were in a collision involving a pedestrian.")
+    assert "with a pedestrian" not in summary
+
+
+def test_passing_into_an_oncoming_unit_is_an_opposite_direction_sideswipe_told_once():
+    narrative = ("Unit 1 was traveling eastbound on Jefferson Blvd. Unit 2 was traveling westbound on Jefferson Blvd. "
+                 "Unit 1 attempted to pass unsafely and was fatigued and clipped the driver side of the oncoming Unit 2.")
+    summary = realize_summary(extract_graph(narrative, "7"), narrative)
+    assert summary.startswith("Unit 1 passed unsafely and was fatigued or asleep, resulting in an "
+                              "opposite-direction sideswipe with Unit 2.")
+    assert summary.count("resulting in") == 1
+
+
+def test_run_leaves_out_a_manner_its_checker_cannot_find_rather_than_repeat_it():
+    from crashtransformer.infer.summarizer import SOURCE_GRAPH, choose
+    from crashtransformer.plan.graph import plan_steps_from_graph
+    from crashtransformer.plan.catalogue import format_plan
+    from crashtransformer.plan.policy import PlannedCrash
+
+    # south, then east: a left turn the graph reads from the headings; the checker wants the word
+    narrative = ("Unit 1 was traveling south on Main St. Unit 2 was traveling north on Main St. Unit 1 disregarded "
+                 "the red light and turned east onto Oak St and struck Unit 2.")
+    graph = extract_graph(narrative, "7")
+    assert "left-turn collision" in realize_summary(graph, narrative)
+    planned = PlannedCrash(graph, format_plan(plan_steps_from_graph(graph)), "extracted")
+    summary = choose(narrative, planned, False, [])
+    assert summary.source == SOURCE_GRAPH
+    chosen = summary.best.candidate.text
+    assert chosen.startswith("Unit 1 disregarded a traffic signal, resulting in a collision with Unit 2.")
+    assert check_claims(chosen, narrative, wording=True) == []
+
+
+def test_a_cause_that_strikes_a_pedestrian_unit_names_that_unit_as_the_pedestrian():
+    narrative = ("Unit 1 was crossing Elm St in the crosswalk. The front of Unit 2 struck pedestrian Unit 1 when "
+                 "Unit 2 disregarded the red light.")
+    summary = realize_summary(extract_graph(narrative, "7"), narrative)
+    assert summary.startswith("Unit 2 disregarded a traffic signal, resulting in a collision with Unit 1, a pedestrian.")
+    assert check_claims(summary, narrative, wording=True) == []

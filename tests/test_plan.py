@@ -164,6 +164,12 @@ def test_abbreviations():
     assert factor_keys("Unit 1 FTCS and struck Unit 2.") == {"failed_to_control_speed"}
     assert factor_keys("U1 ftc speed & struck U2 in the rear.") == {"failed_to_control_speed"}
     assert factor_keys("U1 exiting a private drive FTYROW to U2.") == {"yield_private_drive"}
+    assert factor_keys("unit 2 stopped for traffic unit 1 ftcsunit 1 struck the rear of unit 2") == {"failed_to_control_speed"}
+
+
+def test_cris_factor_names_are_read_as_written():
+    # "disregard stop and go signal" is CRIS's name for running the light, not the stop sign
+    assert factor_keys("Unit 1 disregarded stop and go signal and struck Unit 2.") == {"disregarded_signal"}
 
 
 def test_word_order_variants_of_failing_to_control_speed():

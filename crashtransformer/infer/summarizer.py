@@ -29,7 +29,7 @@ from crashtransformer.infer.rerank import RankedCandidate, clean_prefix, judge, 
 from crashtransformer.metrics.claims import NarrativeFacts
 from crashtransformer.models.loading import input_limit, load_model, load_tokenizer
 from crashtransformer.plan.policy import ModelInputs
-from crashtransformer.plan.realize import realize_summary, with_scene
+from crashtransformer.plan.realize import realizations, with_scene
 
 
 def beam_config(settings: GenerationSettings, model, tokenizer=None):
@@ -253,8 +253,15 @@ def choose(narrative: str, planned, truncated: bool, options: Sequence[Candidate
             rejudged = judge(Candidate(scened, best.candidate.score), narrative, planned.plan_lines, facts)
             best = rejudged if rejudged.clean else best
         return CrashSummary(planned, truncated, ranked, best, SOURCE_MODEL)
-    realized = judge(Candidate(realize_summary(planned.graph, narrative), None), narrative, planned.plan_lines, facts)
-    if realized.claims:  # the officer's opening sentence itself hedges ("possibly"): the causes alone
-        realized = judge(Candidate(realize_summary(planned.graph, narrative, scene=False), None), narrative,
-                         planned.plan_lines, facts)
-    return CrashSummary(planned, truncated, ranked, realized, SOURCE_GRAPH)
+    return CrashSummary(planned, truncated, ranked, _realized(planned, narrative, facts), SOURCE_GRAPH)
+
+
+def _realized(planned, narrative: str, facts: NarrativeFacts) -> RankedCandidate:
+    """The most the graph can say that the claim checker passes (plan/realize.py realizations):
+    a hedging opening sentence, a manner or a cause the checker cannot find is left out."""
+    judged = None
+    for text in realizations(planned.graph, narrative):
+        judged = judge(Candidate(text, None), narrative, planned.plan_lines, facts)
+        if not judged.claims:
+            return judged
+    return judged

@@ -210,6 +210,8 @@ def _factor(c: Clash) -> str | None:
         if key == "failed_single_lane" and c.two_units:  # drifted into the next lane, or across the centre
             manner = {"opposite": "head_on" if c.parts[:2] == ["front", "front"] or not c.parts else "sideswipe_opposite",
                       "same": "sideswipe_same"}.get(c.relation or "")
+        if key == "improper_passing" and c.relation == "opposite":  # passed into the oncoming lane
+            manner = "head_on" if c.parts[:2] == ["front", "front"] else "sideswipe_opposite"
         if manner and (c.two_units or manner in ("backing",)):
             if key == "failed_to_control_speed" and c.relation in ("crossing", "opposite"):
                 continue

@@ -77,7 +77,7 @@ ROAD = re.compile(
 
 # A unit that is a person on foot or on a bicycle (CRIS numbers them as units too):
 # "Unit 2 was walking", "Unit 1 was riding a bicycle", "the pedestrian, Unit 2", "Unit 2 (pedestrian)".
-_ON_FOOT = r"(?:walk(?:ing|ed)|standing\s+(?:in|on|near|beside|at)\s+(?:the\s+)?(?:road|street|roadway|crosswalk|median|shoulder)|jogging|running\s+across|on\s+foot|pedestrian|pedestrain|crossing\s+(?:the\s+)?(?:street|road|roadway))"
+_ON_FOOT = r"(?:walk(?:ing|ed)|standing\s+(?:in|on|near|beside|at)\s+(?:the\s+)?(?:road|street|roadway|crosswalk|median|shoulder|curb|sidewalk)|jogging|running\s+(?:\w+\s+)?across|on\s+foot|pedestrian|pedestrain|crossing\s+(?:the\s+)?(?:street|road|roadway))"
 _ON_BIKE = r"(?:rid(?:ing|den)\s+(?:a\s+|his\s+|her\s+|their\s+)?(?:bicycle|bike|bicyle)|(?:bi)?cyclist|bicyclist|on\s+(?:a\s+)?(?:bicycle|bike))"
 ROLE_AFTER = re.compile(rf"[\s,(]*(?:(?:who\s+|which\s+)?(?:was|were|is|had\s+been)\s+(?:\w+\s+){{0,2}}?|\(|,\s*(?:a|the)\s+)?(?:(?P<ped>{_ON_FOOT})|(?P<bike>{_ON_BIKE}))")
 ROLE_BEFORE = re.compile(r"(?:(?P<ped>pedestrian|pedestrain)|(?P<bike>(?:bi)?cyclist|bicycle\s+rider|rider))[\s,]*(?:\(|,)?\s*$")
@@ -131,7 +131,7 @@ _RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(
 FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     "failed_to_control_speed": (
         _CONTROL_SPEED,
-        r"\bftcs\b|\bf\.t\.c\.s\b|\bfail(?:ed|ure)?\s+to\s+control\s+speed",
+        r"\bftcs(?:\b|(?=unit))|\bf\.t\.c\.s\b|\bfail(?:ed|ure)?\s+to\s+control\s+speed",  # "ftcsunit 1": lines run together
         r"speed\s+(?:was\s+)?not\s+controlled",
     ),
     "unsafe_speed": (
@@ -144,7 +144,8 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "disregarded_signal": (
         _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light)",
-        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign))",
+        # CRIS's factor name "disregard stop and go signal" is the traffic light
+        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign)|stop\s+and\s+go\s+signal)",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
         r"\bhad\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\s+(?:and\s+)?(?:still\s+)?(?:entered|proceeded|went|continued|drove)",
         # "entered on a red light" is a finding; "had stopped on a red light" is a unit waiting at one

@@ -1,14 +1,14 @@
-"""A summary written from the crash graph alone: faithful by construction.
+"""A summary written from the crash graph alone: it says no more than the graph read.
 
 `run` writes it when every model candidate asserts something the narrative does not support
 (infer/summarizer.py, `summary_source: graph`). It states only what the plan states: causes of
 measured precision with the unit the narrative gives them, and the collision's manner only when a
 rule read it (plan/graph.py PLAN_MIN_CONFIDENCE); where the officer writes that fault could not be
 determined, no cause at all. It is only as right as the graph: a misread cause or manner is
-repeated (an independent audit found unsupported claims in 13 of 24 such summaries). A one-sentence summary is followed by the
-narrative's opening sentence (`with_scene`); with no readable cause or collision it quotes that
-sentence rather than guess.
-"""
+repeated (an independent audit found unsupported claims in 9 of 21 such summaries), so `run`
+writes the first of `realizations` its claim checker passes. A one-sentence summary is followed
+by the narrative's scene sentence (`with_scene`); with no readable cause or collision it quotes
+the opening sentence rather than guess."""
 
 from __future__ import annotations
 
@@ -73,40 +73,77 @@ def _read_manners(graph: dict) -> set[str]:
             and not str(e.get("rule", "")).startswith("learned") and e.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE}
 
 
-def _step_sentence(step: PlanStep, manners: set[str]) -> str:
+def _step_sentence(steps: list[PlanStep], manners: set[str], persons: dict[str, str]) -> str:
+    """One sentence for steps that share their units and collision: "Unit 1 passed unsafely and
+    was fatigued or asleep, resulting in ...", not the collision told twice."""
+    step = steps[0]
     subject = (_unit(step.actors[0]) if step.actors else None) or "A driver"
     manner = MANNER_BY_PLAN_TEXT.get(step.effect)
-    collision = MANNER_PHRASES.get(manner.key, "a collision") if manner and manner.key in manners else "a collision"
-    other = _unit(step.actors[1]) if len(step.actors) > 1 else None
-    return f"{subject} {_cause(step)}, resulting in {collision}{f' with {other}' if other else ''}."
+    key = manner.key if manner and manner.key in manners else None
+    other = step.actors[1] if len(step.actors) > 1 and _unit(step.actors[1]) else None
+    causes = " and ".join(_cause(s) for s in steps)
+    return f"{subject} {causes}, resulting in {_collision_with(key, other, step.actors[:1], persons)}."
 
 
-def _collision_sentence(graph: dict) -> str | None:
+def _collision_with(key: str | None, other: str | None, subject: tuple[str, ...], persons: dict[str, str]) -> str:
+    """"a rear-end collision with Unit 2"; a pedestrian or cyclist who is a unit is that unit
+    ("a collision with Unit 2, a pedestrian"), never a third party beside it."""
+    with_other = f" with {_unit(other)}" if other else ""
+    if key in ("pedestrian", "cyclist") and other:
+        if persons.get(other) == key:
+            return f"a collision with {_unit(other)}, a {key}"
+        if not (subject and persons.get(subject[0]) == key):
+            return f"a collision involving a {key} and {_unit(other)}"
+        key = None  # the subject is the person: its cause says so
+    return f"{MANNER_PHRASES.get(key or '', 'a collision')}{with_other}"
+
+
+def _same_collision_groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
+    groups: list[list[PlanStep]] = []
+    for step in steps:
+        if groups and (groups[-1][0].actors, groups[-1][0].effect) == (step.actors, step.effect):
+            groups[-1].append(step)
+        else:
+            groups.append([step])
+    return groups
+
+
+def _collision_sentence(graph: dict, name_manner: bool = True) -> str | None:
     """Units and manner of the first rule-read collision, without saying who struck whom."""
     for event in graph.get("events", []):
         if event.get("type") != "collision" or str(event.get("rule", "")).startswith("learned"):
             continue
         ends = dict.fromkeys((event.get("actor"), event.get("target")))
         units = [u for u in (_unit(e.rsplit(":", 1)[-1]) for e in ends if e) if u]
-        manner = MANNER_PHRASES.get(event.get("key") or "") if event.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE else None
+        read = name_manner and event.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE
+        manner = MANNER_PHRASES.get(event.get("key") or "") if read else None
         who = " and ".join(units) if units else "The units"
         person = _person_unit(graph, ends)
         if manner and person and len(units) == 2:  # "Unit 2, a cyclist": not a third party
             driver = next(u for u in units if u != _unit(person[0]))
             return f"{driver} was in a collision with {_unit(person[0])}, a {person[1]}."
+        if manner and len(units) == 2 and event.get("key") in ("pedestrian", "cyclist"):
+            # one of the two units may be the person: "with a pedestrian" would add a third party
+            return f"{who} were in a collision involving a {event['key']}."
         if manner:
             return f"{who} {'were' if len(units) != 1 else 'was'} in {manner}."
         return f"{who} collided." if len(units) > 1 else f"{who} was in a collision."
     return None
 
 
+def _person_units(graph: dict) -> dict[str, str]:
+    """U-number -> "pedestrian" | "cyclist" for the units on foot or on a bicycle."""
+    return {short: e["type"] for e in graph.get("entities", [])
+            if e.get("type") in ("pedestrian", "cyclist") and (short := str(e.get("id", "")).rsplit(":", 1)[-1])[:1] == "U"}
+
+
 def _person_unit(graph: dict, ends) -> tuple[str, str] | None:
     """(U-number, "pedestrian" | "cyclist") of a collision party that is a unit on foot or on a bicycle."""
-    kinds = {e.get("id"): e.get("type") for e in graph.get("entities", [])}
+    persons = _person_units(graph)
     for end in ends:
         short = end.rsplit(":", 1)[-1] if end else ""
-        if short[:1] == "U" and kinds.get(end) in ("pedestrian", "cyclist"):
-            return short, kinds[end]
+        if short in persons:
+            return short, persons[short]
     return None
 
 
@@ -152,18 +189,30 @@ def with_scene(summary: str, narrative: str) -> str:
 NOTHING_READ = "No cause or collision could be read from the narrative."
 
 
-def realize_summary(graph: dict, narrative: str, scene: bool = True) -> str:
+def realize_summary(graph: dict, narrative: str, scene: bool = True, name_manners: bool = True,
+                    causes: bool = True) -> str:
     """One or two sentences that say only what the crash graph read from the narrative; `scene`:
-    with the narrative's opening sentence (infer/summarizer.py drops it when it holds a hedge)."""
+    with the narrative's opening sentence; `name_manners`: the collision's manner named; `causes`:
+    the plan's causes stated (realizations lists the combinations, most informative first)."""
     # where the officer writes that fault was not established, the causes are the parties' claims:
     # none is stated, only the collision
     undetermined = FAULT_UNDETERMINED.search(normalize(narrative or "")) is not None
-    steps = [] if undetermined else plan_steps_from_graph(graph)[:2]
+    steps = [] if undetermined or not causes else plan_steps_from_graph(graph)[:2]
     if not steps:
-        collision = _collision_sentence(graph)
+        collision = _collision_sentence(graph, name_manners)
         if collision:
             return with_scene(collision, narrative) if scene else collision
         return quote_first_sentence(narrative) if scene else NOTHING_READ
-    manners = _read_manners(graph)
-    causes = " ".join(_step_sentence(step, manners) for step in steps)
-    return with_scene(causes, narrative) if scene else causes
+    manners = _read_manners(graph) if name_manners else set()
+    persons = _person_units(graph)
+    stated = " ".join(_step_sentence(group, manners, persons) for group in _same_collision_groups(steps))
+    return with_scene(stated, narrative) if scene else stated
+
+
+def realizations(graph: dict, narrative: str) -> list[str]:
+    """The graph's summaries from the most to the least it says, each once: `run` writes the first
+    its claim checker passes (infer/summarizer.py), so a cause or manner the checker cannot find in
+    the narrative ("left-turn" where no turn is written) is left out rather than repeated."""
+    options = [realize_summary(graph, narrative, scene, name_manners, causes)
+               for causes in (True, False) for name_manners in (True, False) for scene in (True, False)]
+    return list(dict.fromkeys(options + [NOTHING_READ]))
