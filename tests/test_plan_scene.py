@@ -255,3 +255,35 @@ def test_the_texas_development_split_holds_its_measured_level():
     assert result["manner_correct_of_all"] >= 0.83
     assert result["factor_f1"] >= 0.87
     assert result["at_fault_accuracy"] >= 0.87
+
+
+# ----------------------------------------------------------------------------- who struck, who is blamed
+def _roles_and_fault(narrative: str) -> tuple[dict, str | None]:
+    graph = extract_graph(narrative, "7")
+    return collision_roles(graph), at_fault_unit(graph)
+
+
+def test_an_officer_making_contact_is_not_a_collision():
+    narrative = ("Upon arriving I contacted Unit 1, who stated she was looking to her right when she crashed into "
+                 "the back of Unit 2. Unit 2 stated she was slowing for traffic when Unit 1 crashed into the back of her.")
+    assert _roles_and_fault(narrative) == ({"U1": "striking", "U2": "struck"}, "U1")
+
+
+def test_running_into_the_back_of_his_vehicle_strikes_the_unit_the_sentence_named():
+    narrative = "Unit2 was in front of unit1. Unit2 was stopped in traffic when unit1 ran into the back of his vehicle."
+    assert _roles_and_fault(narrative) == ({"U1": "striking", "U2": "struck"}, "U1")
+    assert primary_manner(extract_graph(narrative, "7")) == "rear_end"
+
+
+def test_the_unit_whose_part_struck_is_the_striker_when_no_unit_is_the_subject():
+    narrative = ("Unit 1 was southbound behind Unit 2. The driver steered back to the right, striking Unit 2 on the "
+                 "back left with the front right quarter panel of Unit 1.")
+    assert _roles_and_fault(narrative) == ({"U1": "striking", "U2": "struck"}, "U1")
+
+
+def test_a_failure_to_yield_with_no_catalogue_yield_still_blames_its_unit():
+    narrative = ("Unit 1 failed to yield to oncoming traffic traveling north on Eagle Run Dr. Unit 1 was struck in "
+                 "the passenger side by Unit 2.")
+    graph = extract_graph(narrative, "7")
+    assert not [e for e in graph["events"] if e["type"] == "factor"]  # no catalogue factor to state
+    assert at_fault_unit(graph) == "U1"

@@ -16,7 +16,10 @@ from crashtransformer.plan.manner_rules import Clash, classify, fault_of
 from crashtransformer.plan.narrative import TARGET_REACH, Factor, Mention, Narrative, subject_of
 from crashtransformer.plan.scene import Scene, parked_units, subjects_of
 
-PRONOUN_OBJECT = re.compile(r"\s+(?:it|them|him|her|(?:his|her|their|its|the\s+other)\s+(?:vehicle|car|truck))\b")
+# "struck it", "ran into the back of his vehicle": the other unit, named earlier in the sentence
+PRONOUN_OBJECT = re.compile(r"\s+(?:the\s+(?:back|rear|side)\s+(?:end\s+)?of\s+)?"
+                            r"(?:it|them|him|her|(?:his|her|their|its|the\s+other)\s+(?:vehicle|car|truck))\b")
+WITH_PART_OF = re.compile(r"\bwith\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){1,8}?of\s+(?=\S)")
 WEAK_VERBS = ("ran", "push", "propel", "force", "shov", "knock", "roll", "contact", "engaged", "went", "drove",
               "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left")  # need a named object
 
@@ -56,11 +59,21 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
         manner, rule = classify(clash)
         collisions.append(Collision(actor.key if actor else None, target.key if target else None,
                                     verb.start(), verb.end(), manner, rule, fault_of(clash, manner)))
+    _blame_unplaced_yield(doc, collisions)
     if not any(c.manner for c in collisions):
         collisions[:0] = _single_unit_event(doc)
     if fallback and not any(c.manner for c in collisions):
         _learned_manner(doc, collisions)
     return collisions
+
+
+def _blame_unplaced_yield(doc: Narrative, collisions: list[Collision]) -> None:
+    """A unit that "failed to yield" with no catalogue yield to name is the one the first collision
+    it is in blames, when the scene blamed no one."""
+    for unit in dict.fromkeys(doc.unplaced_yields):
+        first = next((c for c in collisions if unit in (c.actor, c.target)), None)
+        if first is not None and first.at_fault is None:
+            first.at_fault = unit
 
 
 def _learned_manner(doc: Narrative, collisions: list[Collision]) -> None:
@@ -154,7 +167,19 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
         group = subjects_of(doc, verb.start())
         if len(group) >= 2:  # "units 1 and 2 collided": the first named struck the second
             return group[-1], group[-2]
+    if subject is None and target is not None:
+        subject = _striker_by_part(doc, verb.end(), sentence_end, target)
     return subject, target
+
+
+def _striker_by_part(doc: Narrative, start: int, end: int, target: Mention) -> Mention | None:
+    """"the driver ... striking unit 2 on the back left with the front right of unit 1": the unit
+    whose part did the striking, when the sentence names no unit as its subject."""
+    found = WITH_PART_OF.search(doc.norm, start, end)
+    if found is None:
+        return None
+    after = doc.agents_between(found.end(), min(end, found.end() + 12))
+    return after[0] if after and after[0].key != target.key else None
 
 
 def _subject_before(doc: Narrative, start: int, position: int) -> Mention | None:

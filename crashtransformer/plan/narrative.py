@@ -30,9 +30,13 @@ class Narrative:
         self.text = text
         self.norm = pp.normalize(text)
         self.sentence_starts = [0] + [m.end() for m in pp.SENTENCE_END.finditer(self.norm)]
-        self.verbs = [verb for verb in cp.COLLISION_VERB.finditer(self.norm) if not self._avoided(verb.start())]
+        self.verbs = [verb for verb in cp.COLLISION_VERB.finditer(self.norm)
+                      if not self._avoided(verb.start()) and not self._officer_contact(verb)]
         self.mentions: list[Mention] = []
         self.entity_text: dict[str, tuple[str, int, int]] = {}
+        # units the officer says failed to yield where no catalogue yield fits ("cited for ftyrow"):
+        # no factor to state, but still the unit blamed (plan/collisions.py)
+        self.unplaced_yields: list[str] = []
         self._find_entities()
         self.mention_starts = [m.start for m in self.mentions]
 
@@ -47,6 +51,11 @@ class Narrative:
             if mention.key == key:
                 return mention.kind
         return {"U": "unit", "P": "pedestrian", "C": "cyclist", "O": "fixed_object", "A": "animal", "R": "road"}[key[0]]
+
+    def _officer_contact(self, verb) -> bool:
+        if "contact" not in verb.group():
+            return False
+        return cp.OFFICER_CONTACT.search(self.norm, max(0, verb.start() - 40), verb.end()) is not None
 
     def _avoided(self, position: int) -> bool:
         avoided = cp.AVOIDED_BEFORE.search(self.norm, max(0, position - 30), position)
@@ -257,6 +266,8 @@ def find_factors(doc: Narrative) -> list[Factor]:
         if key == "yield":
             resolved = _resolve_yield(doc, start, end, subject)
             if resolved is None:
+                if subject is not None and subject.kind == "unit":
+                    doc.unplaced_yields.append(subject.key)
                 continue
             key, how = resolved
         elif key == "pedestrian_acts":
