@@ -287,3 +287,17 @@ def test_a_failure_to_yield_with_no_catalogue_yield_still_blames_its_unit():
     graph = extract_graph(narrative, "7")
     assert not [e for e in graph["events"] if e["type"] == "factor"]  # no catalogue factor to state
     assert at_fault_unit(graph) == "U1"
+
+
+def test_a_pedestrian_numbered_as_a_unit_can_be_the_one_blamed():
+    narrative = ("Unit 1 was running westbound across IH 35. Unit 2 was traveling northbound. Unit 1 failed to yield "
+                 "the right of way to oncoming traffic and was struck by Unit 2.")
+    assert at_fault_unit(extract_graph(narrative, "7")) == "U1"
+
+
+def test_a_one_unit_narratives_unnamed_driver_is_that_unit():
+    narrative = ("Unit 1 was traveling south on US 83. The driver said she fell asleep and crossed into the median. "
+                 "The vehicle rolled several times.")
+    graph = extract_graph(narrative, "7")
+    assert [(e["key"], e["actor"]) for e in graph["events"] if e["type"] == "factor"] == [("fatigued", "7:U1")]
+    assert at_fault_unit(graph) == "U1"

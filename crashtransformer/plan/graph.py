@@ -123,8 +123,10 @@ def collision_roles(graph: dict) -> dict[str, str]:
 
 def at_fault_unit(graph: dict) -> str | None:
     """The unit the narrative blames: the first unit given a contributing factor, else the unit the
-    first harmful event's scene blames (plan/manner_rules.py fault_of)."""
-    units = _units(graph)
+    first harmful event's scene blames (plan/manner_rules.py fault_of). A pedestrian or cyclist
+    numbered as a unit can be the one blamed."""
+    units = _units(graph) | {e["id"] for e in graph.get("entities", [])
+                             if e.get("type") in ("pedestrian", "cyclist") and _short(e["id"])[:1] == "U"}
     for event in graph.get("events", []):
         if event.get("type") == "factor" and event.get("actor") in units:
             return _short(event["actor"])

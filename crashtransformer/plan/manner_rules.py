@@ -246,7 +246,9 @@ def fault_of(c: Clash, manner: str | None) -> str | None:
     """The unit a reader would blame for this collision from the scene alone (a stated factor,
     when there is one, decides instead: plan/graph.py at_fault_unit)."""
     units = [m for m in (c.actor, c.target) if m is not None and m.kind == "unit"]
-    movements = {"left_turn": ("left_turn",), "angle": ("entering", "other_turn", "left_turn", "crossing_road"),
+    # a unit that pulled out of a drive outweighs one that "entered the turn lane"
+    movements = {"left_turn": ("left_turn",),
+                 "angle": ("from_drive", "entering", "other_turn", "left_turn", "crossing_road"),
                  "sideswipe_same": ("lane_change",), "backing": ("backing",)}.get(manner or "", ())
     for fact in movements:  # only the facts this manner needs are read
         moved = {u.key for u in units if c.did(getattr(c.scene, fact), u)}

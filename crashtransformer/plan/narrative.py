@@ -280,6 +280,8 @@ def find_factors(doc: Narrative) -> list[Factor]:
         if subject is not None and subject.kind in ("pedestrian", "cyclist") and key not in pp.NON_MOTORIST_OK:
             # a person on foot or on a bicycle who ran the light or cut across: failed to yield
             key = "pedestrian_failed_to_yield" if subject.kind == "pedestrian" else "cyclist_failed_to_yield"
+        if subject is None:
+            subject = doc.lone_unit()  # "the driver said she fell asleep": a one-unit narrative's driver
         actor = subject.key if subject is not None else None
         if (key, actor) in seen or any(f.key == key and actor is None for f in found):
             continue
