@@ -196,7 +196,7 @@ def test_passing_into_an_oncoming_unit_is_an_opposite_direction_sideswipe_told_o
     narrative = ("Unit 1 was traveling eastbound on Jefferson Blvd. Unit 2 was traveling westbound on Jefferson Blvd. "
                  "Unit 1 attempted to pass unsafely and was fatigued and clipped the driver side of the oncoming Unit 2.")
     summary = realize_summary(extract_graph(narrative, "7"), narrative)
-    assert summary.startswith("Unit 1 passed unsafely and was fatigued or asleep, resulting in an "
+    assert summary.startswith("Unit 1 passed unsafely and was fatigued, resulting in an "
                               "opposite-direction sideswipe with Unit 2.")
     assert summary.count("resulting in") == 1
 
@@ -226,3 +226,27 @@ def test_a_cause_that_strikes_a_pedestrian_unit_names_that_unit_as_the_pedestria
     summary = realize_summary(extract_graph(narrative, "7"), narrative)
     assert summary.startswith("Unit 2 disregarded a traffic signal, resulting in a collision with Unit 1, a pedestrian.")
     assert check_claims(summary, narrative, wording=True) == []
+
+
+def test_a_tired_driver_is_fatigued_and_a_sleeping_one_fell_asleep_never_both():
+    tired = "Unit 1 was traveling south on US 83. Unit 1 was fatigued and struck the guardrail."
+    asleep = "Unit 1 was traveling south on US 83. The driver of Unit 1 fell asleep and struck the guardrail."
+    assert realize_summary(extract_graph(tired, "7"), tired).startswith("Unit 1 was fatigued, resulting in")
+    assert realize_summary(extract_graph(asleep, "7"), asleep).startswith("Unit 1 fell asleep, resulting in")
+
+
+# ----------------------------------------------------------------------------- the blind audits' labels
+AUDIT_TYPES = {"factor", "speed", "impairment", "blame", "manner", "unit", "turn", "control", "conditions",
+               "injury", "specifics", "hedge", "other"}  # docs/claim-labelling-guide.md
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[1] / "data" / "labels").glob("*claim_audit*.jsonl")),
+                         ids=lambda path: path.name)
+def test_every_audit_label_names_a_guide_type_and_a_span_inside_its_summary(path):
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 10
+    for number, row in enumerate(rows, start=1):
+        assert len(row["narrative_sha256"]) == 16 and int(row["narrative_sha256"], 16) >= 0, (path.name, number)
+        for claim in row["unsupported"]:
+            start, end = claim["span"]
+            assert claim["type"] in AUDIT_TYPES and 0 <= start < end <= len(row["summary"]), (path.name, number, claim)

@@ -34,7 +34,7 @@ CAUSE_PHRASES = {
     "cell_phone": "was distracted by a cell phone",
     "under_influence_alcohol": "was under the influence of alcohol",
     "under_influence_drugs": "was under the influence of drugs",
-    "fatigued": "was fatigued or asleep",
+    "fatigued": "was fatigued",  # "fell asleep" where the narrative says so (_cause)
     "ill": "had a medical condition",
     "unsafe_start": "started unsafely",
     "faulty_evasive_action": "took faulty evasive action",
@@ -51,6 +51,7 @@ MANNER_PHRASES = {
     "pedestrian": "a collision with a pedestrian", "cyclist": "a collision with a cyclist",
     "animal": "a collision with an animal",
 }
+_ASLEEP = re.compile(r"\b(?:asleep|sleep\w*|dozed|nodded\s+off)\b")
 MAX_QUOTED_WORDS = 40  # the narrative's first sentence, when nothing else can be said
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _MARKERS = re.compile(r"\*+[^*]*\*+")  # ***bwc available*** and the like: left out
@@ -62,8 +63,10 @@ def _unit(actor: str | None) -> str | None:
     return f"Unit {actor[1:]}" if actor and actor[:1] == "U" and actor[1:].isdigit() else None
 
 
-def _cause(step: PlanStep) -> str:
+def _cause(step: PlanStep, asleep: bool = False) -> str:
     factor = FACTOR_BY_PLAN_TEXT.get(step.cause)
+    if factor and factor.key == "fatigued" and asleep:
+        return "fell asleep"  # "fatigued or asleep" would assert what one narrative does not say
     return CAUSE_PHRASES.get(factor.key, factor.plan_text) if factor else step.cause
 
 
@@ -73,15 +76,15 @@ def _read_manners(graph: dict) -> set[str]:
             and not str(e.get("rule", "")).startswith("learned") and e.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE}
 
 
-def _step_sentence(steps: list[PlanStep], manners: set[str], persons: dict[str, str]) -> str:
+def _step_sentence(steps: list[PlanStep], manners: set[str], persons: dict[str, str], asleep: bool) -> str:
     """One sentence for steps that share their units and collision: "Unit 1 passed unsafely and
-    was fatigued or asleep, resulting in ...", not the collision told twice."""
+    was fatigued, resulting in ...", not the collision told twice."""
     step = steps[0]
     subject = (_unit(step.actors[0]) if step.actors else None) or "A driver"
     manner = MANNER_BY_PLAN_TEXT.get(step.effect)
     key = manner.key if manner and manner.key in manners else None
     other = step.actors[1] if len(step.actors) > 1 and _unit(step.actors[1]) else None
-    causes = " and ".join(_cause(s) for s in steps)
+    causes = " and ".join(_cause(s, asleep) for s in steps)
     return f"{subject} {causes}, resulting in {_collision_with(key, other, step.actors[:1], persons)}."
 
 
@@ -205,7 +208,8 @@ def realize_summary(graph: dict, narrative: str, scene: bool = True, name_manner
         return quote_first_sentence(narrative) if scene else NOTHING_READ
     manners = _read_manners(graph) if name_manners else set()
     persons = _person_units(graph)
-    stated = " ".join(_step_sentence(group, manners, persons) for group in _same_collision_groups(steps))
+    asleep = _ASLEEP.search(normalize(narrative or "")) is not None
+    stated = " ".join(_step_sentence(group, manners, persons, asleep) for group in _same_collision_groups(steps))
     return with_scene(stated, narrative) if scene else stated
 
 
