@@ -301,3 +301,10 @@ def test_a_one_unit_narratives_unnamed_driver_is_that_unit():
     graph = extract_graph(narrative, "7")
     assert [(e["key"], e["actor"]) for e in graph["events"] if e["type"] == "factor"] == [("fatigued", "7:U1")]
     assert at_fault_unit(graph) == "U1"
+
+
+def test_a_cause_leads_to_the_collision_its_unit_struck_not_the_one_it_was_struck_in():
+    narrative = ("Unit 1 failed to control speed and collided with the back of Unit 2. Unit 2 followed too closely "
+                 "and collided with the back of Unit 3. Unit 3 was stopped due to heavy traffic.")
+    plan = extract_plan_lines(narrative)
+    assert any(line.startswith("2) followed too closely") and line.endswith("actors=U2 -> U3") for line in plan), plan

@@ -83,12 +83,16 @@ def _entity_id(prefix: str, key: str | None) -> str | None:
 
 
 def _caused_collision(factor: Factor, collisions: list[Collision]) -> int | None:
-    """The collision a factor led to: the first one its actor is in, else the first one."""
+    """The collision a factor led to: the first one its actor struck ("unit 1 struck unit 2; unit 2
+    followed too closely and struck unit 3": unit 2's cause led to the second), else the first one
+    its actor is in, else the first one."""
     if not collisions:
         return None
-    for index, collision in enumerate(collisions):
-        if factor.actor is not None and factor.actor in (collision.actor, collision.target):
-            return index
+    if factor.actor is not None:
+        for wanted in (lambda c: c.actor == factor.actor, lambda c: factor.actor in (c.actor, c.target)):
+            found = next((index for index, collision in enumerate(collisions) if wanted(collision)), None)
+            if found is not None:
+                return found
     return 0
 
 
