@@ -308,3 +308,10 @@ def test_a_cause_leads_to_the_collision_its_unit_struck_not_the_one_it_was_struc
                  "and collided with the back of Unit 3. Unit 3 was stopped due to heavy traffic.")
     plan = extract_plan_lines(narrative)
     assert any(line.startswith("2) followed too closely") and line.endswith("actors=U2 -> U3") for line in plan), plan
+
+
+def test_the_first_period_of_u_s_highway_ends_no_sentence():
+    narrative = ("Unit 2 was traveling west approaching the intersection. Unit 1 was facing east in the turn lane. "
+                 "Unit 1 turned left onto U.S. Hwy. 83 without stopping, and made contact with Unit 2.")
+    graph = extract_graph(narrative, "7")
+    assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}

@@ -101,8 +101,10 @@ _ROAD_ABBREVIATIONS = ("rd", "dr", "st", "blvd", "ave", "ln", "pkwy", "hwy", "fw
 _ROAD_STOP = ("(?:" + "".join(rf"(?<!\b{word}\.)" for word in _ROAD_ABBREVIATIONS)
               + r"|(?=\s+(?:unit|vehicle|veh|v\d|u\d|driver|both|there|it|he|she|they|the|a|an|i|after|at|on|upon|while|when"
                 r"|as|witness\w*|no|this|officer|due|according|based)\b|\s*[#\d]))")
-SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER) + _DIRECTION_STOP + _ROAD_STOP
-                          + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
+_US_HIGHWAY = r"(?!(?<=\bu\.)s\.)"  # the first period of "u.s. hwy 83" ends nothing
+SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for word in _NO_BREAK_AFTER) + _US_HIGHWAY
+                                     + _DIRECTION_STOP + _ROAD_STOP
+                                     + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
 # "unit 1 was behind unit 2 (at the light) and <verb>": the verb's subject is the clause's first unit
 AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
 # "unit 1 driver who was traveling behind unit 2 advised ...": the relative clause's unit is the speaker
