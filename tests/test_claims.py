@@ -153,11 +153,15 @@ def test_the_strict_check_flags_judgments_in_words_the_narrative_never_uses():
     assert check_claims(plain, REAR_END, wording=True) == []
 
 
-def test_a_unit_on_a_bicycle_is_named_as_the_cyclist_not_a_third_party():
-    narrative = ("Unit 2 was riding a bicycle on Lamar Ln. Unit 1 was driving east. The front of Unit 1 struck the "
-                 "bicycle ridden by Unit 2.")
+@pytest.mark.parametrize("narrative, opening", [
+    ("Unit 2 was riding a bicycle on Lamar Ln. Unit 1 was driving east. The front of Unit 1 struck the bicycle "
+     "ridden by Unit 2.", "Unit 1 was in a collision with Unit 2, a cyclist."),
+    ("Unit 1 was crossing Elm St in the crosswalk. The front of Unit 2 struck pedestrian Unit 1 when Unit 2 "
+     "disregarded the red light.", "Unit 2 disregarded a traffic signal, resulting in a collision with Unit 1, a pedestrian."),
+], ids=["collision", "cause"])
+def test_a_unit_on_foot_or_on_a_bicycle_is_named_as_that_unit_not_a_third_party(narrative, opening):
     summary = realize_summary(extract_graph(narrative, "7"), narrative)
-    assert summary.startswith("Unit 1 was in a collision with Unit 2, a cyclist.")
+    assert summary.startswith(opening)
     assert check_claims(summary, narrative, wording=True) == []
 
 
@@ -218,14 +222,6 @@ def test_run_leaves_out_a_manner_its_checker_cannot_find_rather_than_repeat_it()
     chosen = summary.best.candidate.text
     assert chosen.startswith("Unit 1 disregarded a traffic signal, resulting in a collision with Unit 2.")
     assert check_claims(chosen, narrative, wording=True) == []
-
-
-def test_a_cause_that_strikes_a_pedestrian_unit_names_that_unit_as_the_pedestrian():
-    narrative = ("Unit 1 was crossing Elm St in the crosswalk. The front of Unit 2 struck pedestrian Unit 1 when "
-                 "Unit 2 disregarded the red light.")
-    summary = realize_summary(extract_graph(narrative, "7"), narrative)
-    assert summary.startswith("Unit 2 disregarded a traffic signal, resulting in a collision with Unit 1, a pedestrian.")
-    assert check_claims(summary, narrative, wording=True) == []
 
 
 def test_a_tired_driver_is_fatigued_and_a_sleeping_one_fell_asleep_never_both():

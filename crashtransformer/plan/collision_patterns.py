@@ -30,11 +30,11 @@ ROAD_DEPARTURE = compile_literal_first(
     r"\s+(?:of\s+)?(?:the\s+)?(?:[a-z]+\s+){0,2}?(?:road(?:way)?|highway|pavement|street|curve)\b"
     r"|\binto\s+(?:a|the)\s+(?:[a-z]+\s+)?(?:ditch|creek|canal|pond|lake|field|median|yard|embankment|river)\b"
 )
-# "to avoid a collision with", "nearly struck": a collision that did not happen (unless the unit
-# "was unable to avoid" it: NOT_AVOIDED)
 # "i contacted unit 1", "officers made contact with the driver": the officer spoke to someone
 OFFICER_CONTACT = re.compile(r"\b(?:i|we|officers?|deputy|deputies|trooper|ofc\.?|sgt\.?|cpl\.?)\s+(?:\w+\s+){0,2}?"
                              r"(?:then\s+|later\s+|also\s+)?(?:contact(?:ed)?|made\s+contact)$")
+# "to avoid a collision with", "nearly struck": a collision that did not happen (unless the unit
+# "was unable to avoid" it: NOT_AVOIDED)
 AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z']+\s+){0,2}$")
 NOT_AVOIDED = re.compile(r"\b(?:unable|not\s+able|could\s*n[o']?t|couldn't|can\s*n[o']?t|cannot|fail\w*|did\s*n[o']?t|didn't)"
                          r"\s+(?:to\s+)?$")

@@ -88,12 +88,9 @@ def _caused_collision(factor: Factor, collisions: list[Collision]) -> int | None
     its actor is in, else the first one."""
     if not collisions:
         return None
-    if factor.actor is not None:
-        for wanted in (lambda c: c.actor == factor.actor, lambda c: factor.actor in (c.actor, c.target)):
-            found = next((index for index, collision in enumerate(collisions) if wanted(collision)), None)
-            if found is not None:
-                return found
-    return 0
+    struck = [i for i, c in enumerate(collisions) if factor.actor is not None and c.actor == factor.actor]
+    involved = [i for i, c in enumerate(collisions) if factor.actor is not None and factor.actor in (c.actor, c.target)]
+    return (struck or involved or [0])[0]
 
 
 def primary_manner(graph: dict) -> str | None:
@@ -125,17 +122,22 @@ def collision_roles(graph: dict) -> dict[str, str]:
     return roles
 
 
+def person_units(graph: dict) -> dict[str, str]:
+    """U-number -> "pedestrian" | "cyclist" for the units on foot or on a bicycle (CRIS numbers them too)."""
+    return {short: e["type"] for e in graph.get("entities", [])
+            if e.get("type") in ("pedestrian", "cyclist") and (short := _short(str(e.get("id", ""))))[:1] == "U"}
+
+
 def at_fault_unit(graph: dict) -> str | None:
     """The unit the narrative blames: the first unit given a contributing factor, else the unit the
     first harmful event's scene blames (plan/manner_rules.py fault_of). A pedestrian or cyclist
     numbered as a unit can be the one blamed."""
-    units = _units(graph) | {e["id"] for e in graph.get("entities", [])
-                             if e.get("type") in ("pedestrian", "cyclist") and _short(e["id"])[:1] == "U"}
+    units = {_short(unit) for unit in _units(graph)} | set(person_units(graph))
     for event in graph.get("events", []):
-        if event.get("type") == "factor" and event.get("actor") in units:
+        if event.get("type") == "factor" and event.get("actor") and _short(event["actor"]) in units:
             return _short(event["actor"])
     collision = _primary_collision(graph)
-    if collision and collision.get("at_fault") in units:
+    if collision and collision.get("at_fault") and _short(collision["at_fault"]) in units:
         return _short(collision["at_fault"])
     return None
 

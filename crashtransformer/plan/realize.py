@@ -12,10 +12,12 @@ the opening sentence rather than guess."""
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 
 from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, MANNER_BY_PLAN_TEXT, PlanStep
-from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, plan_steps_from_graph
+from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, person_units, plan_steps_from_graph
 from crashtransformer.plan.patterns import FAULT_UNDETERMINED, SENTENCE_END, UNIT, normalize
 
 # Each cause as a verb phrase after the unit ("Unit 1 <phrase>").
@@ -134,15 +136,9 @@ def _collision_sentence(graph: dict, name_manner: bool = True) -> str | None:
     return None
 
 
-def _person_units(graph: dict) -> dict[str, str]:
-    """U-number -> "pedestrian" | "cyclist" for the units on foot or on a bicycle."""
-    return {short: e["type"] for e in graph.get("entities", [])
-            if e.get("type") in ("pedestrian", "cyclist") and (short := str(e.get("id", "")).rsplit(":", 1)[-1])[:1] == "U"}
-
-
 def _person_unit(graph: dict, ends) -> tuple[str, str] | None:
     """(U-number, "pedestrian" | "cyclist") of a collision party that is a unit on foot or on a bicycle."""
-    persons = _person_units(graph)
+    persons = person_units(graph)
     for end in ends:
         short = end.rsplit(":", 1)[-1] if end else ""
         if short in persons:
@@ -207,16 +203,22 @@ def realize_summary(graph: dict, narrative: str, scene: bool = True, name_manner
             return with_scene(collision, narrative) if scene else collision
         return quote_first_sentence(narrative) if scene else NOTHING_READ
     manners = _read_manners(graph) if name_manners else set()
-    persons = _person_units(graph)
+    persons = person_units(graph)
     asleep = _ASLEEP.search(normalize(narrative or "")) is not None
     stated = " ".join(_step_sentence(group, manners, persons, asleep) for group in _same_collision_groups(steps))
     return with_scene(stated, narrative) if scene else stated
 
 
-def realizations(graph: dict, narrative: str) -> list[str]:
-    """The graph's summaries from the most to the least it says, each once: `run` writes the first
-    its claim checker passes (infer/summarizer.py), so a cause or manner the checker cannot find in
-    the narrative ("left-turn" where no turn is written) is left out rather than repeated."""
-    options = [realize_summary(graph, narrative, scene, name_manners, causes)
-               for causes in (True, False) for name_manners in (True, False) for scene in (True, False)]
-    return list(dict.fromkeys(options + [NOTHING_READ]))
+def realizations(graph: dict, narrative: str) -> Iterator[str]:
+    """The graph's summaries from the most to the least it says, each once and only when asked for:
+    `run` writes the first its claim checker passes (infer/summarizer.py), so a cause or manner the
+    checker cannot find in the narrative ("left-turn" where no turn is written) is left out rather
+    than repeated."""
+    seen = set()
+    for causes, name_manners, scene in itertools.product((True, False), repeat=3):
+        text = realize_summary(graph, narrative, scene, name_manners, causes)
+        if text not in seen:
+            seen.add(text)
+            yield text
+    if NOTHING_READ not in seen:
+        yield NOTHING_READ
