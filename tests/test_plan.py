@@ -84,6 +84,17 @@ def test_admitted_factors_are_read(text, key):
     assert key in factor_keys(text)
 
 
+@pytest.mark.parametrize("text, key", [
+    # the CR-3 factor names as officers write them out
+    ("traffic ahead slowed. the operator of unit 1 failed to slow down, causing a collision with unit 2.",
+     "failed_to_control_speed"),
+    ("unit 1 turned when unsafe into the parking stalls and collided into unit 2.", "turned_improperly"),
+    ("the driver made an incorrect left-hand turn and ran into a fence.", "turned_improperly"),
+])
+def test_cr3_factor_phrasings_are_read(text, key):
+    assert key in factor_keys(text)
+
+
 def test_one_drivers_account_of_the_other_is_a_claim_only_when_disputed():
     disputed = ("units 1 and 2 were northbound. driver of unit 2 stated unit 1 made an unsafe lane change. "
                 "driver of unit 1 stated unit 2 failed to drive in a single lane.")

@@ -159,6 +159,16 @@ def test_standing_still_is_a_stopped_unit_not_a_pedestrian():
     # "turns in front of unit 02 ... trying to make a left turn": unit 01 turned
     ("unit 02 was traveling southbound in lane one. unit 01 was traveling in the same direction in lane two. unit 01 "
      "turns in front of unit 02 from lane 02 trying to make a left turn. unit 02 struck unit 01.", "U1"),
+    # the officer's own finding of fault outranks any reading of the scene
+    ("unit 1 left a store lot as unit 2 went by, and they collided. the driver of unit 1 admitted she was at fault.", "U1"),
+    ("unit 2 was distracted by her child and struck unit 1. unit 1 was found at fault for failing to yield.", "U1"),
+    ("unit 1 and unit 2 collided in the lot. both drivers said they were at fault.", None),
+    ("unit 1 struck unit 2. unit 2 stated unit 1 was at fault.", "U1"),  # an undisputed account stands, as for factors
+    # a rig's towing unit answers for what its trailer strikes
+    ("unit 1 (towing unit 2) made a right turn. unit 2 made a wide right turn and collided with unit 3.", "U1"),
+    ("unit 3 was northbound. unit 1 with towed unit 2 drifted into the southbound lane and unit 2 struck unit 3.", "U1"),
+    # a driver who strikes a person on foot, with no factor naming the person
+    ("unit 1 was turning south out of the garage and hit the pedestrian crossing the street.", "U1"),
 ])
 def test_at_fault_unit(text, fault):
     assert at_fault_unit(rules_only(text)) == fault

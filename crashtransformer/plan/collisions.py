@@ -13,7 +13,7 @@ from crashtransformer.plan import learned
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.confidence import manner_confidence
 from crashtransformer.plan.manner_rules import Clash, classify, fault_of
-from crashtransformer.plan.narrative import TARGET_REACH, Factor, Mention, Narrative, subject_of
+from crashtransformer.plan.narrative import TARGET_REACH, Factor, Mention, Narrative, stated_fault, subject_of
 from crashtransformer.plan.scene import Scene, parked_units, subjects_of
 
 # "struck it", "ran into the back of his vehicle": the other unit, named earlier in the sentence
@@ -33,6 +33,7 @@ class Collision:
     manner: str | None
     rule: str  # the rule that named the manner ("" when none did)
     at_fault: str | None = None  # the unit the scene blames: who turned across, pulled out, struck from behind
+    fault_span: tuple[int, int] | None = None  # where the officer names the unit at fault, which then outranks any reading
 
     @property
     def confidence(self) -> float:
@@ -64,7 +65,16 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
         collisions[:0] = _single_unit_event(doc)
     if fallback and not any(c.manner for c in collisions):
         _learned_manner(doc, collisions)
+    _officer_finding(doc, collisions)
     return collisions
+
+
+def _officer_finding(doc: Narrative, collisions: list[Collision]) -> None:
+    """The unit the officer finds at fault, on the first harmful event (the first collision with a manner)."""
+    stated = stated_fault(doc) if collisions and "fault" in doc.norm else None
+    if stated is not None:
+        first = next((c for c in collisions if c.manner), collisions[0])
+        first.at_fault, first.fault_span = stated[0], stated[1:]
 
 
 def _blame_unplaced_yield(doc: Narrative, collisions: list[Collision]) -> None:

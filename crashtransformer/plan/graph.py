@@ -53,6 +53,8 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
         if key in used:
             entities.append({"id": prefix + key, "type": doc.kind_of(key), "text": text,
                              "evidence_span": [start, end]})
+            if key in doc.towed_by:
+                entities[-1]["towed_by"] = prefix + doc.towed_by[key]
 
     events, relationships, collision_ids = [], [], []  # factor events come first: E1..En
     for collision in collisions:
@@ -63,6 +65,8 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
                       "actor": _entity_id(prefix, collision.actor), "target": _entity_id(prefix, collision.target),
                       "evidence_span": [collision.start, collision.end], "confidence": collision.confidence,
                        "rule": collision.rule, "at_fault": _entity_id(prefix, collision.at_fault)})
+        if collision.fault_span:
+            events[-1]["at_fault_evidence_span"] = list(collision.fault_span)
     factor_events = []
     for number, factor in enumerate(factors, start=1):
         event_id = f"{prefix}E{number}"
@@ -129,10 +133,20 @@ def person_units(graph: dict) -> dict[str, str]:
 
 
 def at_fault_unit(graph: dict) -> str | None:
-    """The unit the narrative blames: the first unit given a contributing factor, else the unit the
-    first harmful event's scene blames (plan/manner_rules.py fault_of). A pedestrian or cyclist
-    numbered as a unit can be the one blamed."""
+    """The unit the narrative blames: the one the officer names at fault, else the first unit given a
+    contributing factor, else the unit the first harmful event's scene blames (plan/manner_rules.py
+    fault_of). A pedestrian or cyclist numbered as a unit can be the one blamed; a towed unit's blame
+    is its towing unit's (docs/labelling-guide.md)."""
+    blamed = _blamed_unit(graph)
+    towers = {_short(e["id"]): _short(e["towed_by"]) for e in graph.get("entities", []) if e.get("towed_by")}
+    return towers.get(blamed, blamed)
+
+
+def _blamed_unit(graph: dict) -> str | None:
     units = {_short(unit) for unit in _units(graph)} | set(person_units(graph))
+    stated = next((e for e in graph.get("events", []) if e.get("at_fault_evidence_span") and e.get("at_fault")), None)
+    if stated is not None and _short(stated["at_fault"]) in units:
+        return _short(stated["at_fault"])
     for event in graph.get("events", []):
         if event.get("type") == "factor" and event.get("actor") and _short(event["actor"]) in units:
             return _short(event["actor"])

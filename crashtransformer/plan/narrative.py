@@ -39,6 +39,7 @@ class Narrative:
         self.unplaced_yields: list[str] = []
         self._find_entities()
         self.mention_starts = [m.start for m in self.mentions]
+        self.towed_by = self._find_rigs() if "tow" in self.norm else {}  # towed unit -> the unit towing it
 
     def sentence(self, position: int) -> tuple[int, int]:
         index = bisect.bisect_right(self.sentence_starts, position) - 1
@@ -118,6 +119,17 @@ class Narrative:
         for kind, generic in (("pedestrian", "P1"), ("cyclist", "C1")):
             if kind in alias:
                 self.entity_text.pop(generic, None)
+
+    def _find_rigs(self) -> dict[str, str]:
+        """Towed units and the units towing them: the guide blames a rig's towing unit for what its trailer strikes."""
+        towed_by: dict[str, str] = {}
+        units = [m for m in self.mentions if m.kind == "unit"]
+        for mention, following in zip(units, units[1:]):
+            for pattern, towed, tower in ((pp.TOWING_AFTER, following, mention), (pp.TOWED_BY_AFTER, mention, following)):
+                link = pattern.match(self.norm, mention.end)
+                if link and link.end() == following.start and towed.key != tower.key:
+                    towed_by.setdefault(towed.key, tower.key)
+        return towed_by
 
     def _find_struck_objects(self) -> None:
         """Fixed objects, looked for only where something is struck ("stopped at the stop sign"
@@ -206,6 +218,23 @@ def subject_of(doc: Narrative, position: int) -> Mention | None:
             return previous[-1]
     after = doc.agents_between(position, end)
     return after[0] if after else None
+
+
+def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
+    """(unit, start, end) of the officer's own finding of fault ("unit 1 was the at fault vehicle",
+    "the driver of unit 1 admitted she was at fault"): none where the sentence leaves it open, denies
+    it, or is one party's word about the other."""
+    for match in pp.FAULT_STATED.finditer(doc.norm):
+        sentence_start, _ = doc.sentence(match.start())
+        before = doc.norm[max(sentence_start, match.start() - 40):match.start()]
+        if pp.FAULT_NOT_NAMED.search(before) or pp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, doc.sentence(match.start())[1]):
+            continue
+        if _claimed(doc, match.start()):
+            continue
+        subject = subject_of(doc, match.start())
+        if subject is not None and subject.kind == "unit":
+            return subject.key, match.start(), match.end()
+    return None
 
 
 def _closest_cue(text: str, anchor: int, cues) -> tuple[str, int] | None:

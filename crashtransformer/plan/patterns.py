@@ -54,6 +54,9 @@ UNIT = re.compile(
 GLUED_UNIT = compile_literal_first(r"unit\s*#?\s*0*(?P<n>[1-9]\d?)\b")
 # "units 2, 3 and 4", "unit 1 & 2": the further numbers of a list that starts with a unit
 UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0*(?P<n>[1-9])\b(?!\s*(?:years|yoa|mph|ft|feet|miles|%|:|[.,]\d))")
+# A rig: "unit 1 (towing unit 2)", "unit 1 was towing unit 2", "unit 1 with towed unit 2"; "unit 2 (towed by unit 1)"
+TOWING_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+|were\s+)?(?:towing|pulling|hauling|with\s+(?:a\s+|the\s+)?towed)\s+(?=\S)")
+TOWED_BY_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+)?(?:being\s+)?towed\s+by\s+(?=\S)")
 PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
 CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
 FIXED_OBJECT = compile_literal_first(
@@ -135,6 +138,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         _CONTROL_SPEED,
         r"\bftcs(?:\b|(?=unit))|\bf\.t\.c\.s\b|\bfail(?:ed|ure)?\s+to\s+control\s+speed",  # "ftcsunit 1": lines run together
         r"speed\s+(?:was\s+)?not\s+controlled",
+        rf"{_FAIL}\s+(?:to\s+)?slow(?:\s+down)?\b",  # "failed to slow down causing a collision": CR-3's speed factor
     ),
     "unsafe_speed": (
         r"\bunsafe\s+(?:speed|spd)|\bspeed(?:ing)?\s+(?:too\s+fast|unsafe)|\b(?:high|excessive|unsafe|great|extreme)\s+(?:rate\s+of\s+)?speeds?",
@@ -194,6 +198,8 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:improper(?:ly)?|unsafe(?:ly)?|illegal(?:ly)?|wide)\s+(?:(?:right|left|u)[\s-]*)?turn",
         r"\bturn(?:ed|ing|s)?\s+" + gap(3) + r"(?:improperly|unsafely|illegally|wide|from\s+the\s+wrong\s+lane|from\s+(?:the\s+|a\s+)?(?:straight|through)\s+(?:only\s+)?lane)",
         r"\b(?:made|making|make|attempted\s+a)\s+(?:an?\s+)?(?:illegal\s+)?u[\s-]?turn",
+        # CR-3's factor "turned when unsafe"; "made an incorrect left-hand turn"
+        r"\bturn(?:ed|ing|s)?\s+(?:(?:left|right)\s+)?(?:when|while)\s+un-?safe|\bincorrect(?:ly)?\s+(?:(?:right|left|u)[\s-]*(?:hand\s+)?)?turn",
     ),
     "driver_inattention": (
         r"\binattent\w*|\b(?:not|n't|wasn't|was\s+not|were\s+not)\s+pay(?:ing)?\s+(?:close\s+)?attention|\bnot\s+attentive",
@@ -290,14 +296,21 @@ FAULT_UNDETERMINED = compile_literal_first(
     r"(?:stated|claimed|advised|said)\s+(?:\w+\s+){0,6}?(?:green|right\s+of\s+way)|\bfault\s+(?:could|can|was)\s+not\b"
     r"|\bunknown\s+(?:which|who)\b|\bnot\s+(?:be\s+)?(?:determined|established)\b")
 
+# The officer names the unit at fault ("unit 1 was at fault", "unit 2 found at fault", "the driver of
+# unit 1 admitted she was at fault"); plan/narrative.py stated_fault finds whose.
+FAULT_STATED = compile_literal_first(r"\bat[\s-]?fault\b")
+# "both drivers said they were at fault", "not at fault", "who was at fault": no one named
+FAULT_NOT_NAMED = re.compile(r"\b(?:both|neither|either|who|which|whom|whether|if|not|no|they|nobody|none)\b[^.;]{0,30}$")
+
 # Manners whose striking unit is at fault when no factor names anyone (plan/graph.py at_fault_unit).
-STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on"})
+STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on",
+                              "pedestrian", "cyclist"})  # a person struck: the driver, unless a factor names the person
 
 
 # Cheap substring checks that must hold before a factor's regex is worth running (speed:
 # most narratives mention only a few causes, and `in` is ~100x faster than a regex scan).
 FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "failed_to_control_speed": ("cont", "ctrl", "ftc", "f.t.c.s"),
+    "failed_to_control_speed": ("cont", "ctrl", "ftc", "f.t.c.s", "slow"),
     "unsafe_speed": ("speed", "spd", "fast", "racing"),
     "followed_too_closely": ("clos", "ftc", "following", "tailgat"),
     "disregarded_signal": ("red", "signal", "light", "disregard", "traffic"),
