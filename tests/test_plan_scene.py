@@ -325,3 +325,26 @@ def test_the_first_period_of_u_s_highway_ends_no_sentence():
                  "Unit 1 turned left onto U.S. Hwy. 83 without stopping, and made contact with Unit 2.")
     graph = extract_graph(narrative, "7")
     assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
+
+
+def test_moving_into_a_place_is_no_collision_with_the_unit_named_after_it():
+    narrative = ("Unit 2 saw Unit 1 swerving behind her. Unit 2 went to move into the shoulder to let Unit 1 pass. "
+                 "The front of Unit 1 collided with the rear of Unit 2.")
+    assert _roles_and_fault(narrative) == ({"U1": "striking", "U2": "struck"}, "U1")
+
+
+def test_contact_made_between_two_parts_names_both_units():
+    narrative = ("Unit 2 was southbound in the right lane. Unit 1 was southbound in the left lane and moved right. "
+                 "Contact was made between the left front bumper and quarter area of Unit 1 and the right rear "
+                 "passenger side of Unit 2.")
+    graph = extract_graph(narrative, "7")
+    assert primary_manner(graph) == "sideswipe_same"  # "right rear passenger side" is a side, not the back
+    assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
+
+
+def test_side_swept_and_an_officer_making_contact_with_a_driver():
+    narrative = ("Upon arrival I made contact with the Unit 2 driver. Unit 1 and Unit 2 were westbound. Unit 1 drifted "
+                 "and side-swept Unit 2.")
+    graph = extract_graph(narrative, "7")
+    assert primary_manner(graph) == "sideswipe_same"
+    assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}

@@ -11,13 +11,15 @@ import re
 from crashtransformer.plan.literal_first import compile_literal_first
 
 COLLISION_VERB = compile_literal_first(
-    r"\b(?:struck|strik(?:e|es|ing|ed)|stirk\w*|srtik\w*|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
-    r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|"
+    r"\b(?:(?:collision|crash|impact|contact)\s+(?:(?:was\s+made|occurred)\s+)?(?:with|between)|struck|strik(?:e|es|ing|ed)|stirk\w*|srtik\w*|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
+    r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|side[\s-]?swept|"
     r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)(?:\s+up|\s+out)?\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
     r"bump(?:ed|ing)|(?:pushed|propelled|forced|shoved|knocked)\s+(?:forward\s+)?into|rolled\s+(?:back\s+)?into|"
-    r"(?:collision|crash|impact|contact)\s+(?:with|between)|engaged"
+    r"engaged"
     r"|(?:went|drove|driving|veered|slid|skidded|sent|travel(?:l)?ed|continued|came)\s+(?:[a-z']+\s+){0,4}?(?:into|over))\b"  # need an object
 )
+# Where a unit moved, not what it struck: "drove into his lane", "went into the shoulder"
+PLACE = compile_literal_first(r"\b(?:lanes?|shoulder|roadway|road|street|median|intersection|parking|driveway|ditch|path|traffic|way|turn)\b")
 # Animals a Texas road sees (plural or not), as the struck party or the first harmful event.
 _ANIMALS = r"deer|dogs?|cows?|cattle|horses?|animals?|hogs?|pigs?|elk|moose|livestock|goats?|coyotes?|bulls?|calf|calves|javelinas?|armadillos?|raccoons?"
 # First harmful events no collision verb names (plan/collisions.py, when no collision has a manner).
@@ -47,7 +49,7 @@ BY_AFTER = re.compile(r"^\s+(?:[a-z]+\s+){0,6}?by\b")
 EXPLICIT_MANNER: tuple[tuple[str, re.Pattern], ...] = (
     ("rear_end", compile_literal_first(r"\brear[\s-]?end\w*|\brear\s+ended|\bfrom\s+(?:the\s+)?(?:behind|rear)\b")),
     ("head_on", compile_literal_first(r"\bhead[\s-]?on\b|\bfront[\s-]to[\s-]front\b")),
-    ("sideswipe", compile_literal_first(r"\bside[\s-]?swip\w*|\bswip(?:e|ed|es|ing)\b|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
+    ("sideswipe", compile_literal_first(r"\bside[\s-]?swip\w*|\bside[\s-]?swept\b|\bswip(?:e|ed|es|ing)\b|\bside[\s-]to[\s-]side\b|\bscrap(?:ed|ing)\b")),
     ("angle", compile_literal_first(r"\bt[\s-]?bon\w*|\bbroadsid\w*|\bangle\s+(?:collision|crash|impact)|\bright[\s-]angle|\b\d{2}\s*-?\s*degree\s+angle")),
 )
 ROLLOVER = compile_literal_first(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\broll(?:ed)?(?=\s*[,.]|\s+(?:and|coming|several|multiple)\b)|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
@@ -61,7 +63,7 @@ PART = re.compile(
     r"(?<!in )\b(?P<front>front(?:al)?(?:\s+(?:plane|end|bumper|area|portion))?|hood|grille?|bumper\s+front|nose)\b"
     r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|back\s+(?:left|right)\b(?!\s+(?:quarter|side|door|fender|panel))|rear(?!\s+(?:tires?|wheels?|axles?|seats?|occupants?|windows?|windshield|view|(?:left\s+|right\s+)?passengers?\s+(?!side|door|quarter)))(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
     r"|\s+(?:plane|end|bumper|portion|area))?|tailgate|trunk)\b"
-    r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
+    r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?(?:\s+(?:passenger|driver)'?s?)?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
     r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter(?:\s+panel)?|fender)|back\s+(?:left|right)\s+quarter(?:\s+panel)?)\b"
     # Texas damage-area codes (fd front distributed, bd back, lfq left front quarter, rp right panel, ...):
     # the ambiguous ones ("rd" road, "fr" frontage, "lp" plate) only right after a unit or "its",

@@ -161,15 +161,17 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
         if striker is not None and (subject is None or striker.key != subject.key):
             return striker, subject
     if verb.group().endswith("between"):  # "a collision between units 1 and 2"
-        parties = doc.agents_between(verb.end(), reach, kinds=("unit", "pedestrian", "cyclist", "fixed_object", "animal"))
+        # "contact was made between the left front bumper and quarter area of unit 1 and the right rear of unit 2"
+        parties = doc.agents_between(verb.end(), min(sentence_end, verb.end() + 2 * TARGET_REACH),
+                                     kinds=("unit", "pedestrian", "cyclist", "fixed_object", "animal"))
         if len(parties) >= 2:
             return parties[0], parties[1]
     target = _first_party_after(doc, verb.end(), reach)
     if target is None and subject is not None and PRONOUN_OBJECT.match(doc.norm, verb.end()):
         others = [a for a in doc.agents_between(sentence_start, verb.start()) if a.key != subject.key]
         target = others[-1] if others else None  # "struck it": the other unit the sentence named
-    if target is None and verb.group().startswith(WEAK_VERBS):
-        return None, None  # "ran into the roadway", "pushed into the lane": not a collision
+    if verb.group().startswith(WEAK_VERBS) and (target is None or _place_first(doc, verb.end(), target.start)):
+        return None, None  # "ran into the roadway", "drove into his lane ... unit 2": not a collision
     if target is not None and subject is not None and subject.key == target.key:
         others = [a for a in doc.agents_between(sentence_start, verb.start()) if a.key != target.key]
         subject = others[-1] if others else None  # "U1 was behind U2 and failed to see that U2 was stopped and collided with U2"
@@ -180,6 +182,12 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
     if subject is None and target is not None:
         subject = _striker_by_part(doc, verb.end(), sentence_end, target)
     return subject, target
+
+
+def _place_first(doc: Narrative, start: int, end: int) -> bool:
+    """Whether a place is named before the party a weak verb reached ("went to move into the shoulder
+    to allow unit 1 to pass")."""
+    return cp.PLACE.search(doc.norm, start, end) is not None
 
 
 def _striker_by_part(doc: Narrative, start: int, end: int, target: Mention) -> Mention | None:

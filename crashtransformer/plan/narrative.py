@@ -56,7 +56,8 @@ class Narrative:
     def _officer_contact(self, verb) -> bool:
         if "contact" not in verb.group():
             return False
-        return cp.OFFICER_CONTACT.search(self.norm, max(0, verb.start() - 40), verb.end()) is not None
+        contact_end = verb.start() + verb.group().index("contact") + len("contact")  # "made contact with": up to "contact"
+        return cp.OFFICER_CONTACT.search(self.norm, max(0, verb.start() - 40), contact_end) is not None
 
     def _avoided(self, position: int) -> bool:
         avoided = cp.AVOIDED_BEFORE.search(self.norm, max(0, position - 30), position)
