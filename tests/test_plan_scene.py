@@ -348,3 +348,23 @@ def test_side_swept_and_an_officer_making_contact_with_a_driver():
     graph = extract_graph(narrative, "7")
     assert primary_manner(graph) == "sideswipe_same"
     assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
+
+
+def test_a_collision_only_feared_is_none_and_an_impact_after_after_came_first():
+    feared = ("Unit 1 and Unit 2 were turning left side by side. The driver of Unit 1 was worried she would hit the "
+              "median, so she moved right. Unit 1's front right struck Unit 2's left front quarter.")
+    assert primary_manner(extract_graph(feared, "7")) == "sideswipe_same"
+    after = ("Unit 2 was traveling east when Unit 1 changed lanes when unsafe into its lane. Unit 2 was forced into "
+             "the grass median after impacting Unit 1 from the rear.")
+    assert primary_manner(extract_graph(after, "7")) == "rear_end"
+
+
+def test_the_learned_guess_for_one_unit_striking_another_is_never_a_fixed_object():
+    narrative = "the driver of unit 1 lost control near the pole and struck unit 2."
+    assert learned.guess(narrative)[0] == "fixed_object"  # what the classifier alone would say
+    assert primary_manner(extract_graph(narrative, "7")) != "fixed_object"
+
+
+def test_pulling_out_onto_the_roadway_is_entering_it():
+    narrative = "Unit 1 pulled out onto the roadway after another driver waved it on. Unit 1 struck Unit 2 at low speed."
+    assert primary_manner(extract_graph(narrative, "7")) == "angle"

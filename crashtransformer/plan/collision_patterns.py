@@ -38,6 +38,10 @@ OFFICER_CONTACT = re.compile(r"\b(?:i|we|officers?|deputy|deputies|trooper|ofc\.
 # "to avoid a collision with", "nearly struck": a collision that did not happen (unless the unit
 # "was unable to avoid" it: NOT_AVOIDED)
 AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z']+\s+){0,2}$")
+# "she was worried she would hit the median", "was about to strike": a collision that did not (yet) happen
+HYPOTHETICAL_BEFORE = compile_literal_first(r"\b(?:would|might|may|will|could|going\s+to|about\s+to)\s+(?:have\s+)?$")
+# "was forced into the median after impacting unit 1": the impact after "after" came first
+AFTER_BEFORE = compile_literal_first(r"\bafter\s+(?:being\s+|it\s+|he\s+|she\s+|they\s+|having\s+)?$")
 NOT_AVOIDED = re.compile(r"\b(?:unable|not\s+able|could\s*n[o']?t|couldn't|can\s*n[o']?t|cannot|fail\w*|did\s*n[o']?t|didn't)"
                          r"\s+(?:to\s+)?$")
 # "felt an impact from unit 1": the party after "from" struck

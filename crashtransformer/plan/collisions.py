@@ -24,6 +24,9 @@ WEAK_VERBS = ("ran", "push", "propel", "force", "shov", "knock", "roll", "contac
               "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left")  # need a named object
 
 
+NOT_BETWEEN_UNITS = frozenset({"fixed_object", "rollover", "animal", "pedestrian", "cyclist"})  # "unit 1 struck unit 2" is none of these
+
+
 @dataclass
 class Collision:
     actor: str | None
@@ -60,6 +63,7 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
         manner, rule = classify(clash)
         collisions.append(Collision(actor.key if actor else None, target.key if target else None,
                                     verb.start(), verb.end(), manner, rule, fault_of(clash, manner)))
+    _put_earlier_impacts_first(doc, collisions)
     _blame_unplaced_yield(doc, collisions)
     if not any(c.manner for c in collisions):
         collisions[:0] = _single_unit_event(doc)
@@ -77,6 +81,16 @@ def _officer_finding(doc: Narrative, collisions: list[Collision]) -> None:
         first.at_fault, first.fault_span = stated[0], stated[1:]
 
 
+def _put_earlier_impacts_first(doc: Narrative, collisions: list[Collision]) -> None:
+    """"Unit 2 was forced into the median after impacting unit 1": within a sentence, a collision
+    after "after" happened before the one named ahead of it."""
+    for index in range(1, len(collisions)):
+        here, before = collisions[index], collisions[index - 1]
+        if doc.sentence(here.start) == doc.sentence(before.start) and \
+                cp.AFTER_BEFORE.search(doc.norm, max(0, here.start - 20), here.start):
+            collisions[index - 1], collisions[index] = here, before
+
+
 def _blame_unplaced_yield(doc: Narrative, collisions: list[Collision]) -> None:
     """A unit that "failed to yield" with no catalogue yield to name is the one the first collision
     it is in blames, when the scene blamed no one."""
@@ -88,13 +102,15 @@ def _blame_unplaced_yield(doc: Narrative, collisions: list[Collision]) -> None:
 
 def _learned_manner(doc: Narrative, collisions: list[Collision]) -> None:
     """The classifier's guess, on the first collision the text names (else the narrative as a whole)."""
-    guessed = learned.guess(doc.text)
+    first = collisions[0] if collisions else None
+    between_units = first is not None and first.actor is not None and first.target is not None \
+        and doc.kind_of(first.actor) == doc.kind_of(first.target) == "unit"
+    guessed = learned.guess(doc.text, NOT_BETWEEN_UNITS if between_units else frozenset())
     if guessed is None:
         return
     manner, probability = guessed
     rule = learned.probability_bin(probability)
-    if collisions:
-        first = collisions[0]
+    if first is not None:
         first.manner, first.rule = manner, rule
         if manner in pp.STRIKER_AT_FAULT and first.actor and doc.kind_of(first.actor) == "unit":
             first.at_fault = first.actor  # "unit 1 struck unit 2" read as a rear-end: the striker, as fault_of says

@@ -54,14 +54,16 @@ def available() -> bool:
     return _weights() is not None
 
 
-def guess(narrative: str) -> tuple[str, float] | None:
-    """(manner, probability) when the classifier is at least MIN_PROBABILITY sure, else None."""
+def guess(narrative: str, ruled_out: frozenset[str] = frozenset()) -> tuple[str, float] | None:
+    """(manner, probability) when the classifier is at least MIN_PROBABILITY sure, else None; manners
+    the text rules out (a fixed object when one unit struck another) share no probability."""
     weights = _weights()
     if weights is None:
         return None
     coef, intercept, classes = weights
     row = _vectorizer().transform([features_text(narrative)])
     scores = coef[:, row.indices] @ row.data + intercept  # ~100 of 32k buckets are set: index, don't multiply
+    scores[[i for i, manner in enumerate(classes) if manner in ruled_out]] = -np.inf
     probabilities = np.exp(scores - scores.max())
     probabilities /= probabilities.sum()
     best = int(probabilities.argmax())

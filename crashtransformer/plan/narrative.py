@@ -60,6 +60,8 @@ class Narrative:
         return cp.OFFICER_CONTACT.search(self.norm, max(0, verb.start() - 40), contact_end) is not None
 
     def _avoided(self, position: int) -> bool:
+        if cp.HYPOTHETICAL_BEFORE.search(self.norm, max(0, position - 20), position):
+            return True
         avoided = cp.AVOIDED_BEFORE.search(self.norm, max(0, position - 30), position)
         return avoided is not None and not cp.NOT_AVOIDED.search(self.norm, max(0, avoided.start() - 25), avoided.start())
 

@@ -46,6 +46,8 @@ ENTERING = compile_literal_first(
     r"|gas\s+station|business|apartment\s+complex)"
     r"|\bfrom\s+(?:a\s+|the\s+)?(?:stop\s+sign|stop\s+intersection|private\s+drive\w*|driveway|parking\s+lot)"
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
+    # "pulled out onto the roadway", "pulled out into traffic", "pulled out in front of unit 2": from somewhere off it
+    r"|\bpull(?:ed|ing|s)?\s+out\s+(?:(?:onto|into)\s+(?:the\s+)?(?:roadway|road|street|highway|traffic)\b|in\s+front\s+of)"
 )
 # Crossing a road (not a lane): its path crosses the traffic on that road
 CROSSING_ROAD = compile_literal_first(
