@@ -368,3 +368,19 @@ def test_the_learned_guess_for_one_unit_striking_another_is_never_a_fixed_object
 def test_pulling_out_onto_the_roadway_is_entering_it():
     narrative = "Unit 1 pulled out onto the roadway after another driver waved it on. Unit 1 struck Unit 2 at low speed."
     assert primary_manner(extract_graph(narrative, "7")) == "angle"
+
+
+def test_a_cause_given_with_due_to_is_the_strikers():
+    narrative = "All units were eastbound in the right lane. Unit 4 stopped for traffic. Unit 2 struck Unit 4 due to following too close."
+    graph = extract_graph(narrative, "7")
+    factor = next(e for e in graph["events"] if e["type"] == "factor")
+    assert (factor["key"], factor["actor"]) == ("followed_too_closely", "7:U2")
+    assert at_fault_unit(graph) == "U2"
+
+
+def test_turning_into_a_unit_strikes_it_turning_into_a_place_does_not():
+    assert _roles_and_fault("The driver of Unit 1 attempted to make a left turn. As Unit 2 was passing Unit 1, "
+                            "Unit 1 turned into Unit 2.") == ({"U1": "striking", "U2": "struck"}, "U1")
+    graph = extract_graph("Unit 1 turned into the parking lot beside Unit 2.", "7")
+    assert not [e for e in graph["events"] if e["type"] == "collision" and e["rule"] != "" and
+                not e["rule"].startswith("learned")]

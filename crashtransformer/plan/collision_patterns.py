@@ -16,7 +16,8 @@ COLLISION_VERB = compile_literal_first(
     r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)(?:\s+up|\s+out)?\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
     r"bump(?:ed|ing)|(?:pushed|propelled|forced|shoved|knocked)\s+(?:forward\s+)?into|rolled\s+(?:back\s+)?into|"
     r"engaged"
-    r"|(?:went|drove|driving|veered|slid|skidded|sent|travel(?:l)?ed|continued|came)\s+(?:[a-z']+\s+){0,4}?(?:into|over))\b"  # need an object
+    r"|(?:went|drove|driving|veered|slid|skidded|sent|travel(?:l)?ed|continued|came)\s+(?:[a-z']+\s+){0,4}?(?:into|over)"
+    r"|(?:turned|turning|tuned)\s+(?:left\s+|right\s+)?into)\b"  # need an object: "turned into unit 2", not "into the lot"
 )
 # Where a unit moved, not what it struck: "drove into his lane", "went into the shoulder"
 PLACE = compile_literal_first(r"\b(?:lanes?|shoulder|roadway|road|street|median|intersection|parking|driveway|ditch|path|traffic|way|turn)\b")

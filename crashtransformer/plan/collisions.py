@@ -21,7 +21,7 @@ PRONOUN_OBJECT = re.compile(r"\s+(?:the\s+(?:back|rear|side)\s+(?:end\s+)?of\s+)
                             r"(?:it|them|him|her|(?:his|her|their|its|the\s+other)\s+(?:vehicle|car|truck))\b")
 WITH_PART_OF = re.compile(r"\bwith\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){1,8}?of\s+(?=\S)")
 WEAK_VERBS = ("ran", "push", "propel", "force", "shov", "knock", "roll", "contact", "engaged", "went", "drove",
-              "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left")  # need a named object
+              "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left", "turn", "tuned")  # need a named object
 
 
 NOT_BETWEEN_UNITS = frozenset({"fixed_object", "rollover", "animal", "pedestrian", "cyclist"})  # "unit 1 struck unit 2" is none of these

@@ -214,6 +214,10 @@ def subject_of(doc: Narrative, position: int) -> Mention | None:
         if len(before) > 1 and pp.RELATIVE_AFTER.match(doc.norm, before[0].end) \
                 and pp.SPEECH.search(doc.norm, before[-1].end, position):
             return before[0]  # "unit 1 driver who was behind unit 2 advised she reached down": unit 1 did
+        if len(before) > 1 and pp.DUE_TO.match(doc.norm, before[-1].end, position):
+            striker = _striker_of_object(doc, before)
+            if striker is not None:
+                return striker  # "unit 2 struck unit 4 due to following too close": unit 2 followed
         return before[-1]
     if start and pp.CONTINUATION.match(doc.norm, start, end):  # the phrase may be the continuation word itself ("fails to yield")
         previous = doc.agents_between(doc.sentence(start - 1)[0], start)
@@ -238,6 +242,15 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
         if subject is not None and subject.kind == "unit":
             return subject.key, match.start(), match.end()
     return None
+
+
+def _striker_of_object(doc: Narrative, before: list[Mention]) -> Mention | None:
+    """The agent ahead of a collision verb whose object is the last agent named, if there is one."""
+    verb = next((v for v in doc.verbs if before[-2].end <= v.start() < before[-1].start), None)
+    if verb is None:
+        return None
+    ahead = [m for m in before if m.end <= verb.start() and m.key != before[-1].key]
+    return ahead[-1] if ahead else None
 
 
 def _closest_cue(text: str, anchor: int, cues) -> tuple[str, int] | None:

@@ -110,6 +110,8 @@ SENTENCE_END = compile_literal_first(r"[.!?;]" + "".join(rf"(?<!\b{word}\.)" for
                                      + r"[.!?;]*(?!\s*[#\d])|\n\s*\n")  # punctuation first: the engine skips ahead to it; one line break is OCR's, not a sentence end
 # "unit 1 was behind unit 2 (at the light) and <verb>": the verb's subject is the clause's first unit
 AND_THEN = re.compile(r"(?:\s*\([^)]{0,30}\)|\s+(?:at|in|on|near)\s+[^,.;()]{0,40}?)?\s*,?\s*and\s+(?:then\s+|also\s+)?$")
+# "unit 2 struck unit 4 due to following too close": the cause is the striker's, not its object's
+DUE_TO = re.compile(r"\W*(?:\w+\s+){0,3}?(?:due\s+to|because\s+of|as\s+a\s+result\s+of)\s+(?:(?:his|her|their|its|the)\s+)?(?:\w+\s+){0,1}?$")
 # "unit 1 driver who was traveling behind unit 2 advised ...": the relative clause's unit is the speaker
 RELATIVE_AFTER = re.compile(r"\s*,?\s*(?:driver\s+|operator\s+)?(?:who|which)\b")
 SPEAKER_GLUE = re.compile(r"^\s*(?:'s\s+)?(?:driver|operator|dvr|drvr)?\s*(?:also\s+|then\s+|later\s+)?$")  # "unit 2('s) driver stated"
