@@ -95,6 +95,15 @@ def test_cr3_factor_phrasings_are_read(text, key):
     assert key in factor_keys(text)
 
 
+@pytest.mark.parametrize("text", [
+    "the left lane was backed up with traffic. unit 1 turned into the center and unit 2 could not stop, striking unit 1.",
+    "traffic was backed up in the turn lane, so unit 2 went to the stop sign and turned right, striking unit 1.",
+])
+def test_a_queue_backed_up_is_no_unit_backing(text):
+    assert "backed_without_safety" not in factor_keys(text)
+    assert primary_manner(extract_graph(text, "7")) != "backing"
+
+
 def test_one_drivers_account_of_the_other_is_a_claim_only_when_disputed():
     disputed = ("units 1 and 2 were northbound. driver of unit 2 stated unit 1 made an unsafe lane change. "
                 "driver of unit 1 stated unit 2 failed to drive in a single lane.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from crashtransformer.plan.literal_first import compile_literal_first
+from crashtransformer.plan.patterns import BACKING
 
 COLLISION_VERB = compile_literal_first(
     r"\b(?:(?:collision|crash|impact|contact)\s+(?:(?:was\s+made|occurred)\s+)?(?:with|between)|struck|strik(?:e|es|ing|ed)|stirk\w*|srtik\w*|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
@@ -91,6 +92,6 @@ DIRECTION = re.compile(
 )
 SAME_DIRECTION = compile_literal_first(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
 OPPOSITE_DIRECTION = compile_literal_first(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
-BACKING_ACTOR = compile_literal_first(r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
+BACKING_ACTOR = compile_literal_first(BACKING)
 PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
 ANIMAL = compile_literal_first(r"\b(?:" + _ANIMALS + r")\b")

@@ -135,6 +135,13 @@ _YIELD = (
 )
 _RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
 
+# A unit reversing (plan/collision_patterns.py BACKING_ACTOR too); "traffic was backed up", "the lane was
+# backed up with traffic" is a queue, not a unit reversing
+_QUEUE_BEFORE = "".join(rf"(?<!{what} {verb} )" for what in ("traffic", "lane", "lanes", "road", "roadway", "cars", "vehicles")
+                        for verb in ("was", "were", "is", "are")) + r"(?<!traffic )"
+BACKING = (_QUEUE_BEFORE + r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))(?!\s+up\s+(?:with|due|because)\b)"
+           r"|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
+
 FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     "failed_to_control_speed": (
         _CONTROL_SPEED,
@@ -235,7 +242,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bheart\s+attack|\bstroke\b|\bfaint(?:ed|ing)|\b(?:became|was|felt|feeling|being)\s+(?:ill|sick|dizzy|lightheaded)\b|\billness\b|\bhypoglyc\w*",
     ),
     "backed_without_safety": (
-        r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b",
+        BACKING,
         r"\bunsafe(?:ly)?\s+back\w*|\bimproper(?:ly)?\s+back\w*|\bbacked\s+without\s+safety",
     ),
     "unsafe_start": (
