@@ -384,3 +384,9 @@ def test_turning_into_a_unit_strikes_it_turning_into_a_place_does_not():
     graph = extract_graph("Unit 1 turned into the parking lot beside Unit 2.", "7")
     assert not [e for e in graph["events"] if e["type"] == "collision" and e["rule"] != "" and
                 not e["rule"].startswith("learned")]
+
+
+def test_units_coming_toward_each_other_meet_front_to_back_only_in_a_turn():
+    narrative = ("Unit 1 was traveling north and turning left into the store. Unit 2 was traveling south. The front of "
+                 "Unit 2 struck the back of Unit 1.")
+    assert primary_manner(extract_graph(narrative, "7")) == "left_turn"

@@ -264,6 +264,8 @@ def manner_from_parts(first: str, second: str, relation: str | None, turning: st
     """Manner from the two planes in contact, the units' travel directions and any turn."""
     pair = {first, second}
     if pair == {"front", "back"}:
+        if relation == "opposite" and turning:
+            return turning  # units coming toward each other meet front to back only when one turns across
         return "angle" if relation == "crossing" and not turning else "rear_end"
     if pair == {"front"}:
         if turning:
