@@ -1,7 +1,7 @@
 """Crash graphs on Texas police prose, against our own labels (docs/labelling-guide.md).
 
-    python bench/bench_texas.py score [--split dev|heldout|all|round2] [--show_errors N]
-    python bench/bench_texas.py agreement          # first pass vs the blind second pass
+    python bench/bench_texas.py score [--split dev|heldout|all|round2|round3|round4] [--show_errors N]
+    python bench/bench_texas.py agreement          # first pass vs the blind second pass (first round, round 4)
     python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
     python bench/bench_texas.py all                # dev and held out, agreement, speed
 
@@ -37,9 +37,13 @@ BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
 ROUND2 = REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl"
 # 150 more (seed 20261203), labelled the same way while round 2 was development: held out whole.
 ROUND3 = REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl"
+# 130 more (seed 20261204), labelled by two helpers after the extractor's 2026-12-03 changes: held out
+# whole; each helper also labelled 10 of the other's blind (ROUND4_BLIND)
+ROUND4 = REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl"
+ROUND4_BLIND = REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"
 HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
-NO_MANNER = {"other", "unknown", "none"}
-REPEATS = 3  # timed passes per speed measurement  # labels a correct extractor names no manner for
+NO_MANNER = {"other", "unknown", "none"}  # labels a correct extractor names no manner for
+REPEATS = 3  # timed passes per speed measurement
 
 from crashtransformer.plan.catalogue import MANNER_BY_KEY  # noqa: E402
 from crashtransformer.plan.graph import at_fault_unit, collision_roles, extract_graph, primary_manner  # noqa: E402
@@ -60,9 +64,9 @@ def development_labels() -> list[dict]:
 
 
 def held_out_labels() -> list[dict]:
-    """Only ever scored: the first round's held-out split and round 3."""
-    third = read_labels(ROUND3) if ROUND3.is_file() else []
-    return [label for label in read_labels() if in_split(label, "heldout")] + third
+    """Only ever scored: the first round's held-out split, round 3 and round 4."""
+    later = [label for path in (ROUND3, ROUND4) if path.is_file() for label in read_labels(path)]
+    return [label for label in read_labels() if in_split(label, "heldout")] + later
 
 
 def narratives_by_digest() -> dict[str, str]:
@@ -172,12 +176,12 @@ def _show_errors(rows, texts: dict[str, str], limit: int) -> None:
               f"\n{texts[label['narrative_sha256']][:700]}")
 
 
-def agreement() -> dict:
-    """Per-field agreement of the blind second pass (B) with the first pass (A), with Cohen's kappa."""
+def agreement(first_path: Path = LABELS, blind_path: Path = BLIND) -> dict:
+    """Per-field agreement of a blind second pass with the first pass, with Cohen's kappa."""
     from sklearn.metrics import cohen_kappa_score
 
-    first = {label["narrative_sha256"]: label for label in read_labels(LABELS)}
-    pairs = [(first[b["narrative_sha256"]], b) for b in read_labels(BLIND) if b["narrative_sha256"] in first]
+    first = {label["narrative_sha256"]: label for label in read_labels(first_path)}
+    pairs = [(first[b["narrative_sha256"]], b) for b in read_labels(blind_path) if b["narrative_sha256"] in first]
     manners_a, manners_b = [a["manner"] for a, _ in pairs], [b["manner"] for _, b in pairs]
     tp = sum(len(set(a["factors"]) & set(b["factors"])) for a, b in pairs)
     size_a, size_b = sum(len(a["factors"]) for a, _ in pairs), sum(len(b["factors"]) for _, b in pairs)
@@ -219,8 +223,8 @@ def speed(n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["score", "agreement", "speed", "all"])
-    parser.add_argument("--split", choices=["dev", "heldout", "all", "round2", "round3"], default="dev",
-                        help="round2: development since scored once; round3: the third set, held out whole")
+    parser.add_argument("--split", choices=["dev", "heldout", "all", "round2", "round3", "round4"], default="dev",
+                        help="round2: development since scored once; round3, round4: held out whole")
     parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
@@ -228,17 +232,19 @@ def main() -> None:
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data (see its README)")
     if args.what in ("score", "all"):
         texts, labels = narratives_by_digest(), read_labels()
-        for split in (["dev", "heldout", "round2", "round3"] if args.what == "all" else [args.split]):
+        for split in (["dev", "heldout", "round2", "round3", "round4"] if args.what == "all" else [args.split]):
             print(f"[{split}]", end=" ")
             if split == "round2":
                 score(read_labels(ROUND2), texts, args.show_errors)
-            elif split == "round3":
-                score(read_labels(ROUND3), texts)  # held out whole: its errors are never shown
+            elif split in ("round3", "round4"):
+                score(read_labels(ROUND3 if split == "round3" else ROUND4), texts)  # held out whole: errors never shown
             else:
                 first_round = [label for label in labels if in_split(label, split)]
                 score(first_round, texts, args.show_errors, printable=lambda label: not in_split(label, "heldout"))
     if args.what in ("agreement", "all"):
         agreement()
+        print("[round4]", end=" ")
+        agreement(ROUND4, ROUND4_BLIND)
     if args.what in ("speed", "all"):
         speed(args.n)
 
