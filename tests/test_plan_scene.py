@@ -393,3 +393,14 @@ def test_units_coming_toward_each_other_meet_front_to_back_only_in_a_turn():
     narrative = ("Unit 1 was traveling north and turning left into the store. Unit 2 was traveling south. The front of "
                  "Unit 2 struck the back of Unit 1.")
     assert primary_manner(extract_graph(narrative, "7")) == "left_turn"
+
+
+@pytest.mark.parametrize("narrative", [
+    # the sentence carries on the one before it
+    "Unit 1 was traveling east on the 7700 block of the westpark twy. and failed to control speed, striking the rear of Unit 2.",
+    # a pronoun subject: the unit the sentence before was about
+    "The driver of Unit 1 stated she was not paying attention. She braked late and crashed into the back of Unit 2.",
+    "Unit 2 braked for traffic. They then felt an impact from behind from Unit 1.",
+])
+def test_a_collision_whose_subject_is_carried_from_the_sentence_before(narrative):
+    assert collision_roles(extract_graph(narrative, "7")) == {"U1": "striking", "U2": "struck"}

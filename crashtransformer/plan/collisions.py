@@ -19,6 +19,7 @@ from crashtransformer.plan.scene import Scene, parked_units, subjects_of
 # "struck it", "ran into the back of his vehicle": the other unit, named earlier in the sentence
 PRONOUN_OBJECT = re.compile(r"\s+(?:the\s+(?:back|rear|side)\s+(?:end\s+)?of\s+)?"
                             r"(?:it|them|him|her|(?:his|her|their|its|the\s+other)\s+(?:vehicle|car|truck))\b")
+PRONOUN_SUBJECT = re.compile(r"\s*(?:then\s+)?(?:he|she|they|it)\b")
 WITH_PART_OF = re.compile(r"\bwith\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){1,8}?of\s+(?=\S)")
 WEAK_VERBS = ("ran", "push", "propel", "force", "shov", "knock", "roll", "contact", "engaged", "went", "drove",
               "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left", "turn", "tuned")  # need a named object
@@ -220,7 +221,14 @@ def _subject_before(doc: Narrative, start: int, position: int) -> Mention | None
     parties = doc.agents_between(start, position)
     if len(parties) > 1 and pp.AND_THEN.match(doc.norm, parties[-1].end, position):
         return parties[0]  # "unit 1 was behind unit 2 and struck it": unit 1 struck
-    return parties[-1] if parties else None
+    if parties:
+        return parties[-1]
+    if start and (pp.CONTINUATION.match(doc.norm, start, position) or PRONOUN_SUBJECT.match(doc.norm, start, position)):
+        # "...westpark twy. and failed to control speed, striking unit 2"; "she attempted to brake and crashed into
+        # unit 2": the unit the sentence before was about
+        before = doc.agents_between(doc.sentence(start - 1)[0], start, kinds=("unit",))
+        return before[0] if before else None
+    return None
 
 
 def _first_party_after(doc: Narrative, position: int, end: int) -> Mention | None:
