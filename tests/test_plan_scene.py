@@ -404,3 +404,9 @@ def test_units_coming_toward_each_other_meet_front_to_back_only_in_a_turn():
 ])
 def test_a_collision_whose_subject_is_carried_from_the_sentence_before(narrative):
     assert collision_roles(extract_graph(narrative, "7")) == {"U1": "striking", "U2": "struck"}
+
+
+def test_a_right_turn_from_the_wrong_lane_that_meets_its_neighbour_side_to_side_sideswipes_it():
+    narrative = ("Unit 2 was northbound in the #2 lane. Unit 1 was northbound in the #1 lane. Unit 1 made an illegal "
+                 "right turn from the wrong lane, colliding with Unit 2 (aoi: lp-lfq).")
+    assert primary_manner(extract_graph(narrative, "7")) == "sideswipe_same"

@@ -276,7 +276,8 @@ def manner_from_parts(first: str, second: str, relation: str | None, turning: st
             return turning or "angle"
         return "sideswipe_same" if relation == "same" else "sideswipe_opposite"
     if pair == {"side"}:
-        if turning:
+        # a right turn from the wrong lane that meets the unit alongside side to side sideswipes it
+        if turning and not (turning == "angle" and relation == "same"):
             return turning
         return "sideswipe_opposite" if relation == "opposite" else "sideswipe_same"
     if "back" in pair:
