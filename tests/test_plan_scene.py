@@ -410,3 +410,16 @@ def test_a_right_turn_from_the_wrong_lane_that_meets_its_neighbour_side_to_side_
     narrative = ("Unit 2 was northbound in the #2 lane. Unit 1 was northbound in the #1 lane. Unit 1 made an illegal "
                  "right turn from the wrong lane, colliding with Unit 2 (aoi: lp-lfq).")
     assert primary_manner(extract_graph(narrative, "7")) == "sideswipe_same"
+
+
+def test_the_merge_lane_is_a_lane_not_a_lane_change():
+    narrative = ("Unit 2 had stopped for a red light in the right lane. Unit 1 was behind Unit 2, did not stop and struck "
+                 "Unit 2, the driver of Unit 1 stating he thought he was in the merge right turn lane.")
+    assert primary_manner(extract_graph(narrative, "7")) == "rear_end"
+
+
+def test_strick_is_a_typing_slip_of_strike():
+    graph = extract_graph("Unit 2 was in the inside lane when Unit 1 turned from the outside lane, causing Unit 2 to "
+                          "strick Unit 1 from the rear.", "7")
+    collision = next(e for e in graph["events"] if e["type"] == "collision")
+    assert (collision["key"], collision["actor"], collision["target"]) == ("rear_end", "7:U2", "7:U1")

@@ -33,7 +33,7 @@ NOT_A_PLACE = compile_literal_first(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|mer
 RIGHT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?right|\bright[\s-]+(?:hand\s+)?turn|\bturn\s+right|\bturn(?:ed|ing)?\s+on\s+(?:a\s+)?red")
 U_TURN = compile_literal_first(r"\bu[\s-]?turn")
 LANE_CHANGE = compile_literal_first(
-    r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\bchang(?:e|ed|es|ing)\s+into\s+(?:the\s+)?(?:\w+\s+){0,2}?lane|\blane\s+change|\bm[eu]rg(?:e|ed|es|ing)\b"
+    r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\bchang(?:e|ed|es|ing)\s+into\s+(?:the\s+)?(?:\w+\s+){0,2}?lane|\blane\s+change|(?<!the\s)(?<!a\s)\bm[eu]rg(?:e|ed|es|ing)\b(?!\s+(?:right\s+|left\s+)?(?:turn\s+)?lane)"  # not "the merge lane"
     r"|\b(?:get|getting|got)\s+(?:in|into|onto|over\s+into)\s+(?:the\s+|(?:unit\s*#?\d|his|her|its|their)'?s?\s+)?(?:\w+\s+){0,2}?lane|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
     r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out|by|an?\s+(?:crash|accident|collision|wreck)))"
     r"|\b(?:mov|swerv|veer|drift|cross|driv)(?:ed|ing)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
