@@ -51,6 +51,19 @@ def test_blame_must_fall_on_the_unit_the_narrative_faults():
     assert kinds("Unit 2 failed to yield while turning left.", LEFT_TURN) == []
 
 
+def test_blame_swapped_onto_the_unit_struck_is_caught():
+    """The unit the cause was done to is named in the narrative's sentence too; that does not let it take the blame."""
+    narrative = ("Unit 1 was eastbound on US-80. Unit 2 had stopped at the stop sign on CR 316. Unit 2 failed to yield "
+                 "the right of way from the stop sign, striking Unit 1 on its right side.")
+    assert kinds("Unit 1 failed to yield right-of-way at a stop sign, striking Unit 2.", narrative) == ["blame"]
+    assert kinds("Unit 2 failed to yield right-of-way at a stop sign, striking Unit 1.", narrative) == []
+
+
+def test_a_unit_named_as_what_was_struck_is_not_the_one_the_summary_blames():
+    narrative = "Unit 1 stopped in the street and backed up unsafely, striking Unit 2."
+    assert kinds("Unit 1 backed up unsafely, resulting in a collision with Unit 2 due to improper backing.", narrative) == []
+
+
 def test_no_one_is_blamed_where_the_officer_could_not_determine_fault():
     claims = check_claims("Unit 2 changed lanes unsafely and struck Unit 1. Unit 2 was at fault.", UNDETERMINED)
     assert [c.type for c in claims] == ["blame", "blame"]

@@ -41,6 +41,9 @@ _SIGNAL_SCENE = re.compile(r"(?:obey|disregard|ran|run|through|against)\w*\s+(?:
 _MANNER_KEYS = {"rear-end": {"rear_end"}, "head-on": {"head_on"}, "sideswipe": {"sideswipe_same", "sideswipe_opposite"},
                 "angle": {"angle", "left_turn"}, "rollover": {"rollover"}, "pedestrian": {"pedestrian"},
                 "cyclist": {"cyclist"}, "parked vehicle": {"fixed_object"}}
+# a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
+_OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|with|into"
+                            r"|behind|toward|towards|past|passing)\s+(?:the\s+)?$")
 _ON_THE_PART_OF = re.compile(r"[^.;]{0,40}?\b(?:on\s+the\s+part\s+of|by)\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + UNIT.pattern)
 
 
@@ -96,16 +99,16 @@ class NarrativeFacts:
         return actors
 
     def units_near(self, family: str) -> set[str]:
-        """Units named in any sentence where the narrative states a cause of `family`."""
+        """Units named ahead of a cause of `family` in a sentence that states it: who may have done it
+        ("unit 1 was behind unit 2 and failed to control speed"), not the unit it was done to
+        ("unit 2 failed to yield, striking unit 1")."""
         if family not in self._near:
             keys = [k for k in FACTOR_RES if k != "pedestrian_acts" and _family(k) == family]
             units: set[str] = set()
             for key in keys:
                 for match in FACTOR_RES[key].finditer(self.text):
                     start = max(self.text.rfind(c, 0, match.start()) for c in ".;") + 1
-                    ends = [i for i in (self.text.find(c, match.end()) for c in ".;") if i >= 0]
-                    sentence = self.text[start:min(ends) if ends else len(self.text)]
-                    units |= {f"U{unit_number(m)}" for m in UNIT.finditer(sentence)}
+                    units |= {f"U{unit_number(m)}" for m in UNIT.finditer(self.text, start, match.start())}
             self._near[family] = units
         return self._near[family]
 
@@ -175,8 +178,9 @@ class _Summary:
             if after:
                 return f"U{unit_number(after)}"
         sentence_start = max(self.text.rfind(c, 0, position) for c in ".;!?") + 1
-        named = [unit for start, _, unit in self.units if sentence_start <= start < position]
-        return named[-1] if named else None
+        named = [(start, unit) for start, _, unit in self.units if sentence_start <= start < position]
+        actors = [unit for start, unit in named if not _OBJECT_BEFORE.search(self.text, sentence_start, start)]
+        return (actors or [unit for _, unit in named] or [None])[-1]
 
 
 def _check_factors(summary: _Summary, facts: NarrativeFacts) -> None:
