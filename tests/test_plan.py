@@ -397,3 +397,17 @@ def test_what_only_looks_like_an_avoided_collision_a_claim_or_a_unit_is_read_as_
     # a claim covers its own clause only
     assert factor_keys("Although the driver of unit 2 claimed he had a green light, video showed unit 2 "
                        "disregarded the red light and struck unit 1.") == {"disregarded_signal"}
+
+
+def test_a_u_turn_is_a_movement_not_a_fault_and_its_failure_to_yield_is_the_left_turn_yield():
+    assert "turned_improperly" not in factor_keys("Unit 2 missed the turn and began to turn left to make a u-turn. "
+                                                  "Unit 1, behind Unit 2, struck Unit 2.")
+    assert "turned_improperly" in factor_keys("Unit 1 made an illegal u-turn and struck Unit 2.")
+    assert "yield_turning_left" in factor_keys("Unit 1 made a u-turn to go east, failed to yield right of way, and "
+                                               "struck Unit 2.")
+
+
+def test_units_parked_when_the_officer_arrived_were_not_parked_when_struck():
+    narrative = ("Unit 2 stated that Unit 1 changed lanes when unsafe and struck Unit 2. I arrived to see both Unit 1 "
+                 "and Unit 2 parked on a side street.")
+    assert primary_manner(extract_graph(narrative, "7")) != "fixed_object"

@@ -93,5 +93,6 @@ DIRECTION = re.compile(
 SAME_DIRECTION = compile_literal_first(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
 OPPOSITE_DIRECTION = compile_literal_first(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
 BACKING_ACTOR = compile_literal_first(BACKING)
+ARRIVAL = compile_literal_first(r"\barriv(?:ed|es|ing|al)\b")  # the officer's arrival: the scene after the crash
 PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
 ANIMAL = compile_literal_first(r"\b(?:" + _ANIMALS + r")\b")

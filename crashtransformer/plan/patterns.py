@@ -206,7 +206,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     "turned_improperly": (
         r"\b(?:improper(?:ly)?|unsafe(?:ly)?|illegal(?:ly)?|wide)\s+(?:(?:right|left|u)[\s-]*)?turn",
         r"\bturn(?:ed|ing|s)?\s+" + gap(3) + r"(?:improperly|unsafely|illegally|wide|from\s+the\s+wrong\s+lane|from\s+(?:the\s+|a\s+)?(?:straight|through)\s+(?:only\s+)?lane)",
-        r"\b(?:made|making|make|attempted\s+a)\s+(?:an?\s+)?(?:illegal\s+)?u[\s-]?turn",
+        # a U-turn is a movement, not a fault: only an illegal or unsafe one (above) is turned_improperly
         # CR-3's factor "turned when unsafe"; "made an incorrect left-hand turn"
         r"\bturn(?:ed|ing|s)?\s+(?:(?:left|right)\s+)?(?:when|while)\s+un-?safe|\bincorrect(?:ly)?\s+(?:(?:right|left|u)[\s-]*(?:hand\s+)?)?turn",
     ),
@@ -273,7 +273,8 @@ YIELD_CONTEXT: tuple[tuple[str, re.Pattern], ...] = (
     # a left turn out of a driveway or lot is the driveway's yield (docs/labelling-guide.md); into one, the turn's
     ("yield_private_drive", compile_literal_first(r"\b(?:from|out\s+of|exit(?:ed|ing|s)?|leav(?:e|es|ing)|facing\s+\w+\s+(?:on|in))\s+"
                                        r"(?:an?\s+|the\s+)?(?:private|driveway|parking\s+lot|business|alley)|\(private")),
-    ("yield_turning_left", compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left")),
+    # a U-turn that failed to yield is the left-turn yield (docs/labelling-guide.md)
+    ("yield_turning_left", compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left|\bu[\s-]?turn")),
     ("yield_private_drive", compile_literal_first(r"\bprivate\s+(?:drive|dr|driveway|road|property)|\bdriveway|\bparking\s+(?:lot|space|area|garage)|\balley|\bprivate\b")),
 )
 # Pedestrians and cyclists who act themselves (subject of the sentence).

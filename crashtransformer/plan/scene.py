@@ -265,11 +265,13 @@ def parked_units(doc: Narrative) -> set[str]:
     for match in cp.PARKED.finditer(doc.norm):
         if doc.norm.startswith(" position", match.end()):
             continue  # "an improper start from a stopped, standing or parked position": the form's words
+        sentence_start, sentence_end = doc.sentence(match.start())
+        if cp.ARRIVAL.search(doc.norm, sentence_start, sentence_end):
+            continue  # "I arrived to see both u1 and u2 parked on a side street": where they stopped after
         named_after = doc.agents_between(match.end(), match.end() + 25, kinds=("unit",))
         if named_after and not doc.norm[match.end():named_after[0].start].strip(" ,(").startswith(("by", "at", "in")):
             parked.add(named_after[0].key)  # "parked unit 2", "a parked vehicle, unit 2"
             continue
-        sentence_start, _ = doc.sentence(match.start())
         units = doc.agents_between(sentence_start, match.start(), kinds=("unit",))
         if not units:
             continue
