@@ -259,3 +259,13 @@ def test_every_audit_label_names_a_guide_type_and_a_span_inside_its_summary(path
         for claim in row["unsupported"]:
             start, end = claim["span"]
             assert claim["type"] in AUDIT_TYPES and 0 <= start < end <= len(row["summary"]), (path.name, number, claim)
+
+
+def test_intoxicated_or_dwi_names_no_alcohol_and_neither_summary_does():
+    narrative = "Unit 1 was traveling north and struck a pole. The driver of Unit 1 was intoxicated and arrested for DWI."
+    claims = check_claims("Unit 1 was under the influence of alcohol, resulting in a collision with a fixed object.", narrative)
+    assert [(c.type, c.text) for c in claims] == [("impairment", "alcohol")]
+    assert realize_summary(extract_graph(narrative, "7"), narrative).startswith("Unit 1 was intoxicated, resulting in")
+    drinking = "Unit 1 struck a pole. The driver had been drinking beer and was arrested for DWI."
+    assert check_claims("Unit 1 was under the influence of alcohol.", drinking) == []
+    assert "under the influence of alcohol" in realize_summary(extract_graph(drinking, "7"), drinking)

@@ -22,7 +22,7 @@ from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
 from crashtransformer.metrics.wording import narrative_stems, unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
-from crashtransformer.plan.patterns import (FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize,
+from crashtransformer.plan.patterns import (ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize,
                                             unit_number)
 
 # How a factor claim is typed: the checker reports speed and impairment apart from other causes.
@@ -196,6 +196,8 @@ def _check_factors(summary: _Summary, facts: NarrativeFacts) -> None:
             if not _factor_supported(key, facts):
                 label = FACTOR_BY_KEY[key].plan_text if key in FACTOR_BY_KEY else "failed to yield"
                 summary.unsupported(kind, span, f"the narrative gives no cue for '{label}'")
+            elif key == "under_influence_alcohol" and ALCOHOL_NAMED.search(match.group()) and not facts.has(ALCOHOL_NAMED):
+                summary.unsupported(kind, span, "the narrative says intoxicated or DWI, and names no alcohol")
             else:
                 _check_blame(summary, facts, span, family)
 

@@ -298,6 +298,9 @@ IMPLIED_MANNER = {
 }
 
 
+# A narrative that names alcohol itself, not only "intoxicated" or "DWI" (plan/realize.py, metrics/claims.py)
+ALCOHOL_NAMED = compile_literal_first(r"\b(?:alcohol\w*|drinking|drank|drunk\w*|beers?|liquor|whiskey|vodka|wine|bac|breath\s+(?:test|sample)|breathalyzer)\b")
+
 # The officer writes that fault was not established: a summary that blames anyone then says more.
 FAULT_UNDETERMINED = compile_literal_first(
     r"(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"

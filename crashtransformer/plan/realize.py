@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, MANNER_BY_PLAN_TEXT, PlanStep
 from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, person_units, plan_steps_from_graph
-from crashtransformer.plan.patterns import FAULT_UNDETERMINED, SENTENCE_END, UNIT, normalize
+from crashtransformer.plan.patterns import ALCOHOL_NAMED, FAULT_UNDETERMINED, SENTENCE_END, UNIT, normalize
 
 # Each cause as a verb phrase after the unit ("Unit 1 <phrase>").
 CAUSE_PHRASES = {
@@ -53,7 +53,8 @@ MANNER_PHRASES = {
     "pedestrian": "a collision with a pedestrian", "cyclist": "a collision with a cyclist",
     "animal": "a collision with an animal",
 }
-_ASLEEP = re.compile(r"\b(?:asleep|sleep\w*|dozed|nodded\s+off)\b")
+# Words a narrative must use for a summary to say them: "fell asleep", "alcohol"
+_SAID = {"asleep": re.compile(r"\b(?:asleep|sleep\w*|dozed|nodded\s+off)\b"), "alcohol": ALCOHOL_NAMED}
 MAX_QUOTED_WORDS = 40  # the narrative's first sentence, when nothing else can be said
 _SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 _MARKERS = re.compile(r"\*+[^*]*\*+")  # ***bwc available*** and the like: left out
@@ -65,10 +66,17 @@ def _unit(actor: str | None) -> str | None:
     return f"Unit {actor[1:]}" if actor and actor[:1] == "U" and actor[1:].isdigit() else None
 
 
-def _cause(step: PlanStep, asleep: bool = False) -> str:
+def _said(narrative: str) -> frozenset[str]:
+    norm = normalize(narrative or "")
+    return frozenset(word for word, pattern in _SAID.items() if pattern.search(norm))
+
+
+def _cause(step: PlanStep, said: frozenset[str] = frozenset()) -> str:
     factor = FACTOR_BY_PLAN_TEXT.get(step.cause)
-    if factor and factor.key == "fatigued" and asleep:
+    if factor and factor.key == "fatigued" and "asleep" in said:
         return "fell asleep"  # "fatigued or asleep" would assert what one narrative does not say
+    if factor and factor.key == "under_influence_alcohol" and "alcohol" not in said:
+        return "was intoxicated"  # "intoxicated", "DWI": no substance named
     return CAUSE_PHRASES.get(factor.key, factor.plan_text) if factor else step.cause
 
 
@@ -78,7 +86,7 @@ def _read_manners(graph: dict) -> set[str]:
             and not str(e.get("rule", "")).startswith("learned") and e.get("confidence", 0.0) >= PLAN_MIN_CONFIDENCE}
 
 
-def _step_sentence(steps: list[PlanStep], manners: set[str], persons: dict[str, str], asleep: bool) -> str:
+def _step_sentence(steps: list[PlanStep], manners: set[str], persons: dict[str, str], said: frozenset[str]) -> str:
     """One sentence for steps that share their units and collision: "Unit 1 passed unsafely and
     was fatigued, resulting in ...", not the collision told twice."""
     step = steps[0]
@@ -86,7 +94,7 @@ def _step_sentence(steps: list[PlanStep], manners: set[str], persons: dict[str, 
     manner = MANNER_BY_PLAN_TEXT.get(step.effect)
     key = manner.key if manner and manner.key in manners else None
     other = step.actors[1] if len(step.actors) > 1 and _unit(step.actors[1]) else None
-    causes = " and ".join(_cause(s, asleep) for s in steps)
+    causes = " and ".join(_cause(s, said) for s in steps)
     return f"{subject} {causes}, resulting in {_collision_with(key, other, step.actors[:1], persons)}."
 
 
@@ -204,8 +212,8 @@ def realize_summary(graph: dict, narrative: str, scene: bool = True, name_manner
         return quote_first_sentence(narrative) if scene else NOTHING_READ
     manners = _read_manners(graph) if name_manners else set()
     persons = person_units(graph)
-    asleep = _ASLEEP.search(normalize(narrative or "")) is not None
-    stated = " ".join(_step_sentence(group, manners, persons, asleep) for group in _same_collision_groups(steps))
+    said = _said(narrative)
+    stated = " ".join(_step_sentence(group, manners, persons, said) for group in _same_collision_groups(steps))
     return with_scene(stated, narrative) if scene else stated
 
 
