@@ -269,3 +269,11 @@ def test_intoxicated_or_dwi_names_no_alcohol_and_neither_summary_does():
     drinking = "Unit 1 struck a pole. The driver had been drinking beer and was arrested for DWI."
     assert check_claims("Unit 1 was under the influence of alcohol.", drinking) == []
     assert "under the influence of alcohol" in realize_summary(extract_graph(drinking, "7"), drinking)
+
+
+def test_a_parked_unit_struck_is_told_as_a_parked_vehicle_not_a_fixed_object():
+    narrative = ("Unit 2 was legally parked and unoccupied on the street. The driver of Unit 1 was looking at his phone "
+                 "and struck parked Unit 2.")
+    summary = realize_summary(extract_graph(narrative, "7"), narrative)
+    assert summary.startswith("Unit 1 was distracted by a cell phone, resulting in a collision with Unit 2, a parked vehicle.")
+    assert check_claims(summary, narrative) == []

@@ -108,6 +108,8 @@ def _collision_with(key: str | None, other: str | None, subject: tuple[str, ...]
         if not (subject and persons.get(subject[0]) == key):
             return f"a collision involving a {key} and {_unit(other)}"
         key = None  # the subject is the person: its cause says so
+    if key == "fixed_object" and other:
+        return f"a collision with {_unit(other)}, a parked vehicle"  # a unit is a fixed object only when parked
     return f"{MANNER_PHRASES.get(key or '', 'a collision')}{with_other}"
 
 
