@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from conftest import REPO, run_cli
 from crashtransformer.core.config import resolve_config
 from crashtransformer.core.fields import arg
 from crashtransformer.core.errors import UserError
+from crashtransformer.core.logs import log, setup_logging
 
 
 def test_help_lists_subcommands_with_descriptions():
@@ -130,6 +132,21 @@ def test_log_lines_reach_the_file_while_the_command_runs(tmp_path):
         assert "first line" in seen and "second line" not in seen
     finally:
         process.wait(timeout=30)
+
+
+def test_the_console_log_follows_stderr_when_a_caller_swaps_and_closes_it(tmp_path, monkeypatch):
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    try:
+        setup_logging(tmp_path)
+        monkeypatch.setattr(sys, "stderr", second)
+        first.close()  # what a test runner or a notebook cell does with the stream it handed out
+        log.warning("still seen")
+        assert "still seen" in second.getvalue() and "Logging error" not in second.getvalue()
+    finally:
+        for handler in list(log.handlers):
+            log.removeHandler(handler)
+            handler.close()
 
 
 def test_user_error_exits_2_with_one_line_and_no_traceback(tmp_path):

@@ -73,6 +73,19 @@ def _log_file_name(log_dir: Path) -> Path:
     return path
 
 
+class CurrentStderr(logging.StreamHandler):
+    """The console: whatever `sys.stderr` is when a record is written, not the one it was when the
+    handler was made (notebooks, test runners and callers who redirect swap it, and may close the old)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # StreamHandler.__init__ and setStream assign it: nothing to keep
+        pass
+
+
 def setup_logging(log_dir: str | os.PathLike = "logs", level: str = "INFO") -> Path | None:
     """Attach console and file handlers to the package logger; return the log file path.
 
@@ -85,7 +98,7 @@ def setup_logging(log_dir: str | os.PathLike = "logs", level: str = "INFO") -> P
         log.removeHandler(handler)
         handler.close()
 
-    console = logging.StreamHandler(sys.stderr)
+    console = CurrentStderr()
     console.setLevel(getattr(logging, level.upper(), logging.INFO))
     console.setFormatter(logging.Formatter(_CONSOLE_FORMAT, datefmt="%H:%M:%S"))
     log.addHandler(console)
@@ -144,7 +157,7 @@ def route_library_logs(path: Path | None) -> None:
     transformers_logging.disable_default_handler()  # its own stderr handler
     logging.captureWarnings(True)
     warnings.simplefilter("default")  # each warning once per place, then the filter below: once per text
-    handler = LogFile(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
+    handler = LogFile(path, encoding="utf-8") if path else CurrentStderr()
     handler.setFormatter(logging.Formatter(_FILE_FORMAT))
     handler.addFilter(OncePerMessage())
     for name in LIBRARY_LOGGERS:
