@@ -265,3 +265,19 @@ def test_a_two_process_run_on_a_damaged_ledger_stops_both_processes(tmp_path, cr
     # if that one has not exited with it already.
     assert "exitcode  : 2" in result.stderr, result.stderr[-3000:]
     assert not (out / SUMMARIES).exists()
+
+
+def test_a_run_that_fails_stops_its_progress_ticker(tmp_path, crashes, tiny_bart, inprocess_cli, monkeypatch):
+    """A caller whose run raised keeps its process: no progress line may keep ticking after it."""
+    import threading
+
+    from crashtransformer.run import pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(pipeline, "_process_file", broken)
+    result = inprocess_cli("run", "--csv", str(crashes), "--model", str(tiny_bart), "--out_dir", str(tmp_path / "out"),
+                           "--max_new_tokens", "4")
+    assert result.exit_code != 0
+    assert not [t for t in threading.enumerate() if t.name == "progress" and t.is_alive()]

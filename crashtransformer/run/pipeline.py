@@ -176,21 +176,24 @@ def _summarize_pending(cfg, pending, store: ArtifactStore, stats: RunStats, shar
     processor = make_processor(cfg, identity.name) if pending else None
     if processor is not None:
         store.use_metric_columns(metric_columns_of(processor))
-    stats.start(total_rows=sum(count_rows(item) for item, _ in pending) // shard.world_size)
     finished = []
     if processor is None:
         return processor, finished
+    stats.start(total_rows=sum(count_rows(item) for item, _ in pending) // shard.world_size)
     workers = default_workers(cfg.preprocessing_num_workers, processor)
     chunk_size = default_chunk_size(cfg.chunk_size, processor)
-    with ChunkFlow(processor, workers, chunk_writer(store, stats, identity), stats.progress, stats.generating) as flow:
-        for item, digest in pending:
-            if cfg.limit is not None and stats.summarized >= cfg.limit:
-                break
-            log.info("processing %s%s", item.path, f" (rank {shard.rank}/{shard.world_size})" if shard.world_size > 1 else "")
-            rows = _process_file(item, digest, cfg, flow, chunk_size, store, stats, shard, main_done)
-            stats.files_processed += 1
-            if cfg.limit is None:  # a --limit run has not finished the file
-                finished.append((digest, str(item.path), rows))
+    try:
+        with ChunkFlow(processor, workers, chunk_writer(store, stats, identity), stats.progress, stats.generating) as flow:
+            for item, digest in pending:
+                if cfg.limit is not None and stats.summarized >= cfg.limit:
+                    break
+                log.info("processing %s%s", item.path, f" (rank {shard.rank}/{shard.world_size})" if shard.world_size > 1 else "")
+                rows = _process_file(item, digest, cfg, flow, chunk_size, store, stats, shard, main_done)
+                stats.files_processed += 1
+                if cfg.limit is None:  # a --limit run has not finished the file
+                    finished.append((digest, str(item.path), rows))
+    finally:
+        stats.close()  # the progress ticker ends with the summarizing, also when it fails: a caller's process lives on
     return processor, finished
 
 
