@@ -353,24 +353,10 @@ def test_side_swept_and_an_officer_making_contact_with_a_driver():
     assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
 
 
-def test_a_collision_only_feared_is_none_and_an_impact_after_after_came_first():
-    feared = ("Unit 1 and Unit 2 were turning left side by side. The driver of Unit 1 was worried she would hit the "
-              "median, so she moved right. Unit 1's front right struck Unit 2's left front quarter.")
-    assert primary_manner(extract_graph(feared, "7")) == "sideswipe_same"
-    after = ("Unit 2 was traveling east when Unit 1 changed lanes when unsafe into its lane. Unit 2 was forced into "
-             "the grass median after impacting Unit 1 from the rear.")
-    assert primary_manner(extract_graph(after, "7")) == "rear_end"
-
-
 def test_the_learned_guess_for_one_unit_striking_another_is_never_a_fixed_object():
     narrative = "the driver of unit 1 lost control near the pole and struck unit 2."
     assert learned.guess(narrative)[0] == "fixed_object"  # what the classifier alone would say
     assert primary_manner(extract_graph(narrative, "7")) != "fixed_object"
-
-
-def test_pulling_out_onto_the_roadway_is_entering_it():
-    narrative = "Unit 1 pulled out onto the roadway after another driver waved it on. Unit 1 struck Unit 2 at low speed."
-    assert primary_manner(extract_graph(narrative, "7")) == "angle"
 
 
 def test_a_cause_given_with_due_to_is_the_strikers():
@@ -389,12 +375,6 @@ def test_turning_into_a_unit_strikes_it_turning_into_a_place_does_not():
                 not e["rule"].startswith("learned")]
 
 
-def test_units_coming_toward_each_other_meet_front_to_back_only_in_a_turn():
-    narrative = ("Unit 1 was traveling north and turning left into the store. Unit 2 was traveling south. The front of "
-                 "Unit 2 struck the back of Unit 1.")
-    assert primary_manner(extract_graph(narrative, "7")) == "left_turn"
-
-
 @pytest.mark.parametrize("narrative", [
     # the sentence carries on the one before it
     "Unit 1 was traveling east on the 7700 block of the westpark twy. and failed to control speed, striking the rear of Unit 2.",
@@ -406,20 +386,31 @@ def test_a_collision_whose_subject_is_carried_from_the_sentence_before(narrative
     assert collision_roles(extract_graph(narrative, "7")) == {"U1": "striking", "U2": "struck"}
 
 
-def test_a_right_turn_from_the_wrong_lane_that_meets_its_neighbour_side_to_side_sideswipes_it():
-    narrative = ("Unit 2 was northbound in the #2 lane. Unit 1 was northbound in the #1 lane. Unit 1 made an illegal "
-                 "right turn from the wrong lane, colliding with Unit 2 (aoi: lp-lfq).")
-    assert primary_manner(extract_graph(narrative, "7")) == "sideswipe_same"
-
-
-def test_the_merge_lane_is_a_lane_not_a_lane_change():
-    narrative = ("Unit 2 had stopped for a red light in the right lane. Unit 1 was behind Unit 2, did not stop and struck "
-                 "Unit 2, the driver of Unit 1 stating he thought he was in the merge right turn lane.")
-    assert primary_manner(extract_graph(narrative, "7")) == "rear_end"
-
-
 def test_strick_is_a_typing_slip_of_strike():
     graph = extract_graph("Unit 2 was in the inside lane when Unit 1 turned from the outside lane, causing Unit 2 to "
                           "strick Unit 1 from the rear.", "7")
     collision = next(e for e in graph["events"] if e["type"] == "collision")
     assert (collision["key"], collision["actor"], collision["target"]) == ("rear_end", "7:U2", "7:U1")
+
+
+@pytest.mark.parametrize("narrative, manner", [
+    # a collision only feared is none
+    ("Unit 1 and Unit 2 were turning left side by side. The driver of Unit 1 was worried she would hit the median, "
+     "so she moved right. Unit 1's front right struck Unit 2's left front quarter.", "sideswipe_same"),
+    # within a sentence, the impact after "after" came first
+    ("Unit 2 was traveling east when Unit 1 changed lanes when unsafe into its lane. Unit 2 was forced into the grass "
+     "median after impacting Unit 1 from the rear.", "rear_end"),
+    # pulling out onto the roadway is entering it
+    ("Unit 1 pulled out onto the roadway after another driver waved it on. Unit 1 struck Unit 2 at low speed.", "angle"),
+    # units coming toward each other meet front to back only in a turn
+    ("Unit 1 was traveling north and turning left into the store. Unit 2 was traveling south. The front of Unit 2 "
+     "struck the back of Unit 1.", "left_turn"),
+    # a right turn from the wrong lane that meets its neighbour side to side sideswipes it
+    ("Unit 2 was northbound in the #2 lane. Unit 1 was northbound in the #1 lane. Unit 1 made an illegal right turn "
+     "from the wrong lane, colliding with Unit 2 (aoi: lp-lfq).", "sideswipe_same"),
+    # "the merge lane" is a lane, not a lane change
+    ("Unit 2 had stopped for a red light in the right lane. Unit 1 was behind Unit 2, did not stop and struck Unit 2, "
+     "the driver of Unit 1 stating he thought he was in the merge right turn lane.", "rear_end"),
+])
+def test_the_manner_the_scene_gives(narrative, manner):
+    assert primary_manner(extract_graph(narrative, "7")) == manner

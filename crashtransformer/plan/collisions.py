@@ -187,8 +187,9 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
     if target is None and subject is not None and PRONOUN_OBJECT.match(doc.norm, verb.end()):
         others = [a for a in doc.agents_between(sentence_start, verb.start()) if a.key != subject.key]
         target = others[-1] if others else None  # "struck it": the other unit the sentence named
-    if verb.group().startswith(WEAK_VERBS) and (target is None or _place_first(doc, verb.end(), target.start)):
-        return None, None  # "ran into the roadway", "drove into his lane ... unit 2": not a collision
+    # "ran into the roadway"; "went to move into the shoulder to allow unit 1 to pass": a place first, no collision
+    if verb.group().startswith(WEAK_VERBS) and (target is None or cp.PLACE.search(doc.norm, verb.end(), target.start)):
+        return None, None
     if target is not None and subject is not None and subject.key == target.key:
         others = [a for a in doc.agents_between(sentence_start, verb.start()) if a.key != target.key]
         subject = others[-1] if others else None  # "U1 was behind U2 and failed to see that U2 was stopped and collided with U2"
@@ -199,12 +200,6 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
     if subject is None and target is not None:
         subject = _striker_by_part(doc, verb.end(), sentence_end, target)
     return subject, target
-
-
-def _place_first(doc: Narrative, start: int, end: int) -> bool:
-    """Whether a place is named before the party a weak verb reached ("went to move into the shoulder
-    to allow unit 1 to pass")."""
-    return cp.PLACE.search(doc.norm, start, end) is not None
 
 
 def _striker_by_part(doc: Narrative, start: int, end: int, target: Mention) -> Mention | None:

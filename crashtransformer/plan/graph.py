@@ -9,7 +9,8 @@ The graph keeps the original CrashTransformer's shape so its users' tools keep w
                  "evidence_span": [7, 30], "confidence": 0.9}, ...],
      "relationships": [{"type": "CAUSES", "source": "123:E1", "target": "123:E2"}]}
 
-Every event points at the words that support it (`evidence_span`, character offsets into
+A towed unit's entity names its tower (`"towed_by": "123:U1"`); a collision the officer assigns
+fault for keeps the words (`"at_fault_evidence_span"`). Every event points at the words that support it (`evidence_span`, character offsets into
 the narrative as given). A narrative with no recognisable cause gives an empty plan: a
 collision whose manner is clear but whose cause is not stated stays in the graph as a
 collision event and produces no plan line, because a plan line without a cause would be

@@ -232,11 +232,10 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
     "the driver of unit 1 admitted she was at fault"): none where the sentence leaves it open, denies
     it, or is one party's word about the other."""
     for match in pp.FAULT_STATED.finditer(doc.norm):
-        sentence_start, _ = doc.sentence(match.start())
+        sentence_start, sentence_end = doc.sentence(match.start())
         before = doc.norm[max(sentence_start, match.start() - 40):match.start()]
-        if pp.FAULT_NOT_NAMED.search(before) or pp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, doc.sentence(match.start())[1]):
-            continue
-        if _claimed(doc, match.start()):
+        if pp.FAULT_NOT_NAMED.search(before) or pp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) \
+                or _claimed(doc, match.start()):
             continue
         subject = subject_of(doc, match.start())
         if subject is not None and subject.kind == "unit":
