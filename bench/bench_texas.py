@@ -1,7 +1,7 @@
 """Crash graphs on Texas police prose, against our own labels (docs/labelling-guide.md).
 
-    python bench/bench_texas.py score [--split dev|heldout|all|round2|round3|round4] [--show_errors N]
-    python bench/bench_texas.py agreement          # first pass vs the blind second pass (first round, round 4)
+    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round5] [--show_errors N]
+    python bench/bench_texas.py agreement          # first passes vs their blind second passes
     python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
     python bench/bench_texas.py all                # dev and held out, agreement, speed
 
@@ -31,16 +31,21 @@ sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data" / "cris_narratives_llm_summaries.csv"
 LABELS = REPO / "data" / "labels" / "cris_crash_labels.jsonl"
 BLIND = REPO / "data" / "labels" / "cris_crash_labels_blind.jsonl"
-# 180 more narratives, drawn (seed 20261202) from those not yet labelled, labelled by three helpers
-# from docs/labelling-guide.md without the extractor: held out until scored once (release 6e99743),
-# development data since.
-ROUND2 = REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl"
-# 150 more (seed 20261203), labelled the same way while round 2 was development: held out whole.
-ROUND3 = REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl"
-# 130 more (seed 20261204), labelled by two helpers after the extractor's 2026-12-03 changes: held out
-# whole; each helper also labelled 10 of the other's blind (ROUND4_BLIND)
-ROUND4 = REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl"
-ROUND4_BLIND = REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"
+# Later rounds, each drawn at random from the narratives in no label file and labelled from
+# docs/labelling-guide.md without the extractor. A round is held out whole until it has been scored
+# once; it is development data after that (the extractor may be changed on it, its errors printed).
+ROUNDS = {
+    "round2": REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl",  # 180, seed 20261202, scored 6e99743
+    "round3": REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl",  # 150, seed 20261203, scored 995b198
+    "round4": REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl",  # 130, seed 20261204, scored 995b198
+    "round5": REPO / "data" / "labels" / "cris_crash_labels_round5.jsonl",  # 130, seed 20261205: held out
+}
+HELD_OUT_ROUNDS = ("round5",)
+BLIND_PASSES = {  # second passes made blind, beside the labels they are compared with
+    "first": (LABELS, BLIND),
+    "round4": (ROUNDS["round4"], REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"),
+    "round5": (ROUNDS["round5"], REPO / "data" / "labels" / "cris_crash_labels_round5_blind.jsonl"),
+}
 HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
 NO_MANNER = {"other", "unknown", "none"}  # labels a correct extractor names no manner for
 REPEATS = 3  # timed passes per speed measurement
@@ -59,13 +64,14 @@ def read_labels(path: Path = LABELS) -> list[dict]:
 
 
 def development_labels() -> list[dict]:
-    """What the extractor may be changed and calibrated on: the first round's development split and round 2."""
-    return [label for label in read_labels() if in_split(label, "dev")] + read_labels(ROUND2)
+    """What the extractor may be changed and calibrated on: the first round's development split and the scored rounds."""
+    later = [label for name, path in ROUNDS.items() if name not in HELD_OUT_ROUNDS for label in read_labels(path)]
+    return [label for label in read_labels() if in_split(label, "dev")] + later
 
 
 def held_out_labels() -> list[dict]:
-    """Only ever scored: the first round's held-out split, round 3 and round 4."""
-    later = [label for path in (ROUND3, ROUND4) if path.is_file() for label in read_labels(path)]
+    """Only ever scored: the first round's held-out split and the rounds not yet scored."""
+    later = [label for name in HELD_OUT_ROUNDS if ROUNDS[name].is_file() for label in read_labels(ROUNDS[name])]
     return [label for label in read_labels() if in_split(label, "heldout")] + later
 
 
@@ -223,8 +229,8 @@ def speed(n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["score", "agreement", "speed", "all"])
-    parser.add_argument("--split", choices=["dev", "heldout", "all", "round2", "round3", "round4"], default="dev",
-                        help="round2: development since scored once; round3, round4: held out whole")
+    parser.add_argument("--split", choices=["dev", "heldout", "all", *ROUNDS], default="dev",
+                        help=f"rounds {', '.join(HELD_OUT_ROUNDS)}: held out whole; the other rounds: development")
     parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
@@ -232,19 +238,20 @@ def main() -> None:
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data (see its README)")
     if args.what in ("score", "all"):
         texts, labels = narratives_by_digest(), read_labels()
-        for split in (["dev", "heldout", "round2", "round3", "round4"] if args.what == "all" else [args.split]):
+        for split in (["dev", "heldout", *ROUNDS] if args.what == "all" else [args.split]):
+            if split in ROUNDS and not ROUNDS[split].is_file():
+                continue
             print(f"[{split}]", end=" ")
-            if split == "round2":
-                score(read_labels(ROUND2), texts, args.show_errors)
-            elif split in ("round3", "round4"):
-                score(read_labels(ROUND3 if split == "round3" else ROUND4), texts)  # held out whole: errors never shown
+            if split in ROUNDS:  # a held-out round's errors are never shown
+                score(read_labels(ROUNDS[split]), texts, 0 if split in HELD_OUT_ROUNDS else args.show_errors)
             else:
                 first_round = [label for label in labels if in_split(label, split)]
                 score(first_round, texts, args.show_errors, printable=lambda label: not in_split(label, "heldout"))
     if args.what in ("agreement", "all"):
-        agreement()
-        print("[round4]", end=" ")
-        agreement(ROUND4, ROUND4_BLIND)
+        for name, (first_path, blind_path) in BLIND_PASSES.items():
+            if blind_path.is_file():
+                print(f"[{name}]", end=" ")
+                agreement(first_path, blind_path)
     if args.what in ("speed", "all"):
         speed(args.n)
 

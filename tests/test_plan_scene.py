@@ -24,6 +24,8 @@ ROUND2 = REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl"
 ROUND3 = REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl"
 ROUND4 = REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl"
 ROUND4_BLIND = REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"
+ROUND5 = REPO / "data" / "labels" / "cris_crash_labels_round5.jsonl"
+ROUND5_BLIND = REPO / "data" / "labels" / "cris_crash_labels_round5_blind.jsonl"
 
 
 def read(path: Path) -> list[dict]:
@@ -236,13 +238,14 @@ def test_fallback_off_keeps_to_the_rules():
 
 # ----------------------------------------------------------------------------- our labels
 def test_labels_are_well_formed_and_keyed_by_hash():
-    labels, round2, round3, round4 = read(LABELS), read(ROUND2), read(ROUND3), read(ROUND4)
-    assert len(labels) >= 400 and len(round2) >= 150 and len(round3) >= 150 and len(round4) >= 130
-    keys = [{label["narrative_sha256"] for label in rows} for rows in (labels, round2, round3, round4)]
+    labels, round2, round3, round4, round5 = read(LABELS), read(ROUND2), read(ROUND3), read(ROUND4), read(ROUND5)
+    assert len(labels) >= 400 and len(round2) >= 150 and len(round3) >= 150 and len(round4) >= 130 and len(round5) >= 130
+    keys = [{label["narrative_sha256"] for label in rows} for rows in (labels, round2, round3, round4, round5)]
     assert sum(map(len, keys)) == len(set().union(*keys))  # no narrative in two rounds
     assert {b["narrative_sha256"] for b in read(ROUND4_BLIND)} <= keys[3]
+    assert {b["narrative_sha256"] for b in read(ROUND5_BLIND)} <= keys[4]
     manners = set(MANNER_BY_KEY) | {"other", "unknown", "none"}
-    for label in labels + round2 + round3 + round4:
+    for label in labels + round2 + round3 + round4 + round5 + read(ROUND5_BLIND):
         assert re.fullmatch(r"[0-9a-f]{16}", label["narrative_sha256"]), label
         assert label["manner"] in manners, label
         assert set(label["factors"]) <= set(FACTOR_BY_KEY), label

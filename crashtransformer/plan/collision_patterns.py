@@ -21,7 +21,8 @@ COLLISION_VERB = compile_literal_first(
     r"|(?:turned|turning|tuned)\s+(?:left\s+|right\s+)?into)\b"  # need an object: "turned into unit 2", not "into the lot"
 )
 # Where a unit moved, not what it struck: "drove into his lane", "went into the shoulder"
-PLACE = compile_literal_first(r"\b(?:lanes?|shoulder|roadway|road|street|median|intersection|parking|driveway|ditch|path|traffic|way|turn)\b")
+PLACE = compile_literal_first(r"\b(?:lanes?|shoulder|roadway|road|street|median|intersection|parking|driveway|ditch|path|traffic|way|turn"
+                              r"|private\s+(?:drive|dr|road|lot|property)|lot|alley)\b")
 # Animals a Texas road sees (plural or not), as the struck party or the first harmful event.
 _ANIMALS = r"deer|dogs?|cows?|cattle|horses?|animals?|hogs?|pigs?|elk|moose|livestock|goats?|coyotes?|bulls?|calf|calves|javelinas?|armadillos?|raccoons?"
 # First harmful events no collision verb names (plan/collisions.py, when no collision has a manner).
@@ -39,7 +40,7 @@ OFFICER_CONTACT = re.compile(r"\b(?:i|we|officers?|deputy|deputies|trooper|ofc\.
                              r"(?:then\s+|later\s+|also\s+)?(?:contact(?:ed)?|made\s+contact)$")
 # "to avoid a collision with", "nearly struck": a collision that did not happen (unless the unit
 # "was unable to avoid" it: NOT_AVOIDED)
-AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z']+\s+){0,2}$")
+AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z'-]+\s+){0,2}$")  # "to avoid a rear-end collision"
 # "she was worried she would hit the median", "was about to strike": a collision that did not (yet) happen
 HYPOTHETICAL_BEFORE = compile_literal_first(r"\b(?:would|might|may|will|could|going\s+to|about\s+to)\s+(?:have\s+)?$")
 # "was forced into the median after impacting unit 1": the impact after "after" came first
@@ -61,20 +62,22 @@ EXPLICIT_MANNER: tuple[tuple[str, re.Pattern], ...] = (
 ROLLOVER = compile_literal_first(r"\broll(?:ed|ing|s)?\s+(?:over|onto|(?:\w+\s+){0,2}?times)\b|\broll(?:ed)?(?=\s*[,.]|\s+(?:and|coming|several|multiple)\b)|\brollover|\boverturn\w*|\bflip(?:ped|ping|s)?\b|\btipped\s+over|\bcame\s+to\s+rest\s+on\s+its\s+(?:roof|side|top)")
 TURNING = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?(?:left|right|around)|\b(?:attempt\w*|began|start\w*|prepar\w*)\s+to\s+turn\b|\bturning\b|\b(?:left|right|u)[\s-]+(?:hand\s+)?turn")
 INTERSECTION = compile_literal_first(r"\bintersect\w*|\bcrossover\b|\bjunction\b|\bdriveway\b|\bparking lot\b")
-LEFT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn(?![\s-]+(?:only\s+|or\s+straight\s+)?lanes?)|\bturn\s+left")
+# "the left turning lane" is a place, not a turn
+LEFT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+|its\s+|his\s+|her\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn(?!(?:ing|s)?[\s-]+(?:only\s+|or\s+straight\s+)?lanes?)|\bturn\s+left")
 
 _DAMAGE_CODE = r"[lr][fb]q|[fb][lr]q|f[dlrc]|b[dlrc]|[lr][fdbp]"
 # Vehicle planes: "front of V1", "V1's frontal plane", Texas damage codes "fd-bd".
 PART = re.compile(
     r"(?<!in )\b(?P<front>front(?:al)?(?:\s+(?:plane|end|bumper|area|portion))?|hood|grille?|bumper\s+front|nose)\b"
-    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|back\s+(?:left|right)\b(?!\s+(?:quarter|side|door|fender|panel))|rear(?!\s+(?:tires?|wheels?|axles?|seats?|occupants?|windows?|windshield|view|(?:left\s+|right\s+)?passengers?\s+(?!side|door|quarter)))(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
+    r"|\b(?P<back>back(?=\s+of\b)|back(?:\s+(?:plane|end|bumper|portion))|back\s+(?:left|right)\b(?!\s+(?:quarter|side|door|fender|panel))|rear(?!\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?\s+quarter)(?!\s+(?:tires?|wheels?|axles?|seats?|occupants?|windows?|windshield|view|(?:left\s+|right\s+)?passengers?\s+(?!side|door|quarter)))(?:\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?(?:\s+(?:bumper|quarter(?:\s+panel)?|corner|panel|door|fender))?"
     r"|\s+(?:plane|end|bumper|portion|area))?|tailgate|trunk)\b"
-    r"|\b(?P<side>(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?(?:\s+(?:passenger|driver)'?s?)?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
+    r"|\b(?P<side>(?:rear|back)\s+(?:left|right|driver'?s?|passenger'?s?)(?:\s+side)?\s+quarter(?:\s+panel)?|(?:left|right|driver'?s?|passenger'?s?|near|far)(?:\s+(?:front|rear|back))?(?:\s+(?:passenger|driver)'?s?)?\s+(?:side|door|quarter\s+panel|fender|plane)(?:\s+plane)?"
     r"|side(?:\s+plane)?|(?:left|right)\s+(?:front|rear|back)\s+(?:corner|area|door|quarter(?:\s+panel)?|fender)|back\s+(?:left|right)\s+quarter(?:\s+panel)?)\b"
     # Texas damage-area codes (fd front distributed, bd back, lfq left front quarter, rp right panel, ...):
     # the ambiguous ones ("rd" road, "fr" frontage, "lp" plate) only right after a unit or "its",
     # or inside a damage rating ("6-bd-1", "12fd4")
-    r"|(?:(?<=\d\s)|(?<=\d's\s)|(?<=\d'\s)|(?<=\bits\s)|(?<=\bit's\s)|(?<=\d-)|(?<=\d)|(?<=\())(?P<code>" + _DAMAGE_CODE + r")(?=\b|-?\d)"
+    # (not after a block number: "the 1700 bl of s 18th st")
+    r"|(?<!\d\d\d\s)(?:(?<=\d\s)|(?<=\d's\s)|(?<=\d'\s)|(?<=\bits\s)|(?<=\bit's\s)|(?<=\d-)|(?<=\d)|(?<=\())(?P<code>" + _DAMAGE_CODE + r")(?=\b|-?\d)"
     r"|\b(?P<code2>fd|bd|fc|bc|[lr][fb]q|[fb][lr]q|ld)\b"
 )
 DAMAGE_CODES = re.compile(r"\b(?:\d{1,2}-?)?(?P<a>" + _DAMAGE_CODE + r"|rear|front)(?:-?\d)?\s*(?:-|/|to|&|into)\s*"

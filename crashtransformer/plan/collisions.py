@@ -25,6 +25,15 @@ WEAK_VERBS = ("ran", "push", "propel", "force", "shov", "knock", "roll", "contac
               "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left", "turn", "tuned")  # need a named object
 
 
+# "both vehicles collided": the narrative's two units, with no word on who struck whom
+BOTH_UNITS = re.compile(r"\bboth\s+(?:vehicles|units|cars|drivers|parties)\s+(?:\w+\s+){0,2}?$")
+# "unit 1 failed to yield row to unit 2 causing the accident", "... causing front right end damage to unit 2":
+# a collision no verb names, told by what one unit caused
+CAUSED_CRASH = re.compile(r"\b(?:caus(?:ed|ing|es)|result(?:ed|ing)\s+in)\s+(?:(?:a|an|the)\s+(?:minor\s+)?(?:accident|crash|collision)\b"
+                          r"|(?P<damage>(?:[\w/-]+\s+){0,5}?damage\s+to\b))")
+# "... causing unit 2 to strike unit 1": the unit that caused it is the one to blame, not the striker
+CAUSING_TO = re.compile(r"\bcaus(?:ed|ing|es)\s+(?:\w+\s+){1,4}?to\s+(?:\w+\s+){0,2}?$")
+LOST_CONTROL = re.compile(r"\b(?:lost|lose|loses|losing)\s+(?:\w+\s+){0,2}?control\b")
 NOT_BETWEEN_UNITS = frozenset({"fixed_object", "rollover", "animal", "pedestrian", "cyclist"})  # "unit 1 struck unit 2" is none of these
 
 
@@ -62,8 +71,11 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
             actor = lone_unit  # "this caused the driver to drive off the road, striking the gas meter"
         clash = _clash(doc, scene, index, sentence_start, sentence_end, actor, target, parked, factors)
         manner, rule = classify(clash)
+        fault = _causer(doc, sentence_start, verb.start(), actor) or fault_of(clash, manner) or _lost_control(doc, actor, verb.start())
         collisions.append(Collision(actor.key if actor else None, target.key if target else None,
-                                    verb.start(), verb.end(), manner, rule, fault_of(clash, manner)))
+                                    verb.start(), verb.end(), manner, rule, fault))
+    if not any(doc.kind_of(c.actor) == doc.kind_of(c.target) == "unit" for c in collisions if c.actor and c.target):
+        collisions[:0] = _caused_crash(doc, scene, parked, factors)
     _put_earlier_impacts_first(doc, collisions)
     _blame_unplaced_yield(doc, collisions)
     if not any(c.manner for c in collisions):
@@ -74,9 +86,63 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
     return collisions
 
 
+def _caused_crash(doc: Narrative, scene: Scene, parked: set[str], factors: list[Factor]) -> list[Collision]:
+    """The collision a unit "caused" when no verb names one between units: the damaged unit it names,
+    else, in a two-unit crash, the other unit."""
+    if "caus" not in doc.norm and "result" not in doc.norm:
+        return []
+    units = list({m.key: m for m in doc.mentions if m.kind == "unit"}.values())
+    for match in CAUSED_CRASH.finditer(doc.norm):
+        start, end = doc.sentence(match.start())
+        actor = _cause_of(doc, factors, start, match.start()) or _subject_before(doc, start, match.start())
+        if actor is None or actor.kind != "unit":
+            continue
+        target = _first_party_after(doc, match.end(), min(end, match.end() + TARGET_REACH)) if match["damage"] else None
+        if target is None and len(units) == 2:
+            target = next(unit for unit in units if unit.key != actor.key)
+        if target is None or target.key == actor.key:
+            continue
+        clash = _clash(doc, scene, len(doc.verbs), start, end, actor, target, parked, factors)
+        manner, rule = classify(clash)
+        fault = fault_of(clash, manner) or _lost_control(doc, actor, match.start())
+        return [Collision(actor.key, target.key, match.start(), match.end(), manner, rule, fault)]
+    return []
+
+
+def _cause_of(doc: Narrative, factors: list[Factor], start: int, position: int) -> Mention | None:
+    """The unit of the last fault stated in the sentence before `position`: "unit 1 failed to yield row
+    to unit 2 causing the accident" was caused by unit 1, though unit 2 is named nearer."""
+    stated = [(f.start, f.actor) for f in factors if f.actor] + [(at, unit) for unit, at in doc.unplaced_yields]
+    before = sorted(cause for cause in stated if start <= cause[0] < position)
+    if not before:
+        return None
+    return next((m for m in doc.mentions if m.key == before[-1][1]), None)
+
+
+def _causer(doc: Narrative, sentence_start: int, position: int, actor: Mention | None) -> str | None:
+    """"U1 cut across the lanes, causing U2 to strike U1": the unit whose act caused the striking."""
+    causing = CAUSING_TO.search(doc.norm, max(sentence_start, position - 60), position)
+    if causing is None or actor is None or actor.start < causing.start():
+        return None  # only "causing unit 2 to strike": not "causing him to strike", whoever "he" is
+    causer = _subject_before(doc, sentence_start, causing.start())
+    if causer is None or causer.kind != "unit" or causer.key == actor.key:
+        return None
+    return causer.key
+
+
+def _lost_control(doc: Narrative, actor: Mention | None, position: int) -> str | None:
+    """A unit that lost control and then struck: it is the one blamed when nothing else is."""
+    if actor is None or actor.kind != "unit" or "control" not in doc.norm:
+        return None
+    for match in LOST_CONTROL.finditer(doc.norm, 0, position):
+        if any(unit.key == actor.key for unit in subjects_of(doc, match.start())):
+            return actor.key
+    return None
+
+
 def _officer_finding(doc: Narrative, collisions: list[Collision]) -> None:
     """The unit the officer finds at fault, on the first harmful event (the first collision with a manner)."""
-    stated = stated_fault(doc) if collisions and "fault" in doc.norm else None
+    stated = stated_fault(doc) if collisions and ("fault" in doc.norm or "caused" in doc.norm) else None
     if stated is not None:
         first = next((c for c in collisions if c.manner), collisions[0])
         first.at_fault, first.fault_span = stated[0], stated[1:]
@@ -95,7 +161,7 @@ def _put_earlier_impacts_first(doc: Narrative, collisions: list[Collision]) -> N
 def _blame_unplaced_yield(doc: Narrative, collisions: list[Collision]) -> None:
     """A unit that "failed to yield" with no catalogue yield to name is the one the first collision
     it is in blames, when the scene blamed no one."""
-    for unit in dict.fromkeys(doc.unplaced_yields):
+    for unit in dict.fromkeys(unit for unit, _ in doc.unplaced_yields):
         first = next((c for c in collisions if unit in (c.actor, c.target)), None)
         if first is not None and first.at_fault is None:
             first.at_fault = unit
@@ -193,6 +259,10 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
     if target is not None and subject is not None and subject.key == target.key:
         others = [a for a in doc.agents_between(sentence_start, verb.start()) if a.key != target.key]
         subject = others[-1] if others else None  # "U1 was behind U2 and failed to see that U2 was stopped and collided with U2"
+    if target is None and subject is None and BOTH_UNITS.search(before):
+        units = list({m.key: m for m in doc.mentions if m.kind == "unit"}.values())
+        if len(units) == 2:  # "both vehicles collided": the first named struck the second, as for "units 1 and 2 collided"
+            return units[0], units[1]
     if target is None and subject is not None:
         group = subjects_of(doc, verb.start())
         if len(group) >= 2:  # "units 1 and 2 collided": the first named struck the second

@@ -14,7 +14,7 @@ from functools import cached_property
 from crashtransformer.plan import collision_patterns as cp
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.narrative import Mention, Narrative
-from crashtransformer.plan.scene import FACTOR_MANNER, SIDE_BY_SIDE, Scene
+from crashtransformer.plan.scene import FACTOR_MANNER, RIGHT_TURN, SIDE_BY_SIDE, Scene
 
 
 @dataclass
@@ -98,6 +98,9 @@ def _turning(c: Clash) -> str | None:
             return _left_turn_out_of(c, unit)
     if cp.LEFT_TURN.search(c.story):
         return "left_turn"
+    in_turn_lane = any(c.did(c.scene.in_left_turn_lane, unit) for unit in (c.actor, c.target))
+    if c.relation == "opposite" and in_turn_lane and cp.TURNING.search(c.story) and not RIGHT_TURN.search(c.story):
+        return "left_turn"  # "u1 was nb in the left turn lane ... she began to turn": across the sb unit
     return "angle" if cp.TURNING.search(c.story) else None
 
 
@@ -130,8 +133,8 @@ def _backing(c: Clash) -> str | None:
 def _lane_change(c: Clash) -> str | None:
     if not c.two_units or not c.actor_changing_lanes or c.relation not in ("same", None) or c.did(c.scene.left_turn, c.actor):
         return None
-    if c.did(c.scene.from_drive, c.actor):
-        return None  # out of a lot "into the northbound lane": it pulled out across traffic
+    if c.did(c.scene.from_drive, c.actor) or c.did(c.scene.from_drive, c.target):
+        return None  # out of a lot "into the northbound lane", or into a passing unit: across traffic
     if c.parts[:1] == ["back"]:
         return None  # changed lanes, then struck the back of the unit ahead: a rear-end
     return "sideswipe_same"
@@ -146,11 +149,18 @@ def _queue(c: Clash) -> str | None:
     behind = (actor.key, target.key) in scene.behind  # "U1 was behind U2" outweighs a misread direction
     if not behind and c.relation in ("crossing", "opposite"):
         return None
-    if not behind and not scene.waiting(target.key, c.clause_end):
+    if not behind and not scene.waiting(target.key, c.clause_end) and not _struck_at_stop_sign(c):
         return None
     if not behind and (c.did(scene.entering, actor) or c.did(scene.left_turn, actor) or c.did(scene.other_turn, actor)):
         return None
     return "rear_end"
+
+
+def _struck_at_stop_sign(c: Clash) -> bool:
+    """"unit 2 was stopped at the stop sign ... unit 1 was following too close and crashed into unit 2":
+    a unit waiting at a stop sign, struck by one going its way whose own fault is a rear-end's."""
+    rear_fault = {"followed_too_closely", "failed_to_control_speed"} & set(c.actor_factors)
+    return bool(rear_fault) and c.relation in ("same", None) and c.scene.stopped_at_stop_sign(c.target.key, c.clause_end)
 
 
 def _rear_part(c: Clash) -> str | None:

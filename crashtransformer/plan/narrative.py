@@ -36,7 +36,7 @@ class Narrative:
         self.entity_text: dict[str, tuple[str, int, int]] = {}
         # units the officer says failed to yield where no catalogue yield fits ("cited for ftyrow"):
         # no factor to state, but still the unit blamed (plan/collisions.py)
-        self.unplaced_yields: list[str] = []
+        self.unplaced_yields: list[tuple[str, int]] = []  # (unit, where it failed to yield)
         self._find_entities()
         self.mention_starts = [m.start for m in self.mentions]
         self.towed_by = self._find_rigs() if "tow" in self.norm else {}  # towed unit -> the unit towing it
@@ -208,6 +208,8 @@ def subject_of(doc: Narrative, position: int) -> Mention | None:
     """The agent a phrase is about: the nearest one before it in its sentence, else after."""
     start, end = doc.sentence(position)
     before = doc.agents_between(start, position)
+    while len(before) > 1 and pp.OBJECT_OF.search(doc.norm, max(start, before[-1].start - 16), before[-1].start):
+        before.pop()
     if before:
         if len(before) > 1 and pp.AND_THEN.match(doc.norm, before[-1].end, position):
             return before[0]  # "unit 1 was behind unit 2 and failed to control speed": the clause's subject
@@ -311,7 +313,7 @@ def find_factors(doc: Narrative) -> list[Factor]:
             resolved = _resolve_yield(doc, start, end, subject)
             if resolved is None:
                 if subject is not None and subject.kind == "unit":
-                    doc.unplaced_yields.append(subject.key)
+                    doc.unplaced_yields.append((subject.key, start))
                 continue
             key, how = resolved
         elif key == "pedestrian_acts":

@@ -55,7 +55,8 @@ GLUED_UNIT = compile_literal_first(r"unit\s*#?\s*0*(?P<n>[1-9]\d?)\b")
 # "units 2, 3 and 4", "unit 1 & 2": the further numbers of a list that starts with a unit
 UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0*(?P<n>[1-9])\b(?!\s*(?:years|yoa|mph|ft|feet|miles|%|:|[.,]\d))")
 # A rig: "unit 1 (towing unit 2)", "unit 1 was towing unit 2", "unit 1 with towed unit 2"; "unit 2 (towed by unit 1)"
-TOWING_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+|were\s+)?(?:towing|pulling|hauling|with\s+(?:a\s+|the\s+)?towed)\s+(?=\S)")
+# "unit 1 towing unit 2", "unit 1 while towing unit 2", "unit 1/towed unit 2"
+TOWING_AFTER = re.compile(r"\s*[(,/]?\s*(?:which\s+|who\s+|while\s+)?(?:was\s+|is\s+|were\s+)?(?:towing|pulling|hauling|(?:with\s+(?:a\s+|the\s+)?)?towed)\s+(?=\S)")
 TOWED_BY_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+)?(?:being\s+)?towed\s+by\s+(?=\S)")
 PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
 CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
@@ -117,6 +118,8 @@ RELATIVE_AFTER = re.compile(r"\s*,?\s*(?:driver\s+|operator\s+)?(?:who|which)\b"
 SPEAKER_GLUE = re.compile(r"^\s*(?:'s\s+)?(?:driver|operator|dvr|drvr)?\s*(?:also\s+|then\s+|later\s+)?$")  # "unit 2('s) driver stated"
 SPEECH = re.compile(r"\b(?:advised|stated|said|told|admitted|reported|explained)\b")
 # A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
+# "unit 1 was traveling behind unit 2, failed to control speed": the unit after "behind" is the object, not who failed
+OBJECT_OF = re.compile(r"\b(?:in\s+front\s+of|behind|ahead\s+of|following|followed|next\s+to|beside|alongside)\s+(?:the\s+)?$")
 CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
 # "driver unit 2 claimed that unit 1 changed lanes when unsafe": a party's claim, not the officer's finding
 CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
@@ -311,7 +314,7 @@ FAULT_UNDETERMINED = compile_literal_first(
 
 # The officer names the unit at fault ("unit 1 was at fault", "unit 2 found at fault", "the driver of
 # unit 1 admitted she was at fault"); plan/narrative.py stated_fault finds whose.
-FAULT_STATED = compile_literal_first(r"\bat[\s-]?fault\b")
+FAULT_STATED = compile_literal_first(r"\bat[\s-]?fault\b|\bcaused\s+(?:the\s+|this\s+)?(?:collision|crash|accident)\b")
 # "both drivers said they were at fault", "not at fault", "who was at fault": no one named
 FAULT_NOT_NAMED = re.compile(r"\b(?:both|neither|either|who|which|whom|whether|if|not|no|they|nobody|none)\b[^.;]{0,30}$")
 

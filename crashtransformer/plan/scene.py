@@ -42,7 +42,7 @@ LANE_CHANGE = compile_literal_first(
 ENTERING = compile_literal_first(
     r"\b(?:exit(?:ed|ing|s)?|leav(?:e|es|ing)|left|pull(?:ed|ing|s)?\s+out\s+(?:of|from)|pull(?:ed|ing|s)?\s+(?:out\s+)?(?:onto|into)"
     r"|enter(?:ed|ing|s)?|com(?:e|ing)\s+out\s+of|(?:was|were)\s+(?:stopped|stationary|facing\s+\w+)\s+(?:at|in|on))\s+"
-    r"(?:\w+\s+){0,4}?(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
+    r"(?:\w+\s+){0,4}?(?:private\s+(?:drive\w*|dr|road|property|lot)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
     r"|gas\s+station|business|apartment\s+complex)"
     r"|\bfrom\s+(?:a\s+|the\s+)?(?:stop\s+sign|stop\s+intersection|private\s+drive\w*|driveway|parking\s+lot)"
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
@@ -55,8 +55,8 @@ CROSSING_ROAD = compile_literal_first(
     r"|parkway|pkwy|intersection|traffic)\b")
 # Out of a driveway or lot (a left turn out of one is an angle; a left turn into one stays a left turn).
 FROM_DRIVE = compile_literal_first(
-    r"\b(?:out\s+of|from|exit(?:ed|ing|s)?(?:\s+of)?|leav(?:e|es|ing)|left(?![\s-]+(?:hand|turn|lane|side))|in|inside|within)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,3}?"
-    r"(?:private\s+(?:drive\w*|dr|road|property)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
+    r"\b(?:out\s+of|from|exit(?:ed|ing|s)?(?:\s+of)?|leav(?:e|es|ing)|left(?![\s-]+(?:hand|turn|lane|side|into|onto|in\b))|in|inside|within)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,3}?"
+    r"(?:private\s+(?:drive\w*|dr|road|property|lot)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
     r"|gas\s+station|business(?!\s+(?:\d|hwy|highway|route|loop|us\b))|apartment\s+complex)\b"
     r"|\b(?:at|from|out\s+of)\s+the\s+(?:\w+\s+)?(?:entrance|exit)\s+(?:of|to|for)\b"
     r"|\b(?:leav(?:e|es|ing)|left)\s+the\s+(?:location|restaurant|store|church|school|residence|house|lot)\b")
@@ -66,6 +66,9 @@ IN_LEFT_TURN_LANE = compile_literal_first(r"\bleft[\s-]+(?:hand\s+)?turn(?:ing)?
 TURN_TOWARD = compile_literal_first(
     r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?(?P<to>north|south|east|west|[nsew]/?b\b)"
     r"|\b(?:made|make|making|execut\w+)\s+an?\s+(?P<to2>north|south|east|west|[nsew])(?:\s*-?\s*bound|/?b)?\s+turn"
+    # "turning from westbound edgewood onto southbound friendswood", "traveling eastbound lindhurst ave to northbound strait ln"
+    r"|\b(?:turn(?:ed|ing|s)?\s+from|travel(?:l)?(?:ed|ing)|heading|going|driving)\s+(?:\S+\s+){1,6}?(?:onto|on\s+to|to)\s+"
+    r"(?:travel\s+|go\s+|head\s+)?(?P<to3>north|south|east|west|[nsew]/?b\b)"
 )
 TURNED_TO = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?$")
 OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
@@ -116,10 +119,10 @@ class Scene:
     def turns_toward(self, side: dict[str, str]) -> dict[str, int]:
         """Units whose turn ends in the direction on `side` of the way they were going."""
         turns: dict[str, int] = {}
-        if "turn" not in self.doc.norm:
+        if "turn" not in self.doc.norm and " to " not in self.doc.norm:
             return turns
         for match in TURN_TOWARD.finditer(self.doc.norm):
-            toward = (match.group("to") or match.group("to2"))[0]
+            toward = (match.group("to") or match.group("to2") or match.group("to3"))[0]
             for unit in subjects_of(self.doc, match.start()):
                 if side.get(self.directions.get(unit.key, "")) == toward:
                     turns.setdefault(unit.key, match.start())
@@ -163,6 +166,13 @@ class Scene:
         if da == db:
             return "same"
         return "opposite" if _AXIS[da] == _AXIS[db] else "crossing"
+
+    def stopped_at_stop_sign(self, unit: str, until: int) -> bool:
+        """Stopped at a stop sign before `until`, not said to have moved off or to have come out of a drive."""
+        if unit not in self.stopped or self.stopped[unit] >= until or unit in self.from_drive:
+            return False
+        start, end = self.doc.sentence(self.stopped[unit])
+        return "stop sign" in self.doc.norm[start:end] and not _moved_off(self.doc, unit, self.stopped[unit])
 
     def waiting(self, unit: str, until: int) -> bool:
         """Stopped or slowing before `until`, and not said to have moved off into a crossing road."""
