@@ -189,9 +189,18 @@ def test_no_judgment_word_is_one_the_plan_or_the_realizer_uses():
 
 
 def test_a_negated_judgment_is_still_a_word_the_narrative_never_uses():
-    strict = check_claims("Unit 1 failed to control speed and struck Unit 2. Unit 1 did not adequately scan the "
+    strict = check_claims("Unit 1 failed to control speed and struck Unit 2. Unit 1 did not adequately assess the "
                           "roadway.", REAR_END, wording=True)
-    assert [(c.type, c.text) for c in strict] == [("wording", "adequately scan")]
+    assert [(c.type, c.text) for c in strict] == [("wording", "adequately assess")]
+
+
+@pytest.mark.parametrize("summary, claim", [
+    ("Unit 1 failed to control speed and struck Unit 2 due to an inadequate reaction time.", "reaction time"),
+    ("Unit 1 failed to scan the road ahead and struck Unit 2.", "scan"),
+    ("Unit 1 failed to control the vehicle and struck Unit 2.", "control the vehicle"),
+])
+def test_a_reaction_scanning_or_control_the_narrative_never_gives_is_unsupported(summary, claim):
+    assert [(c.type, c.text) for c in check_claims(summary, REAR_END)] == [("factor", claim)]
 
 
 # ----------------------------------------------------------------------------- the graph's realizations

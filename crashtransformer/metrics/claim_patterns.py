@@ -32,7 +32,8 @@ def _cue(*words: str) -> re.Pattern:
 # ----------------------------------------------------------------------------- causes
 # Causes outside the graph's factor catalogue that references like to add, each with its support.
 EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
-    ("lost control", re.compile(r"\b(?:lo(?:st|ss\s+of|se|sing)|maintain(?:ing)?)\s+(?:(?:\w+\s+){0,2}?(?:vehicle\s+)?)control\b(?!\s+(?:of\s+)?(?:its\s+|their\s+|his\s+|her\s+)?speed)"),
+    ("lost control", re.compile(r"\b(?:lo(?:st|ss\s+of|se|sing)|maintain(?:ing)?)\s+(?:(?:\w+\s+){0,2}?(?:vehicle\s+)?)control\b(?!\s+(?:of\s+)?(?:its\s+|their\s+|his\s+|her\s+)?speed)"
+                                r"|\bcontrol(?:l?ed|l?ing|s)?\s+(?:of\s+)?(?:the\s+|its\s+|his\s+|her\s+|their\s+)?(?:vehicle|car|truck)\b"),  # "failed to control the vehicle"
      _cue(r"lo(?:st|ss\s+of|se|sing)\s+control", r"spun|spin", r"skid", r"slid", r"over\s*correct", r"fishtail",
           r"hydroplan", r"(?:left|off)\s+the\s+(?:road|roadway|pavement)", r"veer", r"(?:ran|drove|went)\s+off", r"into\s+(?:a|the)\s+ditch",
           r"roll", r"overturn", r"asleep", r"drift", r"cross\w*\s+(?:over\s+)?(?:the\s+)?(?:center|median|lane)")),
@@ -54,6 +55,12 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
      _cue(r"stop", r"brak", r"slow", r"control", r"ftcs")),
     ("failed to maintain lane", re.compile(r"\bfail\w*\s+to\s+(?:maintain|keep|stay\s+in)\s+(?:\w+\s+){0,2}lane"),
      _cue(r"lane", r"drift", r"veer", r"fdsl", r"ftdsl", r"cross\w*\s+(?:the\s+|over\s+)*(?:center|line|stripe)")),
+    # how fast a driver reacted or how it scanned: LLM references explain a crash with these, police rarely write them
+    # (judging, assessing, caution and adjusting speed mostly restate a stated failure, and are left to it)
+    ("reaction or scanning", re.compile(r"\b(?:reaction\s+time|react(?:ed|ing)?\s+(?:in\s+time|quickly|too\s+late)|respon(?:d|se)\w*\s+time"
+                                        r"|braking\s+(?:or\s+\w+\s+)?response|delay(?:ed)?\s+in\s+(?:applying|braking|reacting|responding)"
+                                        r"|scan(?:ned|ning|s)?\b|misjudg\w*|perceiv\w*|perception|procedures?\b)"),
+     _cue(r"react", r"respon", r"delay", r"scan", r"judg", r"perceiv", r"percept", r"procedur")),
     ("failed to signal", re.compile(r"\bwithout\s+signal\w*|\bfail\w*\s+to\s+signal|\bturn\s+signal|\bblinker"),
      _cue(r"signal", r"blinker", r"indicator")),
 )
