@@ -84,3 +84,26 @@ def test_a_turn_and_a_caused_crash_give_the_left_turn():
 ])
 def test_the_unit_blamed(narrative, fault):
     assert at_fault_unit(_graph(narrative)) == fault
+
+
+@pytest.mark.parametrize("narrative, fault", [
+    # the officer leaves fault open: no unit is blamed, whatever the scene suggests
+    ("Unit 1 was traveling south. Unit 2 was leaving a private drive. Both units collided. Due to conflicting "
+     "statements no citations were issued.", None),
+    ("Unit 1 was traveling north. Unit 2 was turning left. Unit 2 struck Unit 1. The at fault unit could not be "
+     "determined.", None),
+    # "no witnesses" alone leaves the reading of the scene
+    ("Unit 1 was exiting a private lot turning left and failed to yield right of way. Unit 1 struck Unit 2. No "
+     "witnesses came forward.", "U1"),
+    # a failure no catalogue key names still blames its unit
+    ("Unit 2 was traveling north. Unit 1 was traveling south. Unit 1 failed to give one half of the roadway, causing "
+     "the left front quarter of Unit 1 to strike the left front quarter of Unit 2.", "U1"),
+    # leaving the scene came after: it names no fault ("failed to stop and give information")
+    ("Unit 2 was traveling east. Unit 1 was traveling west. Unit 2 struck Unit 1. Unit 1 failed to stop and give "
+     "information.", None),
+    # a parked unit struck, with no striker named, in a two-unit crash: by the other unit
+    ("Unit 2 was parked by the curb, unoccupied. Unit 2 was struck on the back left quarter. Unit 1 was found nearby "
+     "with front damage.", "U1"),
+])
+def test_fault_left_open_or_named_by_a_failure(narrative, fault):
+    assert at_fault_unit(_graph(narrative)) == fault

@@ -33,6 +33,9 @@ CAUSED_CRASH = re.compile(r"\b(?:caus(?:ed|ing|es)|result(?:ed|ing)\s+in)\s+(?:(
                           r"|(?P<damage>(?:[\w/-]+\s+){0,5}?damage\s+to\b))")
 # "... causing unit 2 to strike unit 1": the unit that caused it is the one to blame, not the striker
 CAUSING_TO = re.compile(r"\bcaus(?:ed|ing|es)\s+(?:\w+\s+){1,4}?to\s+(?:\w+\s+){0,2}?$")
+# A failure no catalogue key names; not leaving the scene ("failed to stop and give information"), which came after
+FAILED_TO = re.compile(r"\b(?:fail(?:ed|s|ing)?|neglected)\s+to\s+(?!stop\s+(?:and|to)\s+(?:give|render|remain|exchange|leave|identify|provide)"
+                       r"|remain\s+at|report\b|identify\s+(?:him|her|them)sel)")
 LOST_CONTROL = re.compile(r"\b(?:lost|lose|loses|losing)\s+(?:\w+\s+){0,2}?control\b")
 NOT_BETWEEN_UNITS = frozenset({"fixed_object", "rollover", "animal", "pedestrian", "cyclist"})  # "unit 1 struck unit 2" is none of these
 
@@ -46,7 +49,7 @@ class Collision:
     manner: str | None
     rule: str  # the rule that named the manner ("" when none did)
     at_fault: str | None = None  # the unit the scene blames: who turned across, pulled out, struck from behind
-    fault_span: tuple[int, int] | None = None  # where the officer names the unit at fault, which then outranks any reading
+    fault_span: tuple[int, int] | None = None  # where the officer names the unit at fault (or leaves it open), which outranks any reading
 
     @property
     def confidence(self) -> float:
@@ -77,7 +80,7 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
     if not any(doc.kind_of(c.actor) == doc.kind_of(c.target) == "unit" for c in collisions if c.actor and c.target):
         collisions[:0] = _caused_crash(doc, scene, parked, factors)
     _put_earlier_impacts_first(doc, collisions)
-    _blame_unplaced_yield(doc, collisions)
+    _blame_unplaced_failures(doc, collisions)
     if not any(c.manner for c in collisions):
         collisions[:0] = _single_unit_event(doc)
     if fallback and not any(c.manner for c in collisions):
@@ -125,6 +128,9 @@ def _causer(doc: Narrative, sentence_start: int, position: int, actor: Mention |
     if causing is None or actor is None or actor.start < causing.start():
         return None  # only "causing unit 2 to strike": not "causing him to strike", whoever "he" is
     causer = _subject_before(doc, sentence_start, causing.start())
+    if causer is None and causing.start() == sentence_start and sentence_start:  # "...into stripes.causing unit 2 to strike"
+        previous = doc.agents_between(doc.sentence(sentence_start - 1)[0], sentence_start, kinds=("unit",))
+        causer = previous[0] if previous else None
     if causer is None or causer.kind != "unit" or causer.key == actor.key:
         return None
     return causer.key
@@ -141,11 +147,17 @@ def _lost_control(doc: Narrative, actor: Mention | None, position: int) -> str |
 
 
 def _officer_finding(doc: Narrative, collisions: list[Collision]) -> None:
-    """The unit the officer finds at fault, on the first harmful event (the first collision with a manner)."""
-    stated = stated_fault(doc) if collisions and ("fault" in doc.norm or "caused" in doc.norm) else None
+    """The unit the officer finds at fault, on the first harmful event (the first collision with a manner);
+    or no unit, where the officer writes that fault could not be determined (conflicting statements)."""
+    if not collisions:
+        return
+    stated = stated_fault(doc) if "fault" in doc.norm or "caused" in doc.norm else None
+    left_open = pp.FAULT_LEFT_OPEN.search(doc.norm) if stated is None else None
+    first = next((c for c in collisions if c.manner), collisions[0])
     if stated is not None:
-        first = next((c for c in collisions if c.manner), collisions[0])
         first.at_fault, first.fault_span = stated[0], stated[1:]
+    elif left_open is not None:
+        first.at_fault, first.fault_span = None, left_open.span()
 
 
 def _put_earlier_impacts_first(doc: Narrative, collisions: list[Collision]) -> None:
@@ -158,13 +170,22 @@ def _put_earlier_impacts_first(doc: Narrative, collisions: list[Collision]) -> N
             collisions[index - 1], collisions[index] = here, before
 
 
-def _blame_unplaced_yield(doc: Narrative, collisions: list[Collision]) -> None:
-    """A unit that "failed to yield" with no catalogue yield to name is the one the first collision
-    it is in blames, when the scene blamed no one."""
-    for unit in dict.fromkeys(unit for unit, _ in doc.unplaced_yields):
+def _blame_unplaced_failures(doc: Narrative, collisions: list[Collision]) -> None:
+    """A unit that "failed to yield" with no catalogue yield to name, or failed at something no
+    catalogue key names ("failed to give one half of the roadway", "failed to secure its load"), is
+    the one the first collision it is in blames, when the scene blamed no one."""
+    failed = [unit for unit, _ in doc.unplaced_yields] + _failed_units(doc)
+    for unit in dict.fromkeys(failed):
         first = next((c for c in collisions if unit in (c.actor, c.target)), None)
         if first is not None and first.at_fault is None:
             first.at_fault = unit
+
+
+def _failed_units(doc: Narrative) -> list[str]:
+    if "fail" not in doc.norm and "neglect" not in doc.norm:
+        return []
+    subjects = (subject_of(doc, match.start()) for match in FAILED_TO.finditer(doc.norm))
+    return [subject.key for subject in subjects if subject is not None and subject.kind == "unit"]
 
 
 def _learned_manner(doc: Narrative, collisions: list[Collision]) -> None:
@@ -236,7 +257,7 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
         agents = doc.agents_between(sentence_start, verb.start())
         if agents:
             target = agents[0]
-            others = [a for a in agents if a.key != target.key]
+            others = [a for a in agents if a.key != target.key] or _other_unit(doc, target)
             return (others[-1] if others else None), target
     reach = min(sentence_end, verb.end() + TARGET_REACH)
     if verb.group() in ("impact", "contact") and cp.FROM_AFTER.match(after):  # "unit 2 felt an impact from unit 1"
@@ -270,6 +291,14 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
     if subject is None and target is not None:
         subject = _striker_by_part(doc, verb.end(), sentence_end, target)
     return subject, target
+
+
+def _other_unit(doc: Narrative, target: Mention) -> list[Mention]:
+    """"Unit 2 was parked ... unit 2 was struck on the back left quarter": in a two-unit narrative, by the other unit."""
+    units = list({m.key: m for m in doc.mentions if m.kind == "unit"}.values())
+    if target.kind != "unit" or len(units) != 2 or "park" not in doc.norm or target.key not in parked_units(doc):
+        return []  # only a parked unit: a moving one "was struck" may have struck first
+    return [u for u in units if u.key != target.key]
 
 
 def _striker_by_part(doc: Narrative, start: int, end: int, target: Mention) -> Mention | None:

@@ -10,7 +10,8 @@ The graph keeps the original CrashTransformer's shape so its users' tools keep w
      "relationships": [{"type": "CAUSES", "source": "123:E1", "target": "123:E2"}]}
 
 A towed unit's entity names its tower (`"towed_by": "123:U1"`); a collision the officer assigns
-fault for keeps the words (`"at_fault_evidence_span"`). Every event points at the words that support it (`evidence_span`, character offsets into
+fault for keeps the words (`"at_fault_evidence_span"`), and so does one where the officer writes that
+fault could not be determined (`"at_fault": null`: no unit is blamed). Every event points at the words that support it (`evidence_span`, character offsets into
 the narrative as given). A narrative with no recognisable cause gives an empty plan: a
 collision whose manner is clear but whose cause is not stated stays in the graph as a
 collision event and produces no plan line, because a plan line without a cause would be
@@ -145,7 +146,9 @@ def at_fault_unit(graph: dict) -> str | None:
 
 def _blamed_unit(graph: dict) -> str | None:
     units = {_short(unit) for unit in _units(graph)} | set(person_units(graph))
-    stated = next((e for e in graph.get("events", []) if e.get("at_fault_evidence_span") and e.get("at_fault")), None)
+    stated = next((e for e in graph.get("events", []) if e.get("at_fault_evidence_span")), None)
+    if stated is not None and not stated.get("at_fault"):
+        return None  # the officer leaves fault open: conflicting statements, not determined
     if stated is not None and _short(stated["at_fault"]) in units:
         return _short(stated["at_fault"])
     for event in graph.get("events", []):

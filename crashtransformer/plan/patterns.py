@@ -161,7 +161,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\bftc\b(?!\s+(?:speed|spd))|\binsufficient\s+following\s+distance|\b(?:unsafe|safe)\s+following\s+distance|\btailgat\w*",
     ),
     "disregarded_signal": (
-        _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light)",
+        _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+|solid\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light)",
         # CRIS's factor name "disregard stop and go signal" is the traffic light
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign)|stop\s+and\s+go\s+signal)",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
@@ -304,13 +304,16 @@ IMPLIED_MANNER = {
 # A narrative that names alcohol itself, not only "intoxicated" or "DWI" (plan/realize.py, metrics/claims.py)
 ALCOHOL_NAMED = compile_literal_first(r"\b(?:alcohol\w*|drinking|drank|drunk\w*|beers?|liquor|whiskey|vodka|wine|bac|breath\s+(?:test|sample)|breathalyzer)\b")
 
-# The officer writes that fault was not established: a summary that blames anyone then says more.
-FAULT_UNDETERMINED = compile_literal_first(
+# The officer writes that fault was not established: a summary that blames anyone then says more,
+# and the graph names no unit at fault (plan/collisions.py); "no witnesses" alone leaves the graph's reading.
+_FAULT_LEFT_OPEN = (
     r"(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"
-    r"|\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
-    r"|\bdiffering\s+(?:statements?|stories|accounts)|\bno\s+(?:independent\s+)?witness\w*|\bboth\s+(?:drivers|parties|units|operators)\s+"
+    r"|(?<!his\s)(?<!her\s)\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
+    r"|\bdiffering\s+(?:statements?|stories|accounts)|\bboth\s+(?:drivers|parties|units|operators)\s+"
     r"(?:stated|claimed|advised|said)\s+(?:\w+\s+){0,6}?(?:green|right\s+of\s+way)|\bfault\s+(?:could|can|was)\s+not\b"
     r"|\bunknown\s+(?:which|who)\b|\bnot\s+(?:be\s+)?(?:determined|established)\b")
+FAULT_LEFT_OPEN = compile_literal_first(_FAULT_LEFT_OPEN)
+FAULT_UNDETERMINED = compile_literal_first(_FAULT_LEFT_OPEN + r"|\bno\s+(?:independent\s+)?witness\w*")
 
 # The officer names the unit at fault ("unit 1 was at fault", "unit 2 found at fault", "the driver of
 # unit 1 admitted she was at fault"); plan/narrative.py stated_fault finds whose.

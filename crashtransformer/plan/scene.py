@@ -48,6 +48,7 @@ ENTERING = compile_literal_first(
     r"|\bat\s+(?:the\s+|a\s+)?stop\s+(?:sign|intersection|bar)"
     # "pulled out onto the roadway", "pulled out into traffic", "pulled out in front of unit 2": from somewhere off it
     r"|\bpull(?:ed|ing|s)?\s+out\s+(?:(?:onto|into)\s+(?:the\s+)?(?:roadway|road|street|highway|traffic)\b|in\s+front\s+of)"
+    r"|\bpull(?:ed|ing|s)?\s+into\s+(?:the\s+)?(?:roadway|road|street|highway|traffic)\b"  # "pulling into the roadway"
 )
 # Crossing a road (not a lane): its path crosses the traffic on that road
 CROSSING_ROAD = compile_literal_first(
