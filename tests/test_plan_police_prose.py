@@ -101,6 +101,17 @@ def test_the_unit_blamed(narrative, fault):
     # leaving the scene came after: it names no fault ("failed to stop and give information")
     ("Unit 2 was traveling east. Unit 1 was traveling west. Unit 2 struck Unit 1. Unit 1 failed to stop and give "
      "information.", None),
+    # the officer's "failed to" outranks the reading of the scene (the left turn's mover)
+    ("Unit 1 and Unit 2 were westbound. Unit 1 was in a left turn only lane, Unit 2 in a left turn or straight lane. "
+     "Unit 2 began to turn left and Unit 1 failed to follow traffic control signs and went straight, striking Unit 2.",
+     "U1"),
+    ("Unit 2 was turning left onto Main Street. Unit 1 was traveling east on Main Street. Unit 1 disregards official "
+     "traffic control device and hits Unit 2 in the front right quarter.", "U1"),
+    # one party's word about the other is a claim, not the officer's finding
+    ("Units 1 and 2 were northbound. The driver of Unit 1 stated Unit 2 failed to drive in a single lane. The driver "
+     "of Unit 2 stated Unit 1 changed lanes. Units 1 and 2 collided. It is unclear which driver was at fault.", None),
+    # a misspelt verb is still the collision: "coliding"
+    ("Unit 2 was stopped in traffic. Unit 1 was behind Unit 2 and failed to control speed, coliding with Unit 2.", "U1"),
     # a parked unit struck, with no striker named, in a two-unit crash: by the other unit
     ("Unit 2 was parked by the curb, unoccupied. Unit 2 was struck on the back left quarter. Unit 1 was found nearby "
      "with front damage.", "U1"),

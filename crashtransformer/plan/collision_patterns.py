@@ -12,7 +12,7 @@ from crashtransformer.plan.literal_first import compile_literal_first
 from crashtransformer.plan.patterns import BACKING
 
 COLLISION_VERB = compile_literal_first(
-    r"\b(?:(?:collision|crash|impact|contact)\s+(?:(?:was\s+made|occurred)\s+)?(?:with|between)|struck|strik(?:e|es|ing|ed)|stirk\w*|srtik\w*|strick(?:s|ed|ing)?|stuck|hit(?:s|ting)?|collid(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
+    r"\b(?:(?:collision|crash|impact|contact)\s+(?:(?:was\s+made|occurred)\s+)?(?:with|between)|struck|strik(?:e|es|ing|ed)|stirk\w*|srtik\w*|strick(?:s|ed|ing)?|stuck|hit(?:s|ting)?|coll?id(?:ed|es|ing|e)|crash(?:ed|es|ing)?\s+(?:in)?to|"
     r"impact(?:ed|ing|s)?|contact(?:ed|ing|s)?|made\s+contact|rear[\s-]?end(?:ed|ing|s)?|side[\s-]?swip(?:ed|ing|es|e)|side[\s-]?swept|"
     r"t-?bon(?:ed|ing|e)|clip(?:ped|ping|s)?|scrap(?:ed|ing|es)|swip(?:ed|ing)|(?:backed|backing|reversed|reversing)(?:\s+up|\s+out)?\s+into|broadsid(?:ed|ing|e)|ran\s+into|smash(?:ed|ing)?\s+into|slamm(?:ed|ing)\s+into|ram(?:med|ming)|"
     r"bump(?:ed|ing)|(?:pushed|propelled|forced|shoved|knocked)\s+(?:forward\s+)?into|rolled\s+(?:back\s+)?into|"

@@ -13,7 +13,7 @@ from crashtransformer.plan import learned
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.confidence import manner_confidence
 from crashtransformer.plan.manner_rules import Clash, classify, fault_of
-from crashtransformer.plan.narrative import TARGET_REACH, Factor, Mention, Narrative, stated_fault, subject_of
+from crashtransformer.plan.narrative import TARGET_REACH, Factor, Mention, Narrative, claimed, stated_fault, subject_of
 from crashtransformer.plan.scene import Scene, parked_units, subjects_of
 
 # "struck it", "ran into the back of his vehicle": the other unit, named earlier in the sentence
@@ -34,7 +34,7 @@ CAUSED_CRASH = re.compile(r"\b(?:caus(?:ed|ing|es)|result(?:ed|ing)\s+in)\s+(?:(
 # "... causing unit 2 to strike unit 1": the unit that caused it is the one to blame, not the striker
 CAUSING_TO = re.compile(r"\bcaus(?:ed|ing|es)\s+(?:\w+\s+){1,4}?to\s+(?:\w+\s+){0,2}?$")
 # A failure no catalogue key names; not leaving the scene ("failed to stop and give information"), which came after
-FAILED_TO = re.compile(r"\b(?:fail(?:ed|s|ing)?|neglected)\s+to\s+(?!stop\s+(?:and|to)\s+(?:give|render|remain|exchange|leave|identify|provide)"
+FAILED_TO = re.compile(r"\b(?:(?:fail(?:ed|s|ing)?|neglected)\s+to|disregard(?:ed|s|ing)?)\s+(?!stop\s+(?:and|to)\s+(?:give|render|remain|exchange|leave|identify|provide)"
                        r"|remain\s+at|report\b|identify\s+(?:him|her|them)sel)")
 LOST_CONTROL = re.compile(r"\b(?:lost|lose|loses|losing)\s+(?:\w+\s+){0,2}?control\b")
 NOT_BETWEEN_UNITS = frozenset({"fixed_object", "rollover", "animal", "pedestrian", "cyclist"})  # "unit 1 struck unit 2" is none of these
@@ -179,12 +179,15 @@ def _blame_unplaced_failures(doc: Narrative, collisions: list[Collision]) -> Non
         first = next((c for c in collisions if unit in (c.actor, c.target)), None)
         if first is not None and first.at_fault is None:
             first.at_fault = unit
+        elif first is not None and not first.rule.startswith(("party", "parked")):
+            first.at_fault = unit  # the officer's "failed to" outranks a reading of the scene
 
 
 def _failed_units(doc: Narrative) -> list[str]:
-    if "fail" not in doc.norm and "neglect" not in doc.norm:
+    if "fail" not in doc.norm and "neglect" not in doc.norm and "disregard" not in doc.norm:
         return []
-    subjects = (subject_of(doc, match.start()) for match in FAILED_TO.finditer(doc.norm))
+    # one party's word about the other ("driver of unit 1 stated unit 2 failed to ...") is a claim, not a finding
+    subjects = (subject_of(doc, match.start()) for match in FAILED_TO.finditer(doc.norm) if not claimed(doc, match.start()))
     return [subject.key for subject in subjects if subject is not None and subject.kind == "unit"]
 
 

@@ -175,7 +175,7 @@ def _negated(doc: Narrative, start: int, end: int) -> bool:
     return bool(pp.NEGATION_BEFORE.search(before) or pp.NEGATION_AFTER.match(doc.norm[end:end + 30]))
 
 
-def _claimed(doc: Narrative, start: int) -> bool:
+def claimed(doc: Narrative, start: int) -> bool:
     """Whether the factor at `start` is a party's claim in its own clause ("although unit 2 claimed a
     green light, video showed unit 2 disregarded the red light" states the second as found), or one
     driver's account of another unit ("driver of unit 2 stated unit 1 made an unsafe lane change";
@@ -237,7 +237,7 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
         sentence_start, sentence_end = doc.sentence(match.start())
         before = doc.norm[max(sentence_start, match.start() - 40):match.start()]
         if pp.FAULT_NOT_NAMED.search(before) or pp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) \
-                or _claimed(doc, match.start()):
+                or claimed(doc, match.start()):
             continue
         subject = subject_of(doc, match.start())
         if subject is not None and subject.kind == "unit":
@@ -305,7 +305,7 @@ def find_factors(doc: Narrative) -> list[Factor]:
     seen: set[tuple[str, str | None]] = set()
     non_motorists = any(m.kind in ("pedestrian", "cyclist") for m in doc.mentions)
     for key, start, end in _factor_matches(doc.norm, non_motorists):
-        if _claimed(doc, start):
+        if claimed(doc, start):
             continue
         subject = subject_of(doc, start)
         how = "stated"
