@@ -286,3 +286,11 @@ def test_a_parked_unit_struck_is_told_as_a_parked_vehicle_not_a_fixed_object():
     summary = realize_summary(extract_graph(narrative, "7"), narrative)
     assert summary.startswith("Unit 1 was distracted by a cell phone, resulting in a collision with Unit 2, a parked vehicle.")
     assert check_claims(summary, narrative) == []
+
+
+def test_a_cause_outside_the_catalogue_pinned_on_the_wrong_unit_is_a_blame():
+    narrative = ("Unit 2 was traveling north behind Unit 1. Unit 1 stopped for traffic. Unit 2 was unable to stop in "
+                 "time and struck the back of Unit 1.")
+    claims = check_claims("Unit 1 failed to stop in time and was struck by Unit 2.", narrative)
+    assert [(c.type, c.text) for c in claims] == [("blame", "failed to stop")]
+    assert check_claims("Unit 2 failed to stop in time and struck Unit 1.", narrative) == []

@@ -44,7 +44,9 @@ _MANNER_KEYS = {"rear-end": {"rear_end"}, "head-on": {"head_on"}, "sideswipe": {
 # a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
 _OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|with|into"
                             r"|behind|toward|towards|past|passing)\s+(?:the\s+)?$")
-_ON_THE_PART_OF = re.compile(r"[^.;]{0,40}?\b(?:on\s+the\s+part\s+of|by)\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + UNIT.pattern)
+# "... on the part of Unit 2", "... by Unit 2": who the cause is pinned on; not "was struck by Unit 2", the striker
+_ON_THE_PART_OF = re.compile(r"[^.;]{0,40}?\b(?:on\s+the\s+part\s+of|(?<!struck\s)(?<!hit\s)(?<!impacted\s)(?<!contacted\s)"
+                             r"(?<!sideswiped\s)(?<!rear-ended\s)(?<!rear\sended\s)by)\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + UNIT.pattern)
 
 
 @dataclass(frozen=True)
@@ -98,19 +100,22 @@ class NarrativeFacts:
                     actors.setdefault("yield", set()).add(unit)
         return actors
 
+    def units_before(self, phrase: re.Pattern) -> set[str]:
+        """Units named ahead of `phrase` in a sentence where the narrative says it: who may have done it."""
+        if phrase.pattern not in self._near:
+            units: set[str] = set()
+            for match in phrase.finditer(self.text):
+                start = max(self.text.rfind(c, 0, match.start()) for c in ".;") + 1
+                units |= {f"U{unit_number(m)}" for m in UNIT.finditer(self.text, start, match.start())}
+            self._near[phrase.pattern] = units
+        return self._near[phrase.pattern]
+
     def units_near(self, family: str) -> set[str]:
         """Units named ahead of a cause of `family` in a sentence that states it: who may have done it
         ("unit 1 was behind unit 2 and failed to control speed"), not the unit it was done to
         ("unit 2 failed to yield, striking unit 1")."""
-        if family not in self._near:
-            keys = [k for k in FACTOR_RES if k != "pedestrian_acts" and _family(k) == family]
-            units: set[str] = set()
-            for key in keys:
-                for match in FACTOR_RES[key].finditer(self.text):
-                    start = max(self.text.rfind(c, 0, match.start()) for c in ".;") + 1
-                    units |= {f"U{unit_number(m)}" for m in UNIT.finditer(self.text, start, match.start())}
-            self._near[family] = units
-        return self._near[family]
+        keys = [k for k in FACTOR_RES if k != "pedestrian_acts" and _family(k) == family]
+        return set().union(*(self.units_before(FACTOR_RES[key]) for key in keys))
 
     @cached_property
     def collisions(self) -> list[dict]:
@@ -247,6 +252,21 @@ def _check_cued(summary: _Summary, facts: NarrativeFacts, kind: str, table) -> N
                 continue
             if not facts.has(cue):
                 summary.unsupported(kind, span, f"the narrative says nothing of '{name}'")
+            elif kind == "factor":
+                _check_cause_owner(summary, facts, span, claim)
+
+
+def _check_cause_owner(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
+    """A cause outside the catalogue pinned on a unit ("Unit 1 failed to stop in time"): the unit must be
+    the one the narrative blames, or one it names where it says the same ("unit 2 was unable to stop"),
+    and fault must not be left open."""
+    subject = summary.subject_before(span[0], span[1])
+    if subject is None:
+        return
+    if facts.fault_undetermined:
+        summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
+    elif facts.at_fault and subject != facts.at_fault and subject not in facts.units_before(claim):
+        summary.unsupported("blame", span, f"blames {subject}; the narrative faults {facts.at_fault}")
 
 
 def _check_extra_factors(summary: _Summary, facts: NarrativeFacts) -> None:
