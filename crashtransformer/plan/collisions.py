@@ -80,7 +80,7 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
     if not any(doc.kind_of(c.actor) == doc.kind_of(c.target) == "unit" for c in collisions if c.actor and c.target):
         collisions[:0] = _caused_crash(doc, scene, parked, factors)
     _put_earlier_impacts_first(doc, collisions)
-    _blame_unplaced_failures(doc, collisions)
+    _blame_unplaced_failures(doc, collisions, factors)
     if not any(c.manner for c in collisions):
         collisions[:0] = _single_unit_event(doc)
     if fallback and not any(c.manner for c in collisions):
@@ -170,11 +170,14 @@ def _put_earlier_impacts_first(doc: Narrative, collisions: list[Collision]) -> N
             collisions[index - 1], collisions[index] = here, before
 
 
-def _blame_unplaced_failures(doc: Narrative, collisions: list[Collision]) -> None:
+def _blame_unplaced_failures(doc: Narrative, collisions: list[Collision], factors: list[Factor]) -> None:
     """A unit that "failed to yield" with no catalogue yield to name, or failed at something no
     catalogue key names ("failed to give one half of the roadway", "failed to secure its load"), is
-    the one the first collision it is in blames, when the scene blamed no one."""
-    failed = [unit for unit, _ in doc.unplaced_yields] + _failed_units(doc)
+    the one the first collision it is in blames, when the scene blamed no one. (A unit given a
+    catalogue factor is blamed before any collision's reading, plan/graph.py at_fault_unit: then the
+    failures no key names are not looked for.)"""
+    named = any(f.actor for f in factors)
+    failed = [unit for unit, _ in doc.unplaced_yields] + ([] if named else _failed_units(doc))
     for unit in dict.fromkeys(failed):
         first = next((c for c in collisions if unit in (c.actor, c.target)), None)
         if first is not None and first.at_fault is None:

@@ -71,6 +71,7 @@ TURN_TOWARD = compile_literal_first(
     r"|\b(?:turn(?:ed|ing|s)?\s+from|travel(?:l)?(?:ed|ing)|heading|going|driving)\s+(?:\S+\s+){1,6}?(?:onto|on\s+to|to)\s+"
     r"(?:travel\s+|go\s+|head\s+)?(?P<to3>north|south|east|west|[nsew]/?b\b)"
 )
+TO_DIRECTION = compile_literal_first(r"\b(?:on)?to\s+(?:travel\s+|go\s+|head\s+)?(?:north|south|east|west|[nsew]/?b\b)")  # a cheap gate
 TURNED_TO = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?$")
 OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
 LEFT_OF = {"n": "w", "w": "s", "s": "e", "e": "n"}  # facing north, west is on the left
@@ -120,7 +121,7 @@ class Scene:
     def turns_toward(self, side: dict[str, str]) -> dict[str, int]:
         """Units whose turn ends in the direction on `side` of the way they were going."""
         turns: dict[str, int] = {}
-        if "turn" not in self.doc.norm and " to " not in self.doc.norm:
+        if "turn" not in self.doc.norm and not TO_DIRECTION.search(self.doc.norm):
             return turns
         for match in TURN_TOWARD.finditer(self.doc.norm):
             toward = (match.group("to") or match.group("to2") or match.group("to3"))[0]
