@@ -118,3 +118,17 @@ def test_the_unit_blamed(narrative, fault):
 ])
 def test_fault_left_open_or_named_by_a_failure(narrative, fault):
     assert at_fault_unit(_graph(narrative)) == fault
+
+
+@pytest.mark.parametrize("narrative, factors", [
+    # open containers and pending results are no finding of intoxication
+    ("Unit 1 failed to control its speed and struck the guardrail. Officers located open alcoholic beverage "
+     "containers inside Unit 1. Intoxication results are pending.", ["failed_to_control_speed"]),
+    # CR-3's factor name "disregard stop sign/light" is not a stop sign: here the red light
+    ("Unit 1 disregard a stop sign/light running the red light and struck Unit 2 on the back right quarter.",
+     ["disregarded_signal"]),
+    ("Unit 1 disregarded the stop sign and struck Unit 2.", ["disregarded_stop_sign"]),
+    ("Unit 1 had been drinking alcohol and struck a pole.", ["under_influence_alcohol"]),
+])
+def test_the_factors_police_prose_states(narrative, factors):
+    assert [e["key"] for e in _graph(narrative)["events"] if e["type"] == "factor"] == factors

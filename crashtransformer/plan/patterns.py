@@ -125,8 +125,9 @@ CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ra
 CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
 CLAUSE_BREAK = re.compile(r",\s|\b(?:but|however|video|witness(?:es)?|the\s+officer|i)\s")  # where a claim's clause ends
 NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
-# "alcohol was not a factor", "phone not in use"; "... and could not stop" negates the stopping, not the factor
-NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are)\s+not|negative|ruled\s+out)\b|^[\s,]*(?:\w+\s+)?not\b(?!\s+(?:stop|see|notice|avoid))")
+# "alcohol was not a factor", "phone not in use", "intoxication results are pending"; "... and could not stop"
+# negates the stopping, not the factor
+NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are)\s+not|negative|ruled\s+out|results?\s+(?:are\s+|is\s+|were\s+)?pending)\b|^[\s,]*(?:\w+\s+)?not\b(?!\s+(?:stop|see|notice|avoid))")
 
 # ----------------------------------------------------------------------------- contributing factors
 _YOU = r"(?:his|her|their|its|the|a|an|unit'?s?|vehicle'?s?|own|my|your)"
@@ -174,9 +175,10 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"|traf(?:fic|\.)?\s+(?:signal|light)|signal\s+light)",
     ),
     "disregarded_stop_sign": (
-        _RAN + r"\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
+        _RAN + r"\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign(?!\s*(?:/|or)\s*lights?)",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t|neglected)\s+(?:to\s+)?(?:stop|obey|come\s+to\s+a\s+(?:complete\s+)?stop)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
-        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?stop\b(?!\s+and\s+go)|\brolling\s+stop\b",
+        # not CR-3's factor name "disregard stop sign/light" (a red light as often as a sign)
+        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?stop\b(?!\s+and\s+go)(?!\s*signs?\s*(?:/|or)\s*lights?)|\brolling\s+stop\b",
         # "failed to obey the stop sign", "failed to obey a traffic control device (stop sign)"
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:posted\s+)?"
         r"(?:traffic\s+control\s+(?:device|sign)s?\s*\(?\s*(?:a\s+|the\s+)?)?stop\s*sign",
@@ -229,7 +231,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\btexting\b|\btext\s+messag\w*|\bcell(?:ular)?\s*phone\s+(?:use|usage|distraction)",
     ),
     "under_influence_alcohol": (
-        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication))|\bdwi\b|\bdui\b|\balcohol\w*(?!\s+(?:analysis|test\w*|screen\w*|results?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
+        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
         r"\bunder\s+the\s+influence\b(?!\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication))|\b(?:beer|liquor|whiskey|vodka)\b",
     ),
     "under_influence_drugs": (
