@@ -38,6 +38,14 @@ def _graph(narrative: str) -> dict:
     ("Unit 1 and Unit 2 were traveling north. Unit 1 slowed to make a right turn and Unit 2 moved onto the shoulder "
      "to avoid a rear-end collision with Unit 1. Unit 1 turned and struck Unit 2 on its left side with its front "
      "right.", "angle"),
+    # a lane change told as a move or as entering a numbered lane, and one made after a left turn
+    ("Unit 1 was traveling north in the right lane. Unit 2 was traveling north in the left lane. Unit 1 made an "
+     "intentional move into the left lane and Unit 2 struck the left side of Unit 1 with its right front quarter "
+     "panel.", "sideswipe_same"),
+    ("Veh 1 westbound in the #2 lane lost control of his vehicle and entered the #1 lane and struck veh 2 on the "
+     "right side with the left front of veh 1.", "sideswipe_same"),
+    ("Unit 2 was traveling north on Louise St. Unit 1 was making a left turn from Mons Ave onto Louise St. Unit 1 "
+     "merged into the middle lane and made an unsafe lane change striking Unit 2 in the left panel.", "sideswipe_same"),
 ])
 def test_the_manner_police_prose_gives(narrative, manner):
     assert primary_manner(_graph(narrative)) == manner

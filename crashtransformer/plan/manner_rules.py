@@ -131,13 +131,22 @@ def _backing(c: Clash) -> str | None:
 
 
 def _lane_change(c: Clash) -> str | None:
-    if not c.two_units or not c.actor_changing_lanes or c.relation not in ("same", None) or c.did(c.scene.left_turn, c.actor):
+    if not c.two_units or not c.actor_changing_lanes or c.relation not in ("same", None) or _turned_left_last(c):
         return None
     if c.did(c.scene.from_drive, c.actor) or c.did(c.scene.from_drive, c.target):
         return None  # out of a lot "into the northbound lane", or into a passing unit: across traffic
     if c.parts[:1] == ["back"]:
         return None  # changed lanes, then struck the back of the unit ahead: a rear-end
     return "sideswipe_same"
+
+
+def _turned_left_last(c: Clash) -> bool:
+    """The actor's left turn, unless it changed lanes after it ("made a left turn onto louise st and
+    merged into the middle lane, striking unit 2"): then the lane change met the other unit."""
+    scene, actor = c.scene, c.actor
+    if not c.did(scene.left_turn, actor):
+        return False
+    return not (c.did(scene.lane_change, actor) and scene.lane_change[actor.key] > scene.left_turn[actor.key])
 
 
 def _queue(c: Clash) -> str | None:

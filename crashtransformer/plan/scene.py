@@ -38,6 +38,9 @@ LANE_CHANGE = compile_literal_first(
     r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out|by|an?\s+(?:crash|accident|collision|wreck)))"
     r"|\b(?:mov|swerv|veer|drift|cross|driv)(?:ed|ing)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
     r"|\b(?:came|drove)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
+    # "made an intentional move into the left lane"; "entered the #1 lane" (a lane beside its own, not a road)
+    r"|\bmov(?:e|es|ement)\s+(?:\w+\s+){0,4}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
+    r"|\benter(?:ed|ing|s)?\s+(?:the\s+|his\s+|her\s+|its\s+)?(?:#\s*\d|number\s+\w+|inside|outside|center|middle|adjacent|next|other)\s+lane"
 )
 ENTERING = compile_literal_first(
     r"\b(?:exit(?:ed|ing|s)?|leav(?:e|es|ing)|left|pull(?:ed|ing|s)?\s+out\s+(?:of|from)|pull(?:ed|ing|s)?\s+(?:out\s+)?(?:onto|into)"
