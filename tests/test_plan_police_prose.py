@@ -19,9 +19,11 @@ def _graph(narrative: str) -> dict:
      "Unit 2 was traveling southbound on Elm Ln and collided with Unit 1.", "left_turn"),
     ("Unit 1 had a green arrow to turn from westbound Pine St onto southbound Main St. While making her turn Unit 2 "
      "drove through the intersection, causing Unit 1 to strike Unit 2.", "left_turn"),
-    # waiting in the left-turn lane, then turning across the unit coming the other way
+    # waiting in the left-turn lane, then turning across the unit coming the other way (told by its damage too)
     ("U1 was nb on Plano Rd in the left turn lane. U2 was sb in the right lane. The driver of U1 said she began to "
      "turn when she thought it was clear. U1 and U2 collided in the intersection.", "left_turn"),
+    ("U1 was nb on Plano Rd in the left turn lane. U2 was sb in the right lane. The driver of U1 said she began to "
+     "turn when she thought it was clear. The front of U2 struck the right side of U1.", "left_turn"),
     # "the left turning lane" is where a unit was, not a turn it made
     ("Unit 2 was traveling north in the left turning lane. Unit 1 was exiting a private drive and failed to yield the "
      "right of way, striking Unit 2's front right with its front left.", "angle"),
@@ -49,6 +51,18 @@ def _graph(narrative: str) -> dict:
 ])
 def test_the_manner_police_prose_gives(narrative, manner):
     assert primary_manner(_graph(narrative)) == manner
+
+
+def test_a_move_into_the_next_lane_blames_the_unit_that_moved():
+    narrative = ("Unit 1 was traveling north in the right lane. Unit 2 was traveling north in the left lane. Unit 1 "
+                 "made an intentional move into the left lane and Unit 2 struck the left side of Unit 1 with its right "
+                 "front quarter panel.")
+    assert at_fault_unit(_graph(narrative)) == "U1"
+
+
+def test_a_misspelt_collision_verb_is_still_the_collision():
+    narrative = "Unit 2 was stopped in traffic. Unit 1 was behind Unit 2 and failed to control speed, coliding with Unit 2."
+    assert primary_manner(_graph(narrative)) == "rear_end"
 
 
 @pytest.mark.parametrize("narrative, roles", [
@@ -96,8 +110,14 @@ def test_the_unit_blamed(narrative, fault):
 
 @pytest.mark.parametrize("narrative, fault", [
     # the officer leaves fault open: no unit is blamed, whatever the scene suggests
-    ("Unit 1 was traveling south. Unit 2 was leaving a private drive. Both units collided. Due to conflicting "
+    ("Unit 1 was traveling south. Unit 2 was leaving a private drive and struck Unit 1. Due to conflicting "
      "statements no citations were issued.", None),
+    # an undetermined speed is no fault left open
+    ("Unit 2 was stopped in traffic. Unit 1 was traveling at an undetermined speed and struck the back of Unit 2.",
+     "U1"),
+    # the paperwork afterwards caused nothing
+    ("Unit 2 was stopped in traffic. Unit 1 struck the back of Unit 2. Unit 2 was cited for fail to establish "
+     "financial responsibility.", "U1"),
     ("Unit 1 was traveling north. Unit 2 was turning left. Unit 2 struck Unit 1. The at fault unit could not be "
      "determined.", None),
     # "no witnesses" alone leaves the reading of the scene
@@ -118,8 +138,6 @@ def test_the_unit_blamed(narrative, fault):
     # one party's word about the other is a claim, not the officer's finding
     ("Units 1 and 2 were northbound. The driver of Unit 1 stated Unit 2 failed to drive in a single lane. The driver "
      "of Unit 2 stated Unit 1 changed lanes. Units 1 and 2 collided. It is unclear which driver was at fault.", None),
-    # a misspelt verb is still the collision: "coliding"
-    ("Unit 2 was stopped in traffic. Unit 1 was behind Unit 2 and failed to control speed, coliding with Unit 2.", "U1"),
     # a parked unit struck, with no striker named, in a two-unit crash: by the other unit
     ("Unit 2 was parked by the curb, unoccupied. Unit 2 was struck on the back left quarter. Unit 1 was found nearby "
      "with front damage.", "U1"),

@@ -60,7 +60,7 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("reaction or scanning", re.compile(r"\b(?:reaction\s+time|react(?:ed|ing)?\s+(?:in\s+time|quickly|too\s+late)|respon(?:d|se)\w*\s+time"
                                         r"|braking\s+(?:or\s+\w+\s+)?response|delay(?:ed)?\s+in\s+(?:applying|braking|reacting|responding)"
                                         r"|scan(?:ned|ning|s)?\b|misjudg\w*|perceiv\w*|perception|procedures?\b)"),
-     _cue(r"react", r"respon", r"delay", r"scan", r"judg", r"perceiv", r"percept", r"procedur")),
+     _cue(r"react", r"respon(?:se|d\w*)\s+time", r"delay", r"scan", r"judg", r"perceiv", r"percept", r"procedur")),
     ("failed to signal", re.compile(r"\bwithout\s+signal\w*|\bfail\w*\s+to\s+signal|\bturn\s+signal|\bblinker"),
      _cue(r"signal", r"blinker", r"indicator")),
 )

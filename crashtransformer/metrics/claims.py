@@ -22,8 +22,8 @@ from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
 from crashtransformer.metrics.wording import narrative_stems, unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
-from crashtransformer.plan.patterns import (ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize,
-                                            unit_number)
+from crashtransformer.plan.patterns import (ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, FAULT_LEFT_OPEN, NEGATABLE, NEGATION_BEFORE,
+                                            UNIT, normalize, unit_number)
 
 # How a factor claim is typed: the checker reports speed and impairment apart from other causes.
 _CLAIM_TYPE_OF_FAMILY = {"speed": "factor", "impairment": "impairment"}
@@ -218,27 +218,31 @@ def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
 
 def _check_blame(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int], family: str) -> None:
     """A cause pinned on a unit: the narrative must not give it to another, nor leave fault open."""
-    subject = summary.subject_before(span[0], span[1])
-    if subject is None:
-        return
     actors = facts.actors_by_family.get(family, set())
-    if facts.fault_undetermined:
-        summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
-    elif actors and subject not in actors and subject not in facts.units_near(family):
-        # the graph gives the cause to another unit, and no sentence stating it names this one
-        summary.unsupported("blame", span, f"blames {subject}; the narrative gives this to {', '.join(sorted(actors))}")
+    # the graph gives the cause to another unit, and no sentence stating it names this one
+    _check_owner(summary, span, summary.subject_before(span[0], span[1]), facts.fault_undetermined,
+                 actors, actors | facts.units_near(family))
 
 
 def _check_fault_words(summary: _Summary, facts: NarrativeFacts) -> None:
     for match in cp.FAULT_CLAIM.finditer(summary.text):
         subject = summary.subject_before(match.start())
         span = summary.claim_at(match)
-        if span is None or subject is None:
-            continue
-        if facts.fault_undetermined:
-            summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
-        elif facts.at_fault and facts.at_fault != subject:
-            summary.unsupported("blame", span, f"blames {subject}; the narrative faults {facts.at_fault}")
+        if span is not None:
+            blamed = {facts.at_fault} if facts.at_fault else set()
+            _check_owner(summary, span, subject, facts.fault_undetermined, blamed, blamed)
+
+
+def _check_owner(summary: _Summary, span: tuple[int, int], subject: str | None, left_open: bool,
+                 owners: set[str], allowed: set[str]) -> None:
+    """The one blame rule: a claim pinned on `subject` is unsupported where the narrative leaves fault
+    open, or gives it to `owners` and `subject` is not among the units it may be said of (`allowed`)."""
+    if subject is None:
+        return
+    if left_open:
+        summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
+    elif owners and subject not in allowed:
+        summary.unsupported("blame", span, f"blames {subject}; the narrative gives this to {', '.join(sorted(owners))}")
 
 
 def _check_cued(summary: _Summary, facts: NarrativeFacts, kind: str, table) -> None:
@@ -259,14 +263,10 @@ def _check_cued(summary: _Summary, facts: NarrativeFacts, kind: str, table) -> N
 def _check_cause_owner(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
     """A cause outside the catalogue pinned on a unit ("Unit 1 failed to stop in time"): the unit must be
     the one the narrative blames, or one it names where it says the same ("unit 2 was unable to stop"),
-    and fault must not be left open."""
-    subject = summary.subject_before(span[0], span[1])
-    if subject is None:
-        return
-    if facts.fault_undetermined:
-        summary.unsupported("blame", span, f"blames {subject}; the narrative says fault could not be determined")
-    elif facts.at_fault and subject != facts.at_fault and subject not in facts.units_before(claim):
-        summary.unsupported("blame", span, f"blames {subject}; the narrative faults {facts.at_fault}")
+    and the officer must not leave fault open ("no witnesses" alone does not: a lone unit still lost control)."""
+    blamed = {facts.at_fault} if facts.at_fault else set()
+    _check_owner(summary, span, summary.subject_before(span[0], span[1]), facts.has(FAULT_LEFT_OPEN),
+                 blamed, blamed | facts.units_before(claim))
 
 
 def _check_extra_factors(summary: _Summary, facts: NarrativeFacts) -> None:

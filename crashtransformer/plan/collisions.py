@@ -33,9 +33,12 @@ CAUSED_CRASH = re.compile(r"\b(?:caus(?:ed|ing|es)|result(?:ed|ing)\s+in)\s+(?:(
                           r"|(?P<damage>(?:[\w/-]+\s+){0,5}?damage\s+to\b))")
 # "... causing unit 2 to strike unit 1": the unit that caused it is the one to blame, not the striker
 CAUSING_TO = re.compile(r"\bcaus(?:ed|ing|es)\s+(?:\w+\s+){1,4}?to\s+(?:\w+\s+){0,2}?$")
-# A failure no catalogue key names; not leaving the scene ("failed to stop and give information"), which came after
-FAILED_TO = re.compile(r"\b(?:(?:fail(?:ed|s|ing)?|neglected)\s+to|disregard(?:ed|s|ing)?)\s+(?!stop\s+(?:and|to)\s+(?:give|render|remain|exchange|leave|identify|provide)"
-                       r"|remain\s+at|report\b|identify\s+(?:him|her|them)sel)")
+# A failure no catalogue key names; not leaving the scene ("failed to stop and give information") or the paperwork
+# ("failed to establish financial responsibility", "failed to provide proof of insurance"), which caused nothing
+FAILED_TO = re.compile(r"\b(?:(?:fail(?:ed|s|ing)?|neglected)\s+to|disregard(?:ed|s|ing)?)\s+(?!stop\s+(?:and|to)\s+"
+                       r"|(?:give|render|exchange|provide|show)\s+(?:\w+\s+){0,2}?(?:information|info|insurance|identification|aid|proof)"
+                       r"|(?:establish|renew|register|carry|report|return)\b|maintain\s+(?:financial|insurance|proof)|remain\s+at"
+                       r"|identify\s+(?:him|her|them)sel)")
 LOST_CONTROL = re.compile(r"\b(?:lost|lose|loses|losing)\s+(?:\w+\s+){0,2}?control\b")
 NOT_BETWEEN_UNITS = frozenset({"fixed_object", "rollover", "animal", "pedestrian", "cyclist"})  # "unit 1 struck unit 2" is none of these
 
@@ -173,17 +176,18 @@ def _put_earlier_impacts_first(doc: Narrative, collisions: list[Collision]) -> N
 def _blame_unplaced_failures(doc: Narrative, collisions: list[Collision], factors: list[Factor]) -> None:
     """A unit that "failed to yield" with no catalogue yield to name, or failed at something no
     catalogue key names ("failed to give one half of the roadway", "failed to secure its load"), is
-    the one the first collision it is in blames, when the scene blamed no one. (A unit given a
-    catalogue factor is blamed before any collision's reading, plan/graph.py at_fault_unit: then the
-    failures no key names are not looked for.)"""
+    the one the first collision it is in blames, over the scene's reading; the first such failure
+    stated wins. (A unit given a catalogue factor is blamed before any collision's reading,
+    plan/graph.py at_fault_unit: then the failures no key names are not looked for.)"""
     named = any(f.actor for f in factors)
     failed = [unit for unit, _ in doc.unplaced_yields] + ([] if named else _failed_units(doc))
+    blamed_by_failure: set[int] = set()
     for unit in dict.fromkeys(failed):
         first = next((c for c in collisions if unit in (c.actor, c.target)), None)
-        if first is not None and first.at_fault is None:
-            first.at_fault = unit
-        elif first is not None and not first.rule.startswith(("party", "parked")):
-            first.at_fault = unit  # the officer's "failed to" outranks a reading of the scene
+        if first is None or id(first) in blamed_by_failure or first.rule.startswith(("party", "parked")) and first.at_fault:
+            continue
+        first.at_fault = unit
+        blamed_by_failure.add(id(first))
 
 
 def _failed_units(doc: Narrative) -> list[str]:

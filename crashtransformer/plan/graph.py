@@ -135,9 +135,9 @@ def person_units(graph: dict) -> dict[str, str]:
 
 
 def at_fault_unit(graph: dict) -> str | None:
-    """The unit the narrative blames: the one the officer names at fault, else the first unit given a
-    contributing factor, else the unit the first harmful event's scene blames (plan/manner_rules.py
-    fault_of). A pedestrian or cyclist numbered as a unit can be the one blamed; a towed unit's blame
+    """The unit the narrative blames: the one the officer names at fault (none where the officer
+    writes that fault could not be determined), else the first unit given a contributing factor,
+    else the unit the first harmful event's scene blames (plan/manner_rules.py fault_of). A pedestrian or cyclist numbered as a unit can be the one blamed; a towed unit's blame
     is its towing unit's (docs/labelling-guide.md)."""
     blamed = _blamed_unit(graph)
     towers = {_short(e["id"]): _short(e["towed_by"]) for e in graph.get("entities", []) if e.get("towed_by")}

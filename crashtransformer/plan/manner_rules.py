@@ -98,8 +98,7 @@ def _turning(c: Clash) -> str | None:
             return _left_turn_out_of(c, unit)
     if cp.LEFT_TURN.search(c.story):
         return "left_turn"
-    in_turn_lane = any(c.did(c.scene.in_left_turn_lane, unit) for unit in (c.actor, c.target))
-    if c.relation == "opposite" and in_turn_lane and cp.TURNING.search(c.story) and not RIGHT_TURN.search(c.story):
+    if _from_left_turn_lane(c) and cp.TURNING.search(c.story) and not RIGHT_TURN.search(c.story):
         return "left_turn"  # "u1 was nb in the left turn lane ... she began to turn": across the sb unit
     return "angle" if cp.TURNING.search(c.story) else None
 
@@ -207,9 +206,14 @@ def _left_turn(c: Clash) -> str | None:
     for unit in (c.actor, c.target):
         if c.did(c.scene.left_turn, unit):
             return _left_turn_out_of(c, unit)
-    if c.relation == "opposite" and (c.did(c.scene.in_left_turn_lane, c.actor) or c.did(c.scene.in_left_turn_lane, c.target)):
+    if _from_left_turn_lane(c):
         return "left_turn"
     return "left_turn" if cp.LEFT_TURN.search(c.context) else None
+
+
+def _from_left_turn_lane(c: Clash) -> bool:
+    """Units coming toward each other, one of them in a left-turn lane: waiting or turning across."""
+    return c.relation == "opposite" and any(c.did(c.scene.in_left_turn_lane, unit) for unit in (c.actor, c.target))
 
 
 def _crossing(c: Clash) -> str | None:

@@ -308,12 +308,15 @@ ALCOHOL_NAMED = compile_literal_first(r"\b(?:alcohol\w*|drinking|drank|drunk\w*|
 
 # The officer writes that fault was not established: a summary that blames anyone then says more,
 # and the graph names no unit at fault (plan/collisions.py); "no witnesses" alone leaves the graph's reading.
+_NOT_DETERMINED = (r"(?:(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"
+                   r"|\bnot\s+(?:be\s+)?(?:determined|established)\b)")
+_FAULT_WORD = r"(?:\bfault|\bwho\b|\bwhich\b|\bcaus\w*|\bresponsib\w*|\bblame)"  # not "an undetermined speed"
 _FAULT_LEFT_OPEN = (
-    r"(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"
-    r"|(?<!his\s)(?<!her\s)\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
+    _FAULT_WORD + r"[^.;]{0,60}?" + _NOT_DETERMINED + "|" + _NOT_DETERMINED + r"[^.;]{0,40}?" + _FAULT_WORD
+    + r"|(?<!his\s)(?<!her\s)\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
     r"|\bdiffering\s+(?:statements?|stories|accounts)|\bboth\s+(?:drivers|parties|units|operators)\s+"
     r"(?:stated|claimed|advised|said)\s+(?:\w+\s+){0,6}?(?:green|right\s+of\s+way)|\bfault\s+(?:could|can|was)\s+not\b"
-    r"|\b(?:unknown|unclear)\s+(?:which|who)\b|\bnot\s+(?:be\s+)?(?:determined|established)\b")
+    r"|\b(?:unknown|unclear)\s+(?:which|who)\b")
 FAULT_LEFT_OPEN = compile_literal_first(_FAULT_LEFT_OPEN)
 FAULT_UNDETERMINED = compile_literal_first(_FAULT_LEFT_OPEN + r"|\bno\s+(?:independent\s+)?witness\w*")
 
