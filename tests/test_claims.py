@@ -294,3 +294,11 @@ def test_a_cause_outside_the_catalogue_pinned_on_the_wrong_unit_is_a_blame():
     claims = check_claims("Unit 1 failed to stop in time and was struck by Unit 2.", narrative)
     assert [(c.type, c.text) for c in claims] == [("blame", "failed to stop")]
     assert check_claims("Unit 2 failed to stop in time and struck Unit 1.", narrative) == []
+
+
+def test_a_rigs_own_trailer_told_as_the_struck_unit_is_unsupported():
+    narrative = ("Unit 3 was westbound in the number 1 lane. Unit 1 was westbound in the left turn lane and was towing "
+                 "Unit 2. Unit 1 failed to maintain a single lane making a left turn and struck Unit 3.")
+    claims = check_claims("Unit 1 failed to maintain a single lane, striking Unit 2.", narrative)
+    assert [(c.type, c.text) for c in claims] == [("unit", "striking Unit 2")]
+    assert check_claims("Unit 1 failed to maintain a single lane, striking Unit 3.", narrative) == []

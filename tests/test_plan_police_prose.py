@@ -99,6 +99,9 @@ def test_a_turn_and_a_caused_crash_give_the_left_turn():
     # the officer's finding in other words: "unit 1 caused the collision"
     ("Unit 1 was travelling south. Unit 2 was travelling south, turning east, yielding for traffic. The driver of "
      "Unit 2 said he looked down for a moment. Unit 1 caused the collision with Unit 2.", "U1"),
+    # a rig told apart from its unit: "... and was towing unit 2"; the trailer's strike is the towing unit's
+    ("Unit 1 was traveling east in the left lane and was towing Unit 2. Unit 3 was traveling east in the right "
+     "lane. Unit 2 drifted into the right lane and struck Unit 3.", "U1"),
     # a towing rig written "unit 1/towed unit 2": the towing unit answers for its trailer
     ("Unit 1/towed Unit 2 was traveling north in the center turn lane. Unit 3 was traveling south. The driver of "
      "Unit 1/towed Unit 2 failed to yield the right of way to Unit 3. The right side of towed Unit 2 struck the front "

@@ -176,6 +176,9 @@ UNIT_STATES: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
 )
 STRIKE_VERB = re.compile(r"\s+(?:\w+\s+){0,2}?(?:struck|strikes|striking|hit|hits|hitting|rear[\s-]*ended|ran\s+into|crashed\s+into)\s+"
                          r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?")
+# "..., striking Unit 2", "a collision with Unit 2": the unit a summary says was struck, wherever its striker is named
+STRUCK_UNIT = re.compile(r"\b(?:struck|strikes|striking|hit|hits|hitting|rear[\s-]*ended|collid\w*\s+(?:with|into)|collision\s+with"
+                         r"|crash\w*\s+into|ran\s+into)\s+(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?(?=unit)")
 FAULT_CLAIM = re.compile(r"\bat[\s-]+fault\b|\bresponsib\w*|\bto\s+blame\b|\bcaused\s+(?:the|this)\s+(?:crash|collision|accident)")
 DIRECTIONS = {
     "north": _cue(r"north", r"\bn\s*/?\s*b\b", r"\bn\.?b\.?\b", r"\bn\b"), "south": _cue(r"south", r"\bs\s*/?\s*b\b", r"\bs\b"),

@@ -302,6 +302,11 @@ def _check_units(summary: _Summary, facts: NarrativeFacts) -> None:
             struck = f"U{unit_number(target)}"
             if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
                 summary.unsupported("unit", (start, target.end()), f"the narrative has {struck} striking {striker}")
+    towed = {e["id"].rsplit(":", 1)[-1]: e["towed_by"].rsplit(":", 1)[-1] for e in facts.graph.get("entities", []) if e.get("towed_by")}
+    for verb in cp.STRUCK_UNIT.finditer(summary.text) if towed else ():  # a rig's own trailer told as the unit it struck
+        struck = f"U{unit_number(UNIT.match(summary.text, verb.end()))}"
+        if struck in towed and not any(target == struck for _, target in facts.strikes):
+            summary.unsupported("unit", (verb.start(), verb.end() + 6), f"{struck} was towed by {towed[struck]}; nothing struck it")
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
 
 

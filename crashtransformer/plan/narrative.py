@@ -132,6 +132,11 @@ class Narrative:
                 link = pattern.match(self.norm, mention.end)
                 if link and link.end() == following.start and towed.key != tower.key:
                     towed_by.setdefault(towed.key, tower.key)
+        for link in pp.TOWING_UNIT.finditer(self.norm):  # "unit 1 was in the left turn lane and was towing unit 2"
+            towed = self.agents_between(link.end(), link.end() + 12, kinds=("unit",))
+            tower = subject_of(self, link.start())
+            if towed and tower is not None and tower.kind == "unit" and tower.key != towed[0].key:
+                towed_by.setdefault(towed[0].key, tower.key)
         return towed_by
 
     def _find_struck_objects(self) -> None:

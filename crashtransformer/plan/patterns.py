@@ -57,6 +57,7 @@ UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0
 # A rig: "unit 1 (towing unit 2)", "unit 1 was towing unit 2", "unit 1 with towed unit 2"; "unit 2 (towed by unit 1)"
 # "unit 1 towing unit 2", "unit 1 while towing unit 2", "unit 1/towed unit 2"
 TOWING_AFTER = re.compile(r"\s*[(,/]?\s*(?:which\s+|who\s+|while\s+)?(?:was\s+|is\s+|were\s+)?(?:towing|pulling|hauling|(?:with\s+(?:a\s+|the\s+)?)?towed)\s+(?=\S)")
+TOWING_UNIT = re.compile(r"\b(?:towing|pulling|hauling)\s+(?=unit|veh|v\d|u\d|#)")
 TOWED_BY_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+)?(?:being\s+)?towed\s+by\s+(?=\S)")
 PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
 CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
