@@ -21,7 +21,7 @@ from crashtransformer.metrics import claim_patterns as cp
 from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
 from crashtransformer.metrics.wording import narrative_stems, unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
-from crashtransformer.plan.graph import at_fault_unit, extract_graph
+from crashtransformer.plan.graph import at_fault_unit, extract_graph, towed_units
 from crashtransformer.plan.patterns import (ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, FAULT_LEFT_OPEN, NEGATABLE, NEGATION_BEFORE,
                                             UNIT, normalize, unit_number)
 
@@ -302,11 +302,12 @@ def _check_units(summary: _Summary, facts: NarrativeFacts) -> None:
             struck = f"U{unit_number(target)}"
             if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
                 summary.unsupported("unit", (start, target.end()), f"the narrative has {struck} striking {striker}")
-    towed = {e["id"].rsplit(":", 1)[-1]: e["towed_by"].rsplit(":", 1)[-1] for e in facts.graph.get("entities", []) if e.get("towed_by")}
+    towed = towed_units(facts.graph)
     for verb in cp.STRUCK_UNIT.finditer(summary.text) if towed else ():  # a rig's own trailer told as the unit it struck
-        struck = f"U{unit_number(UNIT.match(summary.text, verb.end()))}"
+        unit = UNIT.match(summary.text, verb.end())
+        struck = f"U{unit_number(unit)}" if unit else None
         if struck in towed and not any(target == struck for _, target in facts.strikes):
-            summary.unsupported("unit", (verb.start(), verb.end() + 6), f"{struck} was towed by {towed[struck]}; nothing struck it")
+            summary.unsupported("unit", (verb.start(), unit.end()), f"{struck} was towed by {towed[struck]}; nothing struck it")
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
 
 

@@ -97,7 +97,7 @@ def _caused_crash(doc: Narrative, scene: Scene, parked: set[str], factors: list[
     else, in a two-unit crash, the other unit."""
     if "caus" not in doc.norm and "result" not in doc.norm:
         return []
-    units = list({m.key: m for m in doc.mentions if m.kind == "unit"}.values())
+    units = doc.units()
     for match in CAUSED_CRASH.finditer(doc.norm):
         start, end = doc.sentence(match.start())
         actor = _cause_of(doc, factors, start, match.start()) or _subject_before(doc, start, match.start())
@@ -291,7 +291,7 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
         others = [a for a in doc.agents_between(sentence_start, verb.start()) if a.key != target.key]
         subject = others[-1] if others else None  # "U1 was behind U2 and failed to see that U2 was stopped and collided with U2"
     if target is None and subject is None and BOTH_UNITS.search(before):
-        units = list({m.key: m for m in doc.mentions if m.kind == "unit"}.values())
+        units = doc.units()
         if len(units) == 2:  # "both vehicles collided": the first named struck the second, as for "units 1 and 2 collided"
             return units[0], units[1]
     if target is None and subject is not None:
@@ -305,7 +305,7 @@ def _parties(doc: Narrative, verb, sentence_start: int, sentence_end: int):
 
 def _other_unit(doc: Narrative, target: Mention) -> list[Mention]:
     """"Unit 2 was parked ... unit 2 was struck on the back left quarter": in a two-unit narrative, by the other unit."""
-    units = list({m.key: m for m in doc.mentions if m.kind == "unit"}.values())
+    units = doc.units()
     if target.kind != "unit" or len(units) != 2 or "park" not in doc.norm or target.key not in parked_units(doc):
         return []  # only a parked unit: a moving one "was struck" may have struck first
     return [u for u in units if u.key != target.key]

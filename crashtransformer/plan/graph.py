@@ -10,9 +10,9 @@ The graph keeps the original CrashTransformer's shape so its users' tools keep w
      "relationships": [{"type": "CAUSES", "source": "123:E1", "target": "123:E2"}]}
 
 A towed unit's entity names its tower (`"towed_by": "123:U1"`); a collision the officer assigns
-fault for keeps the words (`"at_fault_evidence_span"`), and so does one where the officer writes that
-fault could not be determined (`"at_fault": null`: no unit is blamed). Every event points at the words that support it (`evidence_span`, character offsets into
-the narrative as given). A narrative with no recognisable cause gives an empty plan: a
+fault for keeps the words (`"at_fault_evidence_span"`), and so does one where the officer writes
+that fault could not be determined (`"at_fault": null`: no unit is blamed). Every event points at
+the words that support it (`evidence_span`, character offsets into the narrative as given). A narrative with no recognisable cause gives an empty plan: a
 collision whose manner is clear but whose cause is not stated stays in the graph as a
 collision event and produces no plan line, because a plan line without a cause would be
 invented. Entities and factors: plan/narrative.py; collisions: plan/collisions.py; patterns:
@@ -137,11 +137,16 @@ def person_units(graph: dict) -> dict[str, str]:
 def at_fault_unit(graph: dict) -> str | None:
     """The unit the narrative blames: the one the officer names at fault (none where the officer
     writes that fault could not be determined), else the first unit given a contributing factor,
-    else the unit the first harmful event's scene blames (plan/manner_rules.py fault_of). A pedestrian or cyclist numbered as a unit can be the one blamed; a towed unit's blame
-    is its towing unit's (docs/labelling-guide.md)."""
+    else the unit the first harmful event's scene blames (plan/manner_rules.py fault_of). A pedestrian
+    or cyclist numbered as a unit can be the one blamed; a towed unit's blame is its towing unit's
+    (docs/labelling-guide.md)."""
     blamed = _blamed_unit(graph)
-    towers = {_short(e["id"]): _short(e["towed_by"]) for e in graph.get("entities", []) if e.get("towed_by")}
-    return towers.get(blamed, blamed)
+    return towed_units(graph).get(blamed, blamed)
+
+
+def towed_units(graph: dict) -> dict[str, str]:
+    """Towed unit -> the unit towing it ("U2" -> "U1"), from the entities' `towed_by`."""
+    return {_short(e["id"]): _short(e["towed_by"]) for e in graph.get("entities", []) if e.get("towed_by")}
 
 
 def _blamed_unit(graph: dict) -> str | None:

@@ -65,10 +65,14 @@ class Narrative:
         avoided = cp.AVOIDED_BEFORE.search(self.norm, max(0, position - 30), position)
         return avoided is not None and not cp.NOT_AVOIDED.search(self.norm, max(0, avoided.start() - 25), avoided.start())
 
+    def units(self) -> list[Mention]:
+        """Each unit once, at its first mention, in the order first named."""
+        return list({m.key: m for m in reversed(self.mentions) if m.kind == "unit"}.values())[::-1]
+
     def lone_unit(self) -> Mention | None:
         """The narrative's only unit, if it names exactly one: whatever struck an object was it."""
-        units = [m for m in self.mentions if m.kind == "unit"]
-        return units[0] if units and all(m.key == units[0].key for m in units) else None
+        units = self.units()
+        return units[0] if len(units) == 1 else None
 
     def _add(self, key: str, kind: str, start: int, end: int) -> None:
         self.mentions.append(Mention(key, kind, start, end))

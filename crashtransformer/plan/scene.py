@@ -67,14 +67,15 @@ FROM_DRIVE = compile_literal_first(
 # Waiting in a left-turn lane: struck by a unit coming the other way, it was turning left.
 IN_LEFT_TURN_LANE = compile_literal_first(r"\bleft[\s-]+(?:hand\s+)?turn(?:ing)?[\s-]+(?:only\s+)?lane")
 # A turn told by the direction it ends in ("traveling south ... turning east"): left or right of travel.
+_HEADING = r"(?:(?:north|south|east|west)(?:bound)?\b|[nsew]/?b\b)"  # a direction word, whole: not "to westheimer rd"
 TURN_TOWARD = compile_literal_first(
-    r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?(?P<to>(?:north|south|east|west)(?:bound)?\b|[nsew]/?b\b)"
+    r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?(?P<to>" + _HEADING + ")"
     r"|\b(?:made|make|making|execut\w+)\s+an?\s+(?P<to2>north|south|east|west|[nsew])(?:\s*-?\s*bound|/?b)?\s+turn"
     # "turning from westbound edgewood onto southbound friendswood", "traveling eastbound lindhurst ave to northbound strait ln"
     r"|\b(?:turn(?:ed|ing|s)?\s+from|travel(?:l)?(?:ed|ing)|heading|going|driving)\s+(?:\S+\s+){1,6}?(?:onto|on\s+to|to)\s+"
-    r"(?:travel\s+|go\s+|head\s+)?(?P<to3>(?:north|south|east|west)(?:bound)?\b|[nsew]/?b\b)"
+    r"(?:travel\s+|go\s+|head\s+)?(?P<to3>" + _HEADING + ")"
 )
-TO_DIRECTION = compile_literal_first(r"\b(?:on)?to\s+(?:travel\s+|go\s+|head\s+)?(?:(?:north|south|east|west)(?:bound)?\b|[nsew]/?b\b)")  # a cheap gate
+TO_DIRECTION = compile_literal_first(r"\b(?:on)?to\s+(?:travel\s+|go\s+|head\s+)?" + _HEADING)  # a cheap gate for the last
 TURNED_TO = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?$")
 OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
 LEFT_OF = {"n": "w", "w": "s", "s": "e", "e": "n"}  # facing north, west is on the left
