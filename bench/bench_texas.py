@@ -39,12 +39,14 @@ ROUNDS = {
     "round3": REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl",  # 150, seed 20261203, scored 995b198
     "round4": REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl",  # 130, seed 20261204, scored 995b198
     "round5": REPO / "data" / "labels" / "cris_crash_labels_round5.jsonl",  # 130, seed 20261205: held out
+    "round6": REPO / "data" / "labels" / "cris_crash_labels_round6.jsonl",  # 130, seed 20261208: held out
 }
-HELD_OUT_ROUNDS = ("round5",)
+HELD_OUT_ROUNDS = ("round5", "round6")
 BLIND_PASSES = {  # second passes made blind, beside the labels they are compared with
     "first": (LABELS, BLIND),
     "round4": (ROUNDS["round4"], REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"),
     "round5": (ROUNDS["round5"], REPO / "data" / "labels" / "cris_crash_labels_round5_blind.jsonl"),
+    "round6": (ROUNDS["round6"], REPO / "data" / "labels" / "cris_crash_labels_round6_blind.jsonl"),
 }
 HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
 NO_MANNER = {"other", "unknown", "none"}  # labels a correct extractor names no manner for

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crashtransformer.metrics.claims import NarrativeFacts, check_claims, claim_figures
+from crashtransformer.metrics.claim_facts import NarrativeFacts
+from crashtransformer.metrics.claims import check_claims, claim_figures
 from crashtransformer.plan.graph import extract_graph
 from crashtransformer.plan.realize import realize_summary
 
@@ -289,11 +290,31 @@ def test_a_parked_unit_struck_is_told_as_a_parked_vehicle_not_a_fixed_object():
 
 
 def test_a_cause_outside_the_catalogue_pinned_on_the_wrong_unit_is_a_blame():
-    narrative = ("Unit 2 was traveling north behind Unit 1. Unit 1 stopped for traffic. Unit 2 was unable to stop in "
-                 "time and struck the back of Unit 1.")
+    narrative = ("Unit 2 was traveling north behind Unit 1. Unit 1 stopped for traffic. Unit 2 failed to control its "
+                 "speed and struck the back of Unit 1.")
     claims = check_claims("Unit 1 failed to stop in time and was struck by Unit 2.", narrative)
     assert [(c.type, c.text) for c in claims] == [("blame", "failed to stop")]
     assert check_claims("Unit 2 failed to stop in time and struck Unit 1.", narrative) == []
+
+
+def test_unable_to_stop_in_time_is_no_failure_to_stop():
+    # what happened, not a fault the officer found (docs/labelling-guide.md): a summary may say it, not blame it
+    narrative = ("Unit 2 was traveling north behind Unit 1. A deer ran into the road and Unit 1 stopped. Unit 2 was "
+                 "unable to stop in time and struck the back of Unit 1.")
+    claims = check_claims("The root cause of the crash was Unit 2's failure to stop in time.", narrative)
+    assert [(c.type, c.text) for c in claims] == [("factor", "failure to stop")]
+    assert check_claims("Unit 2 was unable to stop in time and struck Unit 1.", narrative) == []
+
+
+@pytest.mark.parametrize("summary, flagged", [
+    ("Unit 1 made an unsafe lane change from the #2 lane into the #1 lane.", ["#2 lane", "#1 lane"]),
+    ("Unit 1 made an unsafe lane change into the #3 lane.", []),  # "lane 3" in the narrative
+    ("Unit 1 made an unsafe lane change from the inside lane.", []),
+    ("Unit 1 made an unsafe lane change from the outside lane.", ["outside lane"]),
+])
+def test_a_lane_the_narrative_never_names_is_unsupported(summary, flagged):
+    narrative = "Unit 1 was traveling north in the inside lane. Unit 1 made an unsafe lane change into lane 3 and struck Unit 2."
+    assert [c.text for c in check_claims(summary, narrative) if c.type == "specifics"] == flagged
 
 
 def test_a_rigs_own_trailer_told_as_the_struck_unit_is_unsupported():

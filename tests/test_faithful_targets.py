@@ -9,7 +9,7 @@ import pytest
 
 from crashtransformer.core.config import PrepareDataConfig
 from crashtransformer.data.records import read_training_file
-from crashtransformer.metrics import claims
+from crashtransformer.metrics import claim_facts
 from crashtransformer.metrics.claims import check_claims
 from crashtransformer.plan.graph import extract_graph
 from crashtransformer.prepare.command import NO_FAITHFUL_TARGET, prepare_data
@@ -85,7 +85,7 @@ def test_what_is_left_checks_clean_and_reads_as_sentences(summary):
 
 def test_the_graph_given_is_used_not_extracted_again(monkeypatch):
     graph = extract_graph(NARRATIVE)
-    monkeypatch.setattr(claims, "extract_graph", lambda *a, **k: pytest.fail("graph extracted twice"))
+    monkeypatch.setattr(claim_facts, "extract_graph", lambda *a, **k: pytest.fail("graph extracted twice"))
     assert clean_summary(INATTENTION, NARRATIVE, graph).text == "Unit 1 failed to control speed and struck Unit 2."
 
 
@@ -104,7 +104,7 @@ def test_prepare_data_cleans_summaries_and_reports_it(tmp_path, monkeypatch):
     source = _write_csv(tmp_path / "export.csv", [{"Crash_ID": str(i), "Narrative": n, "Summary": s}
                                                   for i, (n, s) in enumerate(zip(narratives, summaries))])
     # the plan extraction's graph is passed on: the checker never parses a narrative itself
-    monkeypatch.setattr(claims, "extract_graph", lambda *a, **k: pytest.fail("graph extracted twice"))
+    monkeypatch.setattr(claim_facts, "extract_graph", lambda *a, **k: pytest.fail("graph extracted twice"))
     result = prepare_data(PrepareDataConfig(source="csv", input=str(source), output=str(tmp_path / "out.csv"),
                                             clean_summaries=True))
     report = result.report

@@ -86,3 +86,17 @@ def test_a_candidates_clean_leading_sentence_is_kept_when_the_rest_is_not():
     wrong_first = rank_candidates([Candidate("Unit 1 failed to properly execute a stop. Unit 1 struck Unit 2.", -0.1)],
                                   NARRATIVE, PLAN)[0]
     assert clean_prefix(wrong_first) is None  # nothing clean comes before the first claim
+
+
+def test_a_graph_that_reads_nothing_quotes_the_narrative_rather_than_say_so():
+    # the frame "The narrative begins:" is the tool's, not a claim: the quote is judged by the reported
+    # checker, and "No cause or collision could be read" is left for a narrative with no text to quote
+    from crashtransformer.infer.summarizer import SOURCE_GRAPH, choose
+    from crashtransformer.plan.graph import extract_graph
+    from crashtransformer.plan.policy import PlannedCrash
+
+    narrative = "Unit 2 was traveling west in lane three. Lanes three and four were closed for an earlier accident."
+    planned = PlannedCrash(extract_graph(narrative), [], "extracted")
+    summary = choose(narrative, planned, False, [Candidate("Unit 1 was probably speeding.", None)])
+    assert summary.source == SOURCE_GRAPH
+    assert summary.best.candidate.text == 'The narrative begins: "Unit 2 was traveling west in lane three."'

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from crashtransformer.infer.generation import Candidate
-from crashtransformer.metrics.claims import Claim, NarrativeFacts, check_claims, claim_figures
+from crashtransformer.metrics.claim_facts import Claim, NarrativeFacts
+from crashtransformer.metrics.claims import check_claims, claim_figures
 from crashtransformer.metrics.faithfulness import faithfulness_example
 from crashtransformer.metrics.sentences import sentence_spans
 
@@ -44,10 +45,12 @@ def rerank_score(quality: dict, model_score: float | None) -> float:
     return score + MODEL_SCORE_WEIGHT * (model_score or 0.0)
 
 
-def judge(candidate: Candidate, narrative: str, plan_lines: Sequence[str], facts: NarrativeFacts) -> RankedCandidate:
-    """One candidate's figures, unsupported claims and rerank score."""
+def judge(candidate: Candidate, narrative: str, plan_lines: Sequence[str], facts: NarrativeFacts,
+          wording: bool = True) -> RankedCandidate:
+    """One candidate's figures, unsupported claims and rerank score; `wording`: a model's words the
+    narrative never uses count as unsupported too (selection is stricter than the report)."""
     quality = faithfulness_example(candidate.text, narrative, list(plan_lines))
-    claims = check_claims(candidate.text, facts=facts, wording=True)  # selection is stricter than the report
+    claims = check_claims(candidate.text, facts=facts, wording=wording)
     quality.update({k: v for k, v in claim_figures(claims).items() if k != "unsupported_list"})
     return RankedCandidate(rerank_score(quality, candidate.score), candidate, quality, claims)
 

@@ -26,7 +26,7 @@ from crashtransformer.core.runtime import default_batch_size, free_gpu_memory, p
 from crashtransformer.infer.batching import Batching, batching_phrase, choose_batching
 from crashtransformer.infer.generation import Candidate, TorchGenerator, forbidden_sequences, generate_with_backend
 from crashtransformer.infer.rerank import RankedCandidate, clean_prefix, judge, rank_candidates
-from crashtransformer.metrics.claims import NarrativeFacts
+from crashtransformer.metrics.claim_facts import NarrativeFacts
 from crashtransformer.models.loading import input_limit, load_model, load_tokenizer
 from crashtransformer.plan.policy import ModelInputs
 from crashtransformer.plan.realize import realizations, with_scene
@@ -258,10 +258,13 @@ def choose(narrative: str, planned, truncated: bool, options: Sequence[Candidate
 
 def _realized(planned, narrative: str, facts: NarrativeFacts) -> RankedCandidate:
     """The most the graph can say that the claim checker passes (plan/realize.py realizations):
-    a hedging opening sentence, a manner or a cause the checker cannot find is left out."""
+    a hedging opening sentence, a manner or a cause the checker cannot find is left out. Their words
+    are the graph's phrases, the narrative's own and a fixed frame ("The narrative begins: ..."), so
+    the reported checker judges them, not the model's word list: a quoted opening beats "No cause or
+    collision could be read"."""
     judged = None
     for text in realizations(planned.graph, narrative):
-        judged = judge(Candidate(text, None), narrative, planned.plan_lines, facts)
+        judged = judge(Candidate(text, None), narrative, planned.plan_lines, facts, wording=False)
         if not judged.claims:
             return judged
     return judged

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import re
 
-from crashtransformer.plan.patterns import FAULT_UNDETERMINED  # noqa: F401  (the checker's blame rule)
+from crashtransformer.plan.fault_patterns import FAULT_UNDETERMINED  # noqa: F401  (the checker's blame rule)
 
 # ----------------------------------------------------------------------------- speculation
 # The words of a guess. Generation forbids them (infer/generation.py builds bad-word sequences
 # from this tuple) and the checker flags any that remain.
 HEDGE_WORDS: tuple[str, ...] = (
-    "likely", "unlikely", "probably", "possibly", "perhaps", "presumably", "potentially", "apparently",
+    "likely", "unlikely", "probable", "probably", "possibly", "perhaps", "presumably", "potentially", "apparently",
     "seemingly", "may", "might", "could have", "would have", "appears to", "appeared to", "seems", "seemed",
     "suggests", "suggesting", "suspected", "believed to",
 )
@@ -51,7 +51,14 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
      _cue(r"oncoming", r"on[\s-]coming", r"opposite", r"head[\s-]*on", r"facing", r"wrong\s+way")),
     ("blind spot or mirrors", re.compile(r"\bblind\s*spot|\bmirrors?\b|\bcheck(?:ed|ing)?\s+(?:for\s+)?(?:traffic|clearance)"),
      _cue(r"blind", r"mirror", r"check", r"clear", r"did\s*n[o']?t\s+see", r"never\s+saw", r"fail\w*\s+to\s+see")),
-    ("failed to stop", re.compile(r"\bfail\w*\s+to\s+(?:stop|brake|slow)|\b(?:unable|could\s*n[o']?t)\s+(?:to\s+)?(?:stop|brake|slow)"),
+    # "failed to stop in time" is a fault: the officer's failure, a stated cause a failed stop follows from, or a
+    # driver's admission; "unable to stop in time" is not one (docs/labelling-guide.md) and supports none
+    ("failed to stop", re.compile(r"\bfail\w*\s+to\s+(?:stop|brake|slow)"),
+     _cue(r"fail\w*\s+to\s+(?:stop|brake|slow|apply|control|maintain|keep|yield)", r"did\s*n[o']?t\s+(?:stop|brake|slow)", r"\bftcs\b",
+          r"\bftc\b", r"too\s+(?:clos|fast|quick)", r"to\s+clos", r"speed", r"disregard", r"(?:ran|run|through)\s+(?:the\s+|a\s+)?(?:red|stop)",
+          r"without\s+(?:stopping|braking)", r"brakes?\s+(?:fail|went\s+out|gave\s+out|did\s*n[o']?t)", r"distract|inattent|not\s+paying",
+          r"(?:look\w*|glanc\w*)\s+(?:down|away)", r"phone")),
+    ("unable to stop", re.compile(r"\b(?:unable|could\s*n[o']?t)\s+(?:to\s+)?(?:stop|brake|slow)"),
      _cue(r"stop", r"brak", r"slow", r"control", r"ftcs")),
     ("failed to maintain lane", re.compile(r"\bfail\w*\s+to\s+(?:maintain|keep|stay\s+in)\s+(?:\w+\s+){0,2}lane"),
      _cue(r"lane", r"drift", r"veer", r"fdsl", r"ftdsl", r"cross\w*\s+(?:the\s+|over\s+)*(?:center|line|stripe)")),
@@ -185,6 +192,6 @@ DIRECTIONS = {
     "east": _cue(r"east", r"\be\s*/?\s*b\b", r"\be\b"), "west": _cue(r"west", r"\bw\s*/?\s*b\b", r"\bw\b"),
 }
 # "in the outside lane": the narrative must name that lane ("outside lane", "#2 lane", "inside ln").
-LANE_CLAIM = re.compile(r"\b(inside|outside|left|right|center|middle|fast|slow|#\s*\d|number\s+\d|first|second|third)"
+LANE_CLAIM = re.compile(r"(?<![\w#])(inside|outside|left|right|center|middle|fast|slow|#\s*\d|number\s+\d|first|second|third)"
                         r"(?:[\s-]+most)?\s+(?:travel\s+|traffic\s+)?lanes?\b")
 DIRECTION_CLAIM = re.compile(r"\b(north|south|east|west)(?:bound|ward)?\b")

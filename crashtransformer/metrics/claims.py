@@ -14,16 +14,15 @@ on the hand labels of data/labels/cris_claim_labels.jsonl (docs/claim-labelling-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
 
 from crashtransformer.metrics import claim_patterns as cp
+from crashtransformer.metrics.claim_facts import Claim, NarrativeFacts, ParsedSummary, factor_family
 from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
-from crashtransformer.metrics.wording import narrative_stems, unsupported_words
+from crashtransformer.metrics.wording import unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
-from crashtransformer.plan.graph import at_fault_unit, extract_graph, towed_units
-from crashtransformer.plan.patterns import (ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, FAULT_LEFT_OPEN, NEGATABLE, NEGATION_BEFORE,
-                                            UNIT, normalize, unit_number)
+from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN
+from crashtransformer.plan.graph import towed_units
+from crashtransformer.plan.patterns import ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, UNIT, unit_number
 
 # How a factor claim is typed: the checker reports speed and impairment apart from other causes.
 _CLAIM_TYPE_OF_FAMILY = {"speed": "factor", "impairment": "impairment"}
@@ -33,7 +32,6 @@ _SUPPORTED_BY = {
     "driver_inattention": {"driver_inattention", "cell_phone"},
     "failed_single_lane": {"failed_single_lane", "unsafe_lane_change"},
 }
-_NON_MOTORIST_YIELD = frozenset({"pedestrian_failed_to_yield", "cyclist_failed_to_yield"})
 # A failure to yield is read into any entering or crossing of another's path (labellers accept it there).
 _YIELD_SCENE = re.compile(r"in\s+front\s+of|into\s+(?:the\s+)?(?:path|lane)|pull\w*\s+(?:out|into|onto|from)|turn\w*\s+(?:into|onto|in|left|right)"
                           r"|enter\w*|right\s+of\s+way|\byield|stop\s*sign|cross\w*|merg\w*|chang\w*\s+lanes?|exit\w*")
@@ -41,154 +39,7 @@ _SIGNAL_SCENE = re.compile(r"(?:obey|disregard|ran|run|through|against)\w*\s+(?:
 _MANNER_KEYS = {"rear-end": {"rear_end"}, "head-on": {"head_on"}, "sideswipe": {"sideswipe_same", "sideswipe_opposite"},
                 "angle": {"angle", "left_turn"}, "rollover": {"rollover"}, "pedestrian": {"pedestrian"},
                 "cyclist": {"cyclist"}, "parked vehicle": {"fixed_object"}}
-# a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
-_OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|with|into"
-                            r"|behind|toward|towards|past|passing)\s+(?:the\s+)?$")
-# "... on the part of Unit 2", "... by Unit 2": who the cause is pinned on; not "was struck by Unit 2", the striker
-_ON_THE_PART_OF = re.compile(r"[^.;]{0,40}?\b(?:on\s+the\s+part\s+of|(?<!struck\s)(?<!hit\s)(?<!impacted\s)(?<!contacted\s)"
-                             r"(?<!sideswiped\s)(?<!rear-ended\s)(?<!rear\sended\s)by)\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + UNIT.pattern)
-
-
-@dataclass(frozen=True)
-class Claim:
-    type: str  # factor, speed, impairment, blame, manner, unit, turn, control, conditions, injury, specifics, hedge
-    start: int  # the claim's characters in the summary
-    end: int
-    text: str
-    reason: str  # why the narrative does not support it
-
-    def to_dict(self) -> dict:
-        return {"type": self.type, "text": self.text, "span": [self.start, self.end], "reason": self.reason}
-
-
-class NarrativeFacts:
-    """What a narrative supports, computed once per crash and shared by all its candidates."""
-
-    def __init__(self, narrative: str, graph: dict | None = None):
-        self.text = normalize(narrative or "")
-        self.graph = graph if graph is not None else extract_graph(narrative or "", fallback=False)
-        self._near: dict[str, set[str]] = {}
-
-    @cached_property
-    def word_stems(self) -> frozenset[str]:
-        return narrative_stems(self.text)
-
-    def has(self, cue: re.Pattern) -> bool:
-        return cue.search(self.text) is not None
-
-    @cached_property
-    def factor_keys(self) -> set[str]:
-        """Causes the graph read, plus any factor phrasing anywhere in the text (not denied)."""
-        keys = {e["key"] for e in self.graph.get("events", []) if e.get("type") == "factor" and e.get("key")}
-        for key, regex in FACTOR_RES.items():
-            if key in keys or not any(t in self.text for t in FACTOR_TRIGGERS[key]):
-                continue
-            for match in regex.finditer(self.text):
-                if key not in NEGATABLE or not NEGATION_BEFORE.search(self.text[max(0, match.start() - 40):match.start()]):
-                    keys.add(key)
-                    break
-        return keys
-
-    @cached_property
-    def actors_by_family(self) -> dict[str, set[str]]:
-        actors: dict[str, set[str]] = {}
-        for event in self.graph.get("events", []):
-            if event.get("type") == "factor" and event.get("actor") and event.get("key") in FACTOR_BY_KEY:
-                unit = event["actor"].rsplit(":", 1)[-1]
-                actors.setdefault(_family(event["key"]), set()).add(unit)
-                if event["key"] in _NON_MOTORIST_YIELD:  # the cyclist failed to yield: not the driver who struck it
-                    actors.setdefault("yield", set()).add(unit)
-        return actors
-
-    def units_before(self, phrase: re.Pattern) -> set[str]:
-        """Units named ahead of `phrase` in a sentence where the narrative says it: who may have done it."""
-        if phrase.pattern not in self._near:
-            units: set[str] = set()
-            for match in phrase.finditer(self.text):
-                start = max(self.text.rfind(c, 0, match.start()) for c in ".;") + 1
-                units |= {f"U{unit_number(m)}" for m in UNIT.finditer(self.text, start, match.start())}
-            self._near[phrase.pattern] = units
-        return self._near[phrase.pattern]
-
-    def units_near(self, family: str) -> set[str]:
-        """Units named ahead of a cause of `family` in a sentence that states it: who may have done it
-        ("unit 1 was behind unit 2 and failed to control speed"), not the unit it was done to
-        ("unit 2 failed to yield, striking unit 1")."""
-        keys = [k for k in FACTOR_RES if k != "pedestrian_acts" and _family(k) == family]
-        return set().union(*(self.units_before(FACTOR_RES[key]) for key in keys))
-
-    @cached_property
-    def collisions(self) -> list[dict]:
-        """Collisions read by rule (a learned manner is a guess and supports nothing)."""
-        return [e for e in self.graph.get("events", [])
-                if e.get("type") == "collision" and not str(e.get("rule", "")).startswith("learned")]
-
-    @cached_property
-    def manners(self) -> set[str]:
-        return {e["key"] for e in self.collisions if e.get("key")}
-
-    @cached_property
-    def strikes(self) -> set[tuple[str, str]]:
-        return {(e["actor"].rsplit(":", 1)[-1], e["target"].rsplit(":", 1)[-1]) for e in self.collisions
-                if e.get("actor") and e.get("target")}
-
-    @cached_property
-    def unit_numbers(self) -> set[int]:
-        graph_units = {int(e["id"].rsplit(":U", 1)[-1]) for e in self.graph.get("entities", [])
-                       if e.get("type") == "unit" and e.get("id", "").rsplit(":", 1)[-1][1:].isdigit()}
-        return {unit_number(m) for m in UNIT.finditer(self.text)} | graph_units
-
-    @cached_property
-    def fault_undetermined(self) -> bool:
-        return self.has(cp.FAULT_UNDETERMINED)
-
-    @cached_property
-    def at_fault(self) -> str | None:
-        return at_fault_unit(self.graph)
-
-
-def _family(key: str) -> str:
-    return FACTOR_BY_KEY[key].family if key in FACTOR_BY_KEY else "yield"
-
-
-class _Summary:
-    """A summary's normalized text, its sentences and unit mentions, and the claims found so far."""
-
-    def __init__(self, summary: str):
-        self.original, self.text = summary, normalize(summary)
-        self.units = [(m.start(), m.end(), f"U{unit_number(m)}") for m in UNIT.finditer(self.text)]
-        self.found: list[Claim] = []
-        self.spans: list[tuple[int, int]] = []  # every claim span met, supported or not
-
-    def claim_at(self, match: re.Match | tuple[int, int], deniable: bool = True) -> tuple[int, int] | None:
-        """The span, unless an earlier claim covers it or (`deniable`) the summary denies it ("no sign
-        of ..."). Words the narrative never uses are not deniable: "did not adequately scan" judges."""
-        start, end = match.span() if isinstance(match, re.Match) else match
-        if any(start < e and s < end for s, e in self.spans):
-            return None
-        self.spans.append((start, end))
-        sentence_start = max(self.text.rfind(".", 0, start), self.text.rfind(";", 0, start)) + 1
-        if deniable and NEGATION_BEFORE.search(self.text[max(sentence_start, start - 30):start]):
-            return None
-        return start, end
-
-    def unsupported(self, kind: str, span: tuple[int, int], reason: str) -> None:
-        self.found.append(Claim(kind, span[0], span[1], self.original[span[0]:span[1]], reason))
-
-    def subject_before(self, position: int, end: int | None = None) -> str | None:
-        """Who the claim at `position` is about: the unit of "... on the part of Unit 2" right after
-        it, else the unit named last before it in the same sentence."""
-        if end is not None:
-            after = _ON_THE_PART_OF.match(self.text, end)
-            if after:
-                return f"U{unit_number(after)}"
-        sentence_start = max(self.text.rfind(c, 0, position) for c in ".;!?") + 1
-        named = [(start, unit) for start, _, unit in self.units if sentence_start <= start < position]
-        actors = [unit for start, unit in named if not _OBJECT_BEFORE.search(self.text, sentence_start, start)]
-        return (actors or [unit for _, unit in named] or [None])[-1]
-
-
-def _check_factors(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_factors(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for key, regex in FACTOR_RES.items():
         if key == "pedestrian_acts" or not any(t in summary.text for t in FACTOR_TRIGGERS[key]):
             continue
@@ -196,7 +47,7 @@ def _check_factors(summary: _Summary, facts: NarrativeFacts) -> None:
             span = summary.claim_at(match)
             if span is None:
                 continue
-            family = _family(key)
+            family = factor_family(key)
             kind = "speed" if key == "unsafe_speed" else _CLAIM_TYPE_OF_FAMILY.get(family, "factor")
             if not _factor_supported(key, facts):
                 label = FACTOR_BY_KEY[key].plan_text if key in FACTOR_BY_KEY else "failed to yield"
@@ -208,15 +59,15 @@ def _check_factors(summary: _Summary, facts: NarrativeFacts) -> None:
 
 
 def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
-    if key == "yield" or _family(key) == "yield":
-        return any(_family(k) == "yield" for k in facts.factor_keys) or "left_turn" in facts.manners \
+    if key == "yield" or factor_family(key) == "yield":
+        return any(factor_family(k) == "yield" for k in facts.factor_keys) or "left_turn" in facts.manners \
             or facts.has(_YIELD_SCENE)
     if key == "disregarded_signal" and facts.has(_SIGNAL_SCENE):
         return True
     return bool(_SUPPORTED_BY.get(key, {key}) & facts.factor_keys)
 
 
-def _check_blame(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int], family: str) -> None:
+def _check_blame(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], family: str) -> None:
     """A cause pinned on a unit: the narrative must not give it to another, nor leave fault open."""
     actors = facts.actors_by_family.get(family, set())
     # the graph gives the cause to another unit, and no sentence stating it names this one
@@ -224,7 +75,7 @@ def _check_blame(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int]
                  actors, actors | facts.units_near(family))
 
 
-def _check_fault_words(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_fault_words(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for match in cp.FAULT_CLAIM.finditer(summary.text):
         subject = summary.subject_before(match.start())
         span = summary.claim_at(match)
@@ -233,7 +84,7 @@ def _check_fault_words(summary: _Summary, facts: NarrativeFacts) -> None:
             _check_owner(summary, span, subject, facts.fault_undetermined, blamed, blamed)
 
 
-def _check_owner(summary: _Summary, span: tuple[int, int], subject: str | None, left_open: bool,
+def _check_owner(summary: ParsedSummary, span: tuple[int, int], subject: str | None, left_open: bool,
                  owners: set[str], allowed: set[str]) -> None:
     """The one blame rule: a claim pinned on `subject` is unsupported where the narrative leaves fault
     open, or gives it to `owners` and `subject` is not among the units it may be said of (`allowed`)."""
@@ -245,7 +96,7 @@ def _check_owner(summary: _Summary, span: tuple[int, int], subject: str | None, 
         summary.unsupported("blame", span, f"blames {subject}; the narrative gives this to {', '.join(sorted(owners))}")
 
 
-def _check_cued(summary: _Summary, facts: NarrativeFacts, kind: str, table) -> None:
+def _check_cued(summary: ParsedSummary, facts: NarrativeFacts, kind: str, table) -> None:
     """Claims of a (name, claim pattern, support cue) table: each needs its cue in the narrative."""
     for name, claim, cue in table:
         for match in claim.finditer(summary.text):
@@ -260,7 +111,7 @@ def _check_cued(summary: _Summary, facts: NarrativeFacts, kind: str, table) -> N
                 _check_cause_owner(summary, facts, span, claim)
 
 
-def _check_cause_owner(summary: _Summary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
+def _check_cause_owner(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
     """A cause outside the catalogue pinned on a unit ("Unit 1 failed to stop in time"): the unit must be
     the one the narrative blames, or one it names where it says the same ("unit 2 was unable to stop"),
     and the officer must not leave fault open ("no witnesses" alone does not: a lone unit still lost control)."""
@@ -269,7 +120,7 @@ def _check_cause_owner(summary: _Summary, facts: NarrativeFacts, span: tuple[int
                  blamed, blamed | facts.units_before(claim))
 
 
-def _check_extra_factors(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_extra_factors(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     _check_cued(summary, facts, "factor", cp.EXTRA_FACTORS)
     for match in cp.SAFE_SPEED.finditer(summary.text):
         span = summary.claim_at(match)
@@ -277,7 +128,7 @@ def _check_extra_factors(summary: _Summary, facts: NarrativeFacts) -> None:
             summary.unsupported("factor", span, "the narrative says nothing of speed")
 
 
-def _check_objects(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_objects(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for match in cp.ANIMAL.finditer(summary.text):
         span = summary.claim_at(match)
         word = match.group().rstrip("s")
@@ -290,7 +141,7 @@ def _check_objects(summary: _Summary, facts: NarrativeFacts) -> None:
                 summary.unsupported("manner", span, f"the narrative mentions no {match.group()}")
 
 
-def _check_units(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for start, end, unit in summary.units:
         number = int(unit[1:])
         if number not in facts.unit_numbers and (facts.unit_numbers or number > 1):
@@ -311,7 +162,7 @@ def _check_units(summary: _Summary, facts: NarrativeFacts) -> None:
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
 
 
-def _check_simple(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_simple(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for claim, cue, kind, name in ((cp.INJURY, cp.INJURY_SUPPORT, "injury", "injuries"),
                                    (cp.IMPAIRMENT_WORD, cp.IMPAIRMENT_SUPPORT, "impairment", "impairment")):
         for match in claim.finditer(summary.text):
@@ -324,8 +175,7 @@ def _check_simple(summary: _Summary, facts: NarrativeFacts) -> None:
             summary.unsupported("specifics", span, f"the narrative gives no {match[1]}bound travel")
     for match in cp.LANE_CLAIM.finditer(summary.text):
         span = summary.claim_at(match)
-        name = re.escape(match[1]).replace(r"\ ", r"\s*")
-        if span and not facts.has(re.compile(name + r"(?:[\s-]+most)?\s+(?:\w+\s+){0,2}?(?:lanes?|ln)\b")):
+        if span and not facts.has(_lane_named(match[1])):
             summary.unsupported("specifics", span, f"the narrative names no {match[1]} lane")
     for invented in invented_places(summary.original, facts.text):
         found = re.search(r"(?<![\w.])" + re.escape(invented) + r"(?![\w])", summary.text)
@@ -334,13 +184,22 @@ def _check_simple(summary: _Summary, facts: NarrativeFacts) -> None:
             summary.unsupported("specifics", span, f"the narrative never mentions {invented}")
 
 
-def _check_hedges(summary: _Summary) -> None:
+def _lane_named(name: str) -> re.Pattern:
+    """The narrative naming the lane a summary names: "the outside lane"; a numbered one as "#2 lane",
+    "number 2 lane", "lane 2" or "lane #2"."""
+    number = re.sub(r"\D", "", name)
+    if number:
+        return re.compile(rf"(?:#|number|no\.?)\s*{number}\s+(?:\w+\s+){{0,2}}?(?:lanes?|ln)\b|\b(?:lanes?|ln)\s*(?:#|number|no\.?)?\s*{number}\b")
+    return re.compile(re.escape(name) + r"(?:[\s-]+most)?\s+(?:\w+\s+){0,2}?(?:lanes?|ln)\b")
+
+
+def _check_hedges(summary: ParsedSummary) -> None:
     for match in cp.HEDGE.finditer(summary.text):
         summary.spans.append(match.span())
         summary.unsupported("hedge", match.span(), "speculation: the narrative records what happened, not a guess")
 
 
-def _check_wording(summary: _Summary, facts: NarrativeFacts) -> None:
+def _check_wording(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     """Words the narrative never uses (metrics/wording.py), adjacent ones as one claim: "failed to
     properly assess and execute" is one judgment, not three."""
     groups: list[list[tuple[int, int, str]]] = []
@@ -364,7 +223,7 @@ def check_claims(summary: str, narrative: str | None = None, graph: dict | None 
     never uses (metrics/wording.py), stricter than a reader: what `run` selects with, not what it
     reports (the rates are the reader-validated checker's, docs/faithfulness.md)."""
     facts = facts or NarrativeFacts(narrative or "", graph)
-    parsed = _Summary(summary or "")
+    parsed = ParsedSummary(summary or "")
     _check_hedges(parsed)
     _check_factors(parsed, facts)
     _check_fault_words(parsed, facts)

@@ -23,7 +23,8 @@ from crashtransformer.core.logs import log
 from crashtransformer.core.runtime import device_name
 from crashtransformer.metrics.text import BLEU_STAT_KEYS, ROUGE_PARTS, ROUGE_TYPES, corpus_bleu_from_stats, \
     text_metric_settings, text_metrics_example
-from crashtransformer.metrics.claims import CLAIM_SETTINGS, NarrativeFacts, check_claims, claim_figures
+from crashtransformer.metrics.claim_facts import NarrativeFacts
+from crashtransformer.metrics.claims import CLAIM_SETTINGS, check_claims, claim_figures
 from crashtransformer.metrics.faithfulness import FAITHFULNESS_SETTINGS, faithfulness_example
 
 # Below this many pairs a second process costs more to start than it saves.

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from crashtransformer.plan import collision_patterns as cp
+from crashtransformer.plan import fault_patterns as fp
 from crashtransformer.plan import learned
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.confidence import manner_confidence
@@ -155,7 +156,7 @@ def _officer_finding(doc: Narrative, collisions: list[Collision]) -> None:
     if not collisions:
         return
     stated = stated_fault(doc) if "fault" in doc.norm or "caused" in doc.norm else None
-    left_open = pp.FAULT_LEFT_OPEN.search(doc.norm) if stated is None else None
+    left_open = fp.FAULT_LEFT_OPEN.search(doc.norm) if stated is None else None
     first = next((c for c in collisions if c.manner), collisions[0])
     if stated is not None:
         first.at_fault, first.fault_span = stated[0], stated[1:]

@@ -104,8 +104,8 @@ def _turning(c: Clash) -> str | None:
 
 
 def _planes(c: Clash) -> str | None:
-    if len(c.parts) < 2:
-        return None
+    if len(c.parts) < 2 or (c.target is None and len(c.doc.units()) < 2):
+        return None  # a lone unit's own damaged areas ("front right ... back right") met no other unit
     if c.did(c.scene.backing, c.actor) or c.did(c.scene.backing, c.target):
         return "backing"  # whatever planes met, a reversing unit makes it a backing crash
     pair = set(c.parts[:2])

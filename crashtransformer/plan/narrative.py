@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from crashtransformer.plan import collision_patterns as cp
+from crashtransformer.plan import fault_patterns as fp
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.confidence import factor_confidence
 
@@ -202,7 +203,7 @@ def claimed(doc: Narrative, start: int) -> bool:
         return False
     # one driver's word against the other's, or fault left open: a claim; an account nobody disputes stands
     speakers = {_speaker(doc, other) for other in pp.SPEECH.finditer(doc.norm)}
-    return accused[-1].key in speakers or pp.FAULT_UNDETERMINED.search(doc.norm) is not None
+    return accused[-1].key in speakers or fp.FAULT_UNDETERMINED.search(doc.norm) is not None
 
 
 def _speaker(doc: Narrative, speech: re.Match) -> str | None:
@@ -242,10 +243,10 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
     """(unit, start, end) of the officer's own finding of fault ("unit 1 was the at fault vehicle",
     "the driver of unit 1 admitted she was at fault"): none where the sentence leaves it open, denies
     it, or is one party's word about the other."""
-    for match in pp.FAULT_STATED.finditer(doc.norm):
+    for match in fp.FAULT_STATED.finditer(doc.norm):
         sentence_start, sentence_end = doc.sentence(match.start())
         before = doc.norm[max(sentence_start, match.start() - 40):match.start()]
-        if pp.FAULT_NOT_NAMED.search(before) or pp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) \
+        if fp.FAULT_NOT_NAMED.search(before) or fp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) \
                 or claimed(doc, match.start()):
             continue
         subject = subject_of(doc, match.start())

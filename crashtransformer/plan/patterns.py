@@ -43,7 +43,7 @@ def normalize(text: str) -> str:
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 UNIT = re.compile(
     r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
-    + "|".join(_NUMBER_WORDS) + r")\b"
+    + "|".join(_NUMBER_WORDS) + r")(?:\b|(?=s\b))"  # "unit 2s left side", "unit twos rear": a possessive without its apostrophe
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
     # a bare "#1" only as a subject ("#1 was traveling nb"): "the #2 lane" is a lane
     r"|(?<![\w#])(?<!lane\s)(?<!exit\s)(?<!fm\s)(?<!no\s)(?<!number\s)(?<!the\s)"
@@ -60,7 +60,7 @@ TOWING_AFTER = re.compile(r"\s*[(,/]?\s*(?:which\s+|who\s+|while\s+)?(?:was\s+|i
 TOWING_UNIT = re.compile(r"\b(?:towing|pulling|hauling)\s+(?=unit|veh|v\d|u\d|#)")
 TOWED_BY_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+)?(?:being\s+)?towed\s+by\s+(?=\S)")
 PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
-CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|pedal ?cycl\w*|bikes?\b|bike rider)")
+CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|peda(?:l\s?)?cycl\w*|bikes?\b|bike rider)")
 FIXED_OBJECT = compile_literal_first(
     r"\b(?:(?:utility|light|power|telephone|phone|street ?light|sign|traffic signal|signal|electric|wooden|metal)\s+poles?"
     r"|poles?|trees?|fences?|guard ?rails?|guard ?wall|(?:cable |median |metal |hand ?)?railings?|(?:gas |water |electric )?meters?|bollards?|dumpsters?|"
@@ -136,7 +136,9 @@ _FAIL = r"(?:fa[il]l(?:ed|ing|ure|s)?|faild|fialed|did\s+not|didn'?t|neglected|f
 _CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|cont\.?|contr\.?|ctrl\.?)|\bftc)\s+(?:{_YOU}\s+)*(?:speed|spd|velocity)"
 _YIELD = (
     rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bwithout\s+yielding|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
-    r"|(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
+    # "deprived unit 2 of the ability to yield right of way": a unit kept from yielding did not fail to
+    + "|" + "".join(rf"(?<!{word}\sto\s)" for word in ("ability", "chance", "opportunity", "time", "room"))
+    + r"(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
 )
 _RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
 
@@ -306,26 +308,6 @@ IMPLIED_MANNER = {
 
 # A narrative that names alcohol itself, not only "intoxicated" or "DWI" (plan/realize.py, metrics/claims.py)
 ALCOHOL_NAMED = compile_literal_first(r"\b(?:alcohol\w*|drinking|drank|drunk\w*|beers?|liquor|whiskey|vodka|wine|bac|breath\s+(?:test|sample)|breathalyzer)\b")
-
-# The officer writes that fault was not established: a summary that blames anyone then says more,
-# and the graph names no unit at fault (plan/collisions.py); "no witnesses" alone leaves the graph's reading.
-_NOT_DETERMINED = (r"(?:(?:unable|could\s*n[o']?t|can\s*n[o']?t|cannot|not\s+able)\s+(?:to\s+)?(?:be\s+)?determin\w*|\bundetermin\w*"
-                   r"|\bnot\s+(?:be\s+)?(?:determined|established)\b)")
-_FAULT_WORD = r"(?:\bfault|\bwho\b|\bwhich\b|\bcaus\w*|\bresponsib\w*|\bblame)"  # not "an undetermined speed"
-_FAULT_LEFT_OPEN = (
-    _FAULT_WORD + r"[^.;]{0,60}?" + _NOT_DETERMINED + "|" + _NOT_DETERMINED + r"[^.;]{0,40}?" + _FAULT_WORD
-    + r"|(?<!his\s)(?<!her\s)\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
-    r"|\bdiffering\s+(?:statements?|stories|accounts)|\bboth\s+(?:drivers|parties|units|operators)\s+"
-    r"(?:stated|claimed|advised|said)\s+(?:\w+\s+){0,6}?(?:green|right\s+of\s+way)|\bfault\s+(?:could|can|was)\s+not\b"
-    r"|\b(?:unknown|unclear)\s+(?:which|who)\b")
-FAULT_LEFT_OPEN = compile_literal_first(_FAULT_LEFT_OPEN)
-FAULT_UNDETERMINED = compile_literal_first(_FAULT_LEFT_OPEN + r"|\bno\s+(?:independent\s+)?witness\w*")
-
-# The officer names the unit at fault ("unit 1 was at fault", "unit 2 found at fault", "the driver of
-# unit 1 admitted she was at fault"); plan/narrative.py stated_fault finds whose.
-FAULT_STATED = compile_literal_first(r"\bat[\s-]?fault\b|\bcaused\s+(?:the\s+|this\s+)?(?:collision|crash|accident)\b")
-# "both drivers said they were at fault", "not at fault", "who was at fault": no one named
-FAULT_NOT_NAMED = re.compile(r"\b(?:both|neither|either|who|which|whom|whether|if|not|no|they|nobody|none)\b[^.;]{0,30}$")
 
 # Manners whose striking unit is at fault when no factor names anyone (plan/graph.py at_fault_unit).
 STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on",

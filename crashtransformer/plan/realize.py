@@ -18,7 +18,8 @@ from collections.abc import Iterator
 
 from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, MANNER_BY_PLAN_TEXT, PlanStep
 from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, person_units, plan_steps_from_graph
-from crashtransformer.plan.patterns import ALCOHOL_NAMED, FAULT_UNDETERMINED, SENTENCE_END, UNIT, normalize
+from crashtransformer.plan.fault_patterns import FAULT_UNDETERMINED
+from crashtransformer.plan.patterns import ALCOHOL_NAMED, SENTENCE_END, UNIT, normalize
 
 # Each cause as a verb phrase after the unit ("Unit 1 <phrase>").
 CAUSE_PHRASES = {

@@ -26,7 +26,9 @@ STOPPED = compile_literal_first(
 MOVED_OFF = compile_literal_first(r"\b(?:proceed\w*|pull(?:ed|ing)\s+(?:out|forward|into|onto)|enter(?:ed|ing)|began\s+to\s+(?:cross|turn|go)"
                        r"|started\s+to\s+(?:cross|turn|go)|attempt\w*\s+to\s+(?:cross|turn|go|enter))\b")
 # "unit 1 followed unit 2 until sight of it was lost" is a pursuit after the crash, not a queue
-BEHIND = compile_literal_first(r"\b(?:behind|following|followed(?!\s+(?:\S+\s+){1,3}?(?:until|home|to\s+(?:the|its|his|her)))|in\s+front\s+of|ahead\s+of)\b")
+# "unit 2 was approaching the rear of unit 1": a follower too
+BEHIND = compile_literal_first(r"\b(?:behind|following|followed(?!\s+(?:\S+\s+){1,3}?(?:until|home|to\s+(?:the|its|his|her)))|in\s+front\s+of|ahead\s+of"
+                               r"|(?:approach\w*|c(?:a|o)me\s+up\s+(?:on|to))\s+(?:the\s+)?rear\s+(?:end\s+)?of)\b")
 # Two units side by side: going the same way
 SIDE_BY_SIDE = compile_literal_first(r"\b(?:next\s+to|beside|alongside|side\s+by\s+side)\b")
 NOT_A_PLACE = compile_literal_first(r"\b(?:turn\w*|pull\w*|enter\w*|cross\w*|merg\w*|chang\w*|cut|came\s+out|back\w*|stepped|ran|walk\w*)\b")

@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crashtransformer.metrics.claims import Claim, NarrativeFacts, check_claims
+from crashtransformer.metrics.claim_facts import Claim, NarrativeFacts
+from crashtransformer.metrics.claims import check_claims
 from crashtransformer.metrics.sentences import split_sentences
 
 # Where a clause may be cut: the claim's clause starts at the last of these before it. A bare " or "

@@ -343,7 +343,7 @@ graphs = st.fixed_dictionaries({"Crash_ID": st.one_of(crash_ids, st.integers())}
 
 def _use_graph(graph: dict) -> None:
     """What run, realize and the claim checks do with a supplied graph: none may raise."""
-    from crashtransformer.metrics.claims import NarrativeFacts
+    from crashtransformer.metrics.claim_facts import NarrativeFacts
     from crashtransformer.plan.realize import realize_summary
 
     assert all(isinstance(line, str) for line in plan_lines_from_external_graph(graph))
