@@ -1,5 +1,5 @@
 """Crash graphs on police prose as it is typed: misspellings, possessives without an apostrophe, a
-follower told by "approaching the rear", and fault left open without the word "conflicting".
+follower told by "approaching the rear", and fault left open as typed.
 Each narrative is written for the test in the style of the CR-3 narratives, not copied from them."""
 
 from __future__ import annotations
@@ -35,9 +35,12 @@ def test_a_lone_units_damaged_areas_are_no_sideswipe():
     assert primary_manner(extract_graph(narrative, "7")) == "fixed_object"
 
 
-def test_a_possessive_without_its_apostrophe_is_the_unit():
-    graph = _graph("Unit 1 was southbound. Unit 1 glanced away and struck unit 2s left side with its front end.")
-    assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
+@pytest.mark.parametrize("narrative", [
+    "Unit 1 was southbound. Unit 1 glanced away and struck unit 2s left side with its front end.",
+    "Unit one was southbound. Unit one glanced away and struck unit twos rear bumper with its front end.",
+])
+def test_a_possessive_without_its_apostrophe_is_the_unit(narrative):
+    assert collision_roles(_graph(narrative)) == {"U1": "striking", "U2": "struck"}
 
 
 @pytest.mark.parametrize("narrative, fault", [
@@ -46,12 +49,8 @@ def test_a_possessive_without_its_apostrophe_is_the_unit():
      "undertermaned who was the striking vehicle.", None),
     ("Unit 2 said Unit 1 made a lane change into the middle lane. I was unable to dertemine who occupied the middle "
      "lane first. Unit 1 and Unit 2 collided.", None),
-    # each driver says the light was green for them: the officer names no one
-    ("Unit 1 was northbound and Unit 2 westbound. Unit 1 said he had a green light and entered the intersection. "
-     "Unit 2 said she had a green light that turned yellow. Unit 2 struck Unit 1.", None),
-    # one driver's green light alone leaves the reading of the scene
-    ("Unit 1 was northbound and Unit 2 westbound. Unit 1 said he had a green light. Unit 2 ran the red light and "
-     "struck Unit 1.", "U2"),
+    # the officer's typed finding still blames
+    ("Unit 1 failed to control speed and struck the back of Unit 2. Unit 1 was determined to be at fault.", "U1"),
 ])
 def test_fault_left_open_as_typed(narrative, fault):
     assert at_fault_unit(_graph(narrative)) == fault
@@ -61,6 +60,17 @@ def test_a_unit_kept_from_yielding_did_not_fail_to_yield():
     graph = _graph("Unit 2 stopped at the stop sign and began across. Unit 1 was traveling at a very high rate of "
                    "speed, which deprived Unit 2 of the ability to yield right of way at the stop sign to Unit 1.")
     assert not [e for e in graph["events"] if e["type"] == "factor" and e["key"].startswith("yield")]
+
+
+@pytest.mark.parametrize("narrative, factor", [
+    ("Unit 1 had ample time to yield right of way to Unit 2 but turned left into its path and struck Unit 2.",
+     "yield_turning_left"),
+    ("Unit 1 had the chance to yield the right of way to Unit 2 but pulled out from the stop sign and struck Unit 2.",
+     "yield_stop_sign"),
+])
+def test_a_unit_that_had_time_to_yield_and_did_not_failed_to(narrative, factor):
+    graph = _graph(narrative)
+    assert [e["key"] for e in graph["events"] if e["type"] == "factor"] == [factor] and at_fault_unit(graph) == "U1"
 
 
 def test_the_probable_cause_is_a_hedge():

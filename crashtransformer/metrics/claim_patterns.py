@@ -55,9 +55,10 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     # driver's admission; "unable to stop in time" is not one (docs/labelling-guide.md) and supports none
     ("failed to stop", re.compile(r"\bfail\w*\s+to\s+(?:stop|brake|slow)"),
      _cue(r"fail\w*\s+to\s+(?:stop|brake|slow|apply|control|maintain|keep|yield)", r"did\s*n[o']?t\s+(?:stop|brake|slow)", r"\bftcs\b",
-          r"\bftc\b", r"too\s+(?:clos|fast|quick)", r"to\s+clos", r"speed", r"disregard", r"(?:ran|run|through)\s+(?:the\s+|a\s+)?(?:red|stop)",
-          r"without\s+(?:stopping|braking)", r"brakes?\s+(?:fail|went\s+out|gave\s+out|did\s*n[o']?t)", r"distract|inattent|not\s+paying",
-          r"(?:look\w*|glanc\w*)\s+(?:down|away)", r"phone")),
+          r"\bftc\b", r"too\s+(?:clos|fast|quick)", r"to\s+clos", r"unsafe\s+speed|speeding|high\s+rate\s+of\s+speed",
+          r"disregard", r"(?:ran|run)\s+(?:the\s+|a\s+)?(?:red|stop)", r"without\s+(?:stopping|braking)",
+          r"brakes?\s+(?:fail|went\s+out|gave\s+out|did\s*n[o']?t)", r"distract|inattent|not\s+paying",
+          r"(?:look\w*|glanc\w*)\s+(?:down|away)", r"\b(?:cell\s*)?phone\b(?!\s+pole)")),  # not "a telephone pole"
     ("unable to stop", re.compile(r"\b(?:unable|could\s*n[o']?t)\s+(?:to\s+)?(?:stop|brake|slow)"),
      _cue(r"stop", r"brak", r"slow", r"control", r"ftcs")),
     ("failed to maintain lane", re.compile(r"\bfail\w*\s+to\s+(?:maintain|keep|stay\s+in)\s+(?:\w+\s+){0,2}lane"),

@@ -184,12 +184,19 @@ def _check_simple(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             summary.unsupported("specifics", span, f"the narrative never mentions {invented}")
 
 
+_NUMBER_WORDS = ("", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")  # "lane two"
+_ORDINALS = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")  # "second lane", not "two lanes"
+
+
 def _lane_named(name: str) -> re.Pattern:
     """The narrative naming the lane a summary names: "the outside lane"; a numbered one as "#2 lane",
-    "number 2 lane", "lane 2" or "lane #2"."""
+    "number 2 lane", "lane 2", "lane two" or "second lane" - not "unit #2 changed lanes"."""
     number = re.sub(r"\D", "", name)
     if number:
-        return re.compile(rf"(?:#|number|no\.?)\s*{number}\s+(?:\w+\s+){{0,2}}?(?:lanes?|ln)\b|\b(?:lanes?|ln)\s*(?:#|number|no\.?)?\s*{number}\b")
+        word, ordinal = (_NUMBER_WORDS[int(number)], _ORDINALS[int(number)]) if 0 < int(number) < 10 else (number, number)
+        return re.compile(rf"(?<!unit\s)(?<!veh\s)(?<!vehicle\s)(?:#|number\s|no\.?\s?)\s*{number}\s+"
+                          r"(?:(?:travel|traffic|through|turn|left|right)\s+)?(?:lanes?|ln)\b"
+                          rf"|\b(?:lane|ln)\s*(?:#|number|no\.?)?\s*(?:{number}|{word})\b|\b{ordinal}\s+(?:travel\s+|traffic\s+)?lane\b")
     return re.compile(re.escape(name) + r"(?:[\s-]+most)?\s+(?:\w+\s+){0,2}?(?:lanes?|ln)\b")
 
 

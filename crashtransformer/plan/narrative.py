@@ -320,6 +320,8 @@ def find_factors(doc: Narrative) -> list[Factor]:
         subject = subject_of(doc, start)
         how = "stated"
         if key == "yield":
+            if pp.KEPT_FROM.search(doc.norm, max(doc.sentence(start)[0], start - 80), start):
+                continue
             resolved = _resolve_yield(doc, start, end, subject)
             if resolved is None:
                 if subject is not None and subject.kind == "unit":

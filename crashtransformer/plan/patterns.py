@@ -125,6 +125,10 @@ CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ra
 # "driver unit 2 claimed that unit 1 changed lanes when unsafe": a party's claim, not the officer's finding
 CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
 CLAUSE_BREAK = re.compile(r",\s|\b(?:but|however|video|witness(?:es)?|the\s+officer|i)\s")  # where a claim's clause ends
+# "deprived unit 2 of the ability to yield", "gave unit 1 no time to yield": a unit kept from yielding did not
+# fail to ("had ample time to yield" is no such thing)
+KEPT_FROM = re.compile(r"\b(?:depriv\w*|prevent\w*|kept|no|not|without|n't|never|unable|lack\w*)\b[^.;]{0,40}?"
+                       r"\b(?:ability|chance|opportunity|time|room)\s+(?:\w+\s+){0,3}?to\s+$")
 NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
 # "alcohol was not a factor", "phone not in use", "intoxication results are pending"; "... and could not stop"
 # negates the stopping, not the factor
@@ -136,9 +140,7 @@ _FAIL = r"(?:fa[il]l(?:ed|ing|ure|s)?|faild|fialed|did\s+not|didn'?t|neglected|f
 _CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|cont\.?|contr\.?|ctrl\.?)|\bftc)\s+(?:{_YOU}\s+)*(?:speed|spd|velocity)"
 _YIELD = (
     rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bwithout\s+yielding|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
-    # "deprived unit 2 of the ability to yield right of way": a unit kept from yielding did not fail to
-    + "|" + "".join(rf"(?<!{word}\sto\s)" for word in ("ability", "chance", "opportunity", "time", "room"))
-    + r"(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
+    r"|(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
 )
 _RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
 
