@@ -8,9 +8,9 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from crashtransformer.metrics import claim_patterns as cp
 from crashtransformer.metrics.wording import narrative_stems
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
+from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERMINED
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
 from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
 
@@ -114,11 +114,22 @@ class NarrativeFacts:
 
     @cached_property
     def fault_undetermined(self) -> bool:
-        return self.has(cp.FAULT_UNDETERMINED)
+        """The officer leaves fault open, or says no one witnessed it: no factor claim may blame a unit."""
+        return self.has(FAULT_UNDETERMINED)
+
+    @cached_property
+    def fault_left_open(self) -> bool:
+        """The officer's own words leave fault open ("no witnesses" alone does not: a lone unit still lost control)."""
+        return self.has(FAULT_LEFT_OPEN)
 
     @cached_property
     def at_fault(self) -> str | None:
         return at_fault_unit(self.graph)
+
+    @cached_property
+    def blamed(self) -> set[str]:
+        """The unit the narrative blames, as a set (empty when it blames none)."""
+        return {self.at_fault} if self.at_fault else set()
 
 
 def factor_family(key: str) -> str:

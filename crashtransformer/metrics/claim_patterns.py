@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import re
 
-from crashtransformer.plan.fault_patterns import FAULT_UNDETERMINED  # noqa: F401  (the checker's blame rule)
-
 # ----------------------------------------------------------------------------- speculation
 # The words of a guess. Generation forbids them (infer/generation.py builds bad-word sequences
 # from this tuple) and the checker flags any that remain.

@@ -20,9 +20,8 @@ from crashtransformer.metrics.claim_facts import Claim, NarrativeFacts, ParsedSu
 from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
 from crashtransformer.metrics.wording import unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
-from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN
 from crashtransformer.plan.graph import towed_units
-from crashtransformer.plan.patterns import ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, UNIT, unit_number
+from crashtransformer.plan.patterns import ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NUMBER_WORDS, UNIT, unit_number
 
 # How a factor claim is typed: the checker reports speed and impairment apart from other causes.
 _CLAIM_TYPE_OF_FAMILY = {"speed": "factor", "impairment": "impairment"}
@@ -80,8 +79,7 @@ def _check_fault_words(summary: ParsedSummary, facts: NarrativeFacts) -> None:
         subject = summary.subject_before(match.start())
         span = summary.claim_at(match)
         if span is not None:
-            blamed = {facts.at_fault} if facts.at_fault else set()
-            _check_owner(summary, span, subject, facts.fault_undetermined, blamed, blamed)
+            _check_owner(summary, span, subject, facts.fault_undetermined, facts.blamed, facts.blamed)
 
 
 def _check_owner(summary: ParsedSummary, span: tuple[int, int], subject: str | None, left_open: bool,
@@ -114,10 +112,9 @@ def _check_cued(summary: ParsedSummary, facts: NarrativeFacts, kind: str, table)
 def _check_cause_owner(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
     """A cause outside the catalogue pinned on a unit ("Unit 1 failed to stop in time"): the unit must be
     the one the narrative blames, or one it names where it says the same ("unit 2 was unable to stop"),
-    and the officer must not leave fault open ("no witnesses" alone does not: a lone unit still lost control)."""
-    blamed = {facts.at_fault} if facts.at_fault else set()
-    _check_owner(summary, span, summary.subject_before(span[0], span[1]), facts.has(FAULT_LEFT_OPEN),
-                 blamed, blamed | facts.units_before(claim))
+    and the officer must not leave fault open in words (NarrativeFacts.fault_left_open)."""
+    _check_owner(summary, span, summary.subject_before(span[0], span[1]), facts.fault_left_open,
+                 facts.blamed, facts.blamed | facts.units_before(claim))
 
 
 def _check_extra_factors(summary: ParsedSummary, facts: NarrativeFacts) -> None:
@@ -184,7 +181,6 @@ def _check_simple(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             summary.unsupported("specifics", span, f"the narrative never mentions {invented}")
 
 
-_NUMBER_WORDS = ("", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")  # "lane two"
 _ORDINALS = ("", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")  # "second lane", not "two lanes"
 
 
@@ -193,7 +189,8 @@ def _lane_named(name: str) -> re.Pattern:
     "number 2 lane", "lane 2", "lane two" or "second lane" - not "unit #2 changed lanes"."""
     number = re.sub(r"\D", "", name)
     if number:
-        word, ordinal = (_NUMBER_WORDS[int(number)], _ORDINALS[int(number)]) if 0 < int(number) < 10 else (number, number)
+        word = next((w for w, n in NUMBER_WORDS.items() if n == int(number)), number)  # "lane two"
+        ordinal = _ORDINALS[int(number)] if 0 < int(number) < 10 else number
         return re.compile(rf"(?<!unit\s)(?<!veh\s)(?<!vehicle\s)(?:#|number\s|no\.?\s?)\s*{number}\s+"
                           r"(?:(?:travel|traffic|through|turn|left|right)\s+)?(?:lanes?|ln)\b"
                           rf"|\b(?:lane|ln)\s*(?:#|number|no\.?)?\s*(?:{number}|{word})\b|\b{ordinal}\s+(?:travel\s+|traffic\s+)?lane\b")

@@ -40,10 +40,10 @@ def normalize(text: str) -> str:
 
 
 # ----------------------------------------------------------------------------- entities
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 UNIT = re.compile(
     r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
-    + "|".join(_NUMBER_WORDS) + r")(?:\b|(?=s\b))"  # "unit 2s left side", "unit twos rear": a possessive without its apostrophe
+    + "|".join(NUMBER_WORDS) + r")(?:\b|(?=s\b))"  # "unit 2s left side", "unit twos rear": a possessive without its apostrophe
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
     # a bare "#1" only as a subject ("#1 was traveling nb"): "the #2 lane" is a lane
     r"|(?<![\w#])(?<!lane\s)(?<!exit\s)(?<!fm\s)(?<!no\s)(?<!number\s)(?<!the\s)"
@@ -90,7 +90,7 @@ ROLE_BEFORE = re.compile(r"(?:(?P<ped>pedestrian|pedestrain)|(?P<bike>(?:bi)?cyc
 
 def unit_number(match: re.Match) -> int:
     raw = match.group("n") or match.group("sn") or match.group("hn")
-    return int(raw) if raw.isdigit() else _NUMBER_WORDS[raw]
+    return int(raw) if raw.isdigit() else NUMBER_WORDS[raw]
 
 
 # ----------------------------------------------------------------------------- sentences
