@@ -1,6 +1,6 @@
 """Crash graphs on Texas police prose, against our own labels (docs/labelling-guide.md).
 
-    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round5] [--show_errors N]
+    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round7|development|held_out] [--show_errors N]
     python bench/bench_texas.py agreement          # first passes vs their blind second passes
     python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
     python bench/bench_texas.py all                # dev and held out, agreement, speed
@@ -38,15 +38,17 @@ ROUNDS = {
     "round2": REPO / "data" / "labels" / "cris_crash_labels_round2.jsonl",  # 180, seed 20261202, scored 6e99743
     "round3": REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl",  # 150, seed 20261203, scored 995b198
     "round4": REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl",  # 130, seed 20261204, scored 995b198
-    "round5": REPO / "data" / "labels" / "cris_crash_labels_round5.jsonl",  # 130, seed 20261205: held out
+    "round5": REPO / "data" / "labels" / "cris_crash_labels_round5.jsonl",  # 130, seed 20261205, scored 3b3babf
     "round6": REPO / "data" / "labels" / "cris_crash_labels_round6.jsonl",  # 130, seed 20261208: held out
+    "round7": REPO / "data" / "labels" / "cris_crash_labels_round7.jsonl",  # 130, seed 20261210: held out
 }
-HELD_OUT_ROUNDS = ("round5", "round6")
+HELD_OUT_ROUNDS = ("round6", "round7")
 BLIND_PASSES = {  # second passes made blind, beside the labels they are compared with
     "first": (LABELS, BLIND),
     "round4": (ROUNDS["round4"], REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"),
     "round5": (ROUNDS["round5"], REPO / "data" / "labels" / "cris_crash_labels_round5_blind.jsonl"),
     "round6": (ROUNDS["round6"], REPO / "data" / "labels" / "cris_crash_labels_round6_blind.jsonl"),
+    "round7": (ROUNDS["round7"], REPO / "data" / "labels" / "cris_crash_labels_round7_blind.jsonl"),
 }
 HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
 NO_MANNER = {"other", "unknown", "none"}  # labels a correct extractor names no manner for
@@ -231,8 +233,9 @@ def speed(n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["score", "agreement", "speed", "all"])
-    parser.add_argument("--split", choices=["dev", "heldout", "all", *ROUNDS], default="dev",
-                        help=f"rounds {', '.join(HELD_OUT_ROUNDS)}: held out whole; the other rounds: development")
+    parser.add_argument("--split", choices=["dev", "heldout", "all", *ROUNDS, "development", "held_out"], default="dev",
+                        help=f"rounds {', '.join(HELD_OUT_ROUNDS)}: held out whole; the other rounds: development; "
+                             "development / held_out: every development / held-out label together")
     parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
@@ -244,7 +247,11 @@ def main() -> None:
             if split in ROUNDS and not ROUNDS[split].is_file():
                 continue
             print(f"[{split}]", end=" ")
-            if split in ROUNDS:  # a held-out round's errors are never shown
+            if split == "development":
+                score(development_labels(), texts, args.show_errors)
+            elif split == "held_out":
+                score(held_out_labels(), texts)  # scored together, never printed
+            elif split in ROUNDS:  # a held-out round's errors are never shown
                 score(read_labels(ROUNDS[split]), texts, 0 if split in HELD_OUT_ROUNDS else args.show_errors)
             else:
                 first_round = [label for label in labels if in_split(label, split)]

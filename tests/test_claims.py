@@ -56,7 +56,8 @@ def test_blame_swapped_onto_the_unit_struck_is_caught():
     """The unit the cause was done to is named in the narrative's sentence too; that does not let it take the blame."""
     narrative = ("Unit 1 was eastbound on US-80. Unit 2 had stopped at the stop sign on CR 316. Unit 2 failed to yield "
                  "the right of way from the stop sign, striking Unit 1 on its right side.")
-    assert kinds("Unit 1 failed to yield right-of-way at a stop sign, striking Unit 2.", narrative) == ["blame"]
+    # two facts: the blame, and who struck whom
+    assert kinds("Unit 1 failed to yield right-of-way at a stop sign, striking Unit 2.", narrative) == ["blame", "unit"]
     assert kinds("Unit 2 failed to yield right-of-way at a stop sign, striking Unit 1.", narrative) == []
 
 

@@ -14,6 +14,8 @@ from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERM
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
 from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
 
+# manner rules (plan/manner_rules.py) that read the scene, not words or planes: a lane change "was" a sideswipe
+_IMPLIED_BY_SCENE = frozenset({"lane_change", "crossing", "both_turning_left", "same_way", "factor", "side_part"})
 _NON_MOTORIST_YIELD = frozenset({"pedestrian_failed_to_yield", "cyclist_failed_to_yield"})
 # a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
 _OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|with|into"
@@ -99,7 +101,8 @@ class NarrativeFacts:
 
     @cached_property
     def manners(self) -> set[str]:
-        return {e["key"] for e in self.collisions if e.get("key")}
+        """Manners the words or planes state: one the scene only implies needs its own cue (claim_patterns MANNER_CLAIMS)."""
+        return {e["key"] for e in self.collisions if e.get("key") and e.get("rule") not in _IMPLIED_BY_SCENE}
 
     @cached_property
     def strikes(self) -> set[tuple[str, str]]:

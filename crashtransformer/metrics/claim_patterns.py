@@ -108,6 +108,10 @@ OBJECTS: tuple[tuple[str, str], ...] = (
     (r"\bwalls?\b", r"wall|barrier"), (r"\bbuildings?\b|\bhouses?\b|\bresidences?\b|\bstructures?\b", r"building|house|residence|structure|business|store|home|garage"),
     (r"\bditch(?:es)?\b|\bcanal\b|\bculverts?\b", r"ditch|canal|culvert|creek|water"), (r"\bmail\s*box(?:es)?\b", r"mail\s*box"),
     (r"\bhydrants?\b", r"hydrant"), (r"\bsigns?\b(?!\s*(?:of|that))", r"sign"), (r"\bbridge\b", r"bridge|overpass"),
+    # a parked car is read as a fixed object (the catalogue's manner), but a summary calling it one misleads
+    (r"\bfixed\s+objects?\b", r"pole|post|tree|fence|rail|barrier|curb|median|island|wall|building|house|structure|ditch|culvert"
+                                r"|mail\s*box|hydrant|sign|bridge|overpass|gate|column|pillar|concrete|rock|boulder|barricade|cone"
+                                r"|dumpster|meter|light|tank|bench|embankment|guard|cable|fixed\s+object|object|debris"),
 )
 
 # ----------------------------------------------------------------------------- turns, control
@@ -158,8 +162,9 @@ CONDITION_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("intersection", re.compile(r"\bintersection\b"),
      _cue(r"intersect", r"\bintx?\b", r"\binters\b", r"corner", r"crossroad", r"\bstop\s*sign", r"signal", r"light", r"\bat\s+(?:the\s+)?(?:\w+\s+){1,4}?(?:and|&)\b",
           r"cross\s*street", r"turn")),
-    ("parking lot", re.compile(r"\bparking\s+(?:lot|area|garage|space|spot)|\bdriveway\b"),
-     _cue(r"park", r"driveway", r"private", r"\blot\b", r"drive", r"business", r"store")),
+    ("a parking lot or private drive", re.compile(r"\bparking\s+(?:lot|area|garage|space|spot)|\bdriveway\b|\bprivate\s+(?:drive|property|road|lot)"),
+     _cue(r"park", r"drive\s*way", r"private", r"\blot\b", r"\bdrive\b(?!\s+(?:to|on|in|at|into|off|away|through))", r"business",
+          r"store", r"\bpd\b", r"\bpvt\b")),  # "drive" as a place, not "to drive"; "driver" never
 )
 INJURY = re.compile(r"\binjur\w*|\bhurt\b|\bfatal\w*|\bkilled\b|\bdied\b|\bdeaths?\b|\bdeceased\b|\bhospital\w*|\btransported\b"
                     r"|\bambulance\b|\bems\b|\bmedical\s+(?:attention|treatment|care)")
@@ -167,7 +172,7 @@ INJURY_SUPPORT = _cue(r"injur", r"hurt", r"pain", r"fatal", r"killed", r"died", 
                       r"ambulance", r"\bems\b", r"\bmedic", r"bleed", r"\bdoa\b", r"\bk\b", r"\bsuspected\s+(?:serious|minor)",
                       r"complain", r"treated", r"\bdead\b", r"life\s*flight", r"air\s*lift", r"ame\b")
 IMPAIRMENT_WORD = re.compile(r"\bimpair\w*")
-IMPAIRMENT_SUPPORT = _cue(r"impair", r"intox", r"alcohol", r"drunk", r"dwi", r"dui", r"drug", r"influence", r"beer", r"marijuana",
+IMPAIRMENT_SUPPORT = _cue(r"(?<!visibility\swas\s)(?<!vision\swas\s)(?<!view\swas\s)impair", r"intox", r"alcohol", r"drunk", r"dwi", r"dui", r"drug", r"influence", r"beer", r"marijuana",
                           r"sobriety", r"\bbac\b", r"breath")
 
 # ----------------------------------------------------------------------------- units, blame, places
@@ -182,9 +187,16 @@ UNIT_STATES: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
 )
 STRIKE_VERB = re.compile(r"\s+(?:\w+\s+){0,2}?(?:struck|strikes|striking|hit|hits|hitting|rear[\s-]*ended|ran\s+into|crashed\s+into)\s+"
                          r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?")
-# "..., striking Unit 2", "a collision with Unit 2": the unit a summary says was struck, wherever its striker is named
-STRUCK_UNIT = re.compile(r"\b(?:struck|strikes|striking|hit|hits|hitting|rear[\s-]*ended|collid\w*\s+(?:with|into)|collision\s+with"
-                         r"|crash\w*\s+into|ran\s+into)\s+(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?(?=unit)")
+# any words telling that one unit struck another, however misspelt
+ANY_STRIKE = re.compile(r"\b(?:stru[ck]|strik|hit|coll?id|crash|rear[\s-]*end|impact|contact|ran\s+into|sideswip|swip|clip|rammed|t[\s-]*bon|bump"
+                        r"|backed\s+into|struk|str[ui]ck|damag)")
+# "..., striking Unit 2", "a collision with Unit 2", "failed to yield to Unit 2": the other party a summary names,
+# wherever the unit acting is named
+STRUCK_UNIT = re.compile(r"\b(?:struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|collid\w*\s+(?:with|into)|collision\s+with"
+                         r"|crash\w*\s+into|ran\s+into|yield\w*\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way\s+)?to)\s+(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?(?=unit)")
+# verbs that make their subject the striker ("..., striking Unit 2"); "collided with" and "a collision with" do not
+STRIKER_VERB = re.compile(r"\b(?:struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|rear[\s-]*ending|crash\w*\s+into|ran\s+into"
+                          r"|collid\w*\s+into)\s+(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?(?=unit)")
 FAULT_CLAIM = re.compile(r"\bat[\s-]+fault\b|\bresponsib\w*|\bto\s+blame\b|\bcaused\s+(?:the|this)\s+(?:crash|collision|accident)")
 DIRECTIONS = {
     "north": _cue(r"north", r"\bn\s*/?\s*b\b", r"\bn\.?b\.?\b", r"\bn\b"), "south": _cue(r"south", r"\bs\s*/?\s*b\b", r"\bs\b"),

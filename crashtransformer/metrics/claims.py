@@ -68,10 +68,11 @@ def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
 
 def _check_blame(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], family: str) -> None:
     """A cause pinned on a unit: the narrative must not give it to another, nor leave fault open."""
-    actors = facts.actors_by_family.get(family, set())
-    # the graph gives the cause to another unit, and no sentence stating it names this one
+    # the graph gives the cause to another unit (or, where it reads no such cause, blames another),
+    # and no sentence stating it names this one
+    owners = facts.actors_by_family.get(family, set()) or facts.blamed
     _check_owner(summary, span, summary.subject_before(span[0], span[1]), facts.fault_undetermined,
-                 actors, actors | facts.units_near(family))
+                 owners, owners | facts.units_near(family))
 
 
 def _check_fault_words(summary: ParsedSummary, facts: NarrativeFacts) -> None:
@@ -150,13 +151,41 @@ def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             struck = f"U{unit_number(target)}"
             if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
                 summary.unsupported("unit", (start, target.end()), f"the narrative has {struck} striking {striker}")
-    towed = towed_units(facts.graph)
-    for verb in cp.STRUCK_UNIT.finditer(summary.text) if towed else ():  # a rig's own trailer told as the unit it struck
-        unit = UNIT.match(summary.text, verb.end())
-        struck = f"U{unit_number(unit)}" if unit else None
-        if struck in towed and not any(target == struck for _, target in facts.strikes):
-            summary.unsupported("unit", (verb.start(), unit.end()), f"{struck} was towed by {towed[struck]}; nothing struck it")
+            elif not facts.has(cp.ANY_STRIKE):  # "unit 1 and unit 2 were involved in a minor accident"
+                summary.unsupported("unit", (start, target.end()), "the narrative never says which unit struck which")
+    _check_participle_roles(summary, facts)
+    _check_rigs(summary, facts)
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
+
+
+def _check_participle_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
+    """"Unit 1 failed to yield the right of way, striking Unit 2" where the narrative has unit 2 striking
+    unit 1: the striker is the sentence's subject, however far from the verb."""
+    for verb in cp.STRIKER_VERB.finditer(summary.text):
+        unit = UNIT.match(summary.text, verb.end())
+        striker = summary.subject_before(verb.start())
+        if unit is None or striker is None:
+            continue
+        struck = f"U{unit_number(unit)}"
+        if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
+            span = summary.claim_at((verb.start(), unit.end()))
+            if span:
+                summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
+
+
+def _check_rigs(summary: ParsedSummary, facts: NarrativeFacts) -> None:
+    """A towing rig's two units told apart: its own trailer is not the unit it struck or failed to
+    yield to, and the tower is not the unit struck where the text has its trailer struck."""
+    towed = towed_units(facts.graph)
+    hit = {target for _, target in facts.strikes}
+    for verb in cp.STRUCK_UNIT.finditer(summary.text) if towed else ():
+        unit = UNIT.match(summary.text, verb.end())
+        other = f"U{unit_number(unit)}" if unit else None
+        trailer = next((t for t, tower in towed.items() if tower == other and t in hit), None)
+        if other in towed and other not in hit:
+            summary.unsupported("unit", (verb.start(), unit.end()), f"{other} was towed by {towed[other]}; nothing struck it")
+        elif trailer and other not in hit:
+            summary.unsupported("unit", (verb.start(), unit.end()), f"the narrative has {trailer}, towed by {other}, struck")
 
 
 def _check_simple(summary: ParsedSummary, facts: NarrativeFacts) -> None:

@@ -40,7 +40,9 @@ OFFICER_CONTACT = re.compile(r"\b(?:i|we|officers?|deputy|deputies|trooper|ofc\.
                              r"(?:then\s+|later\s+|also\s+)?(?:contact(?:ed)?|made\s+contact)$")
 # "to avoid a collision with", "nearly struck": a collision that did not happen (unless the unit
 # "was unable to avoid" it: NOT_AVOIDED)
-AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z'-]+\s+){0,2}$")  # "to avoid a rear-end collision"
+# "was able to stop without crashing into unit 2"; "backed without safety and struck" is no such case
+AVOIDED_BEFORE = compile_literal_first(r"\b(?:avoid\w*|prevent\w*|almost|nearly|narrowly)\s+(?:[a-z'-]+\s+){0,2}$|\bwithout\s+$"
+                                       r"|\b(?:did\s*n[o']?t|never)\s+(?:make\s+|come\s+into\s+)?$|\bnon[\s-]?$")  # "did not make contact", "a non-contact"
 # "she was worried she would hit the median", "was about to strike": a collision that did not (yet) happen
 HYPOTHETICAL_BEFORE = compile_literal_first(r"\b(?:would|might|may|will|could|going\s+to|about\s+to)\s+(?:have\s+)?$")
 # "was forced into the median after impacting unit 1": the impact after "after" came first
@@ -91,11 +93,16 @@ def code_part(code: str) -> str:
     return "front" if code[0] == "f" else "back"
 DIRECTION = re.compile(
     r"\b(?P<d>north|south|east|west|n|s|e|w)(?:\s*-?\s*bound|/?b)\b|\b(?:traveling|travelling|heading|headed|going|driving|proceeding|moving|facing)\s+"
-    r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)"
+    r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)(?!\s+to\s+(?:the\s+)?(?:north|south|east|west)\b)"
+    r"|\b(?:from\s+)?(?:the\s+)?(?:north|south|east|west)\s+to\s+(?:the\s+)?(?P<d3>north|south|east|west)\b"  # "(from) west to east": east
 )
 SAME_DIRECTION = compile_literal_first(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
 OPPOSITE_DIRECTION = compile_literal_first(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
 BACKING_ACTOR = compile_literal_first(BACKING)
+# "the crash was a non-contact", "u1 and u2 did not make contact": no collision between the units ("a non-contact
+# vehicle" is a third one)
+NON_CONTACT = compile_literal_first(r"\bnon[\s-]*contact\b(?!\s+(?:vehicle|veh|unit|car|truck|suv|driver))|\bdid\s*n[o']?t\s+(?:make\s+)?contact\b"
+                                    r"|\bno\s+contact\s+(?:was\s+made|between)")
 ARRIVAL = compile_literal_first(r"\barriv(?:ed|es|ing|al)\b")  # the officer's arrival: the scene after the crash
 PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
 ANIMAL = compile_literal_first(r"\b(?:" + _ANIMALS + r")\b")

@@ -96,8 +96,8 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
 def _caused_crash(doc: Narrative, scene: Scene, parked: set[str], factors: list[Factor]) -> list[Collision]:
     """The collision a unit "caused" when no verb names one between units: the damaged unit it names,
     else, in a two-unit crash, the other unit."""
-    if "caus" not in doc.norm and "result" not in doc.norm:
-        return []
+    if "caus" not in doc.norm and "result" not in doc.norm or cp.NON_CONTACT.search(doc.norm):
+        return []  # nothing caused, or the officer writes that the units never touched
     units = doc.units()
     for match in CAUSED_CRASH.finditer(doc.norm):
         start, end = doc.sentence(match.start())
@@ -189,6 +189,18 @@ def _blame_unplaced_failures(doc: Narrative, collisions: list[Collision], factor
             continue
         first.at_fault = unit
         blamed_by_failure.add(id(first))
+
+
+def yields_in_left_turns(doc: Narrative, collisions: list[Collision]) -> list[Factor]:
+    """A bare "failed to yield" (no kind the text names) by the unit whose left turn the collision it is
+    in was read as, and is blamed for: the failure to yield while turning left that a reader reports."""
+    found = []
+    for unit, start in dict(reversed(doc.unplaced_yields)).items():  # each unit's first failure
+        first = next((c for c in collisions if unit in (c.actor, c.target) and c.manner), None)
+        phrase = pp.FACTOR_RES["yield"].match(doc.norm, start)
+        if first is not None and first.manner == "left_turn" and first.at_fault == unit and phrase:
+            found.append(Factor("yield_turning_left", unit, phrase.start(), phrase.end(), "yield_manner"))
+    return found
 
 
 def _failed_units(doc: Narrative) -> list[str]:

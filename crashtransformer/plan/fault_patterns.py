@@ -19,7 +19,7 @@ _FAULT_LEFT_OPEN = (
     + r"|(?<!his\s)(?<!her\s)\bconflicting\s+(?:statements?|stories|accounts|information|versions)|\bstatements?\s+(?:were|are)\s+conflicting"
     r"|\bdiffering\s+(?:statements?|stories|accounts)|\bboth\s+(?:drivers|parties|units|operators)\s+"
     r"(?:stated|claimed|advised|said)\s+(?:\w+\s+){0,6}?(?:green|right\s+of\s+way)|\bfault\s+(?:could|can|was)\s+not\b"
-    r"|\b(?:unknown|unclear)\s+(?:which|who)\b")
+    r"|\b(?:unknown|unclear)\s+(?:which|who)\b|\bat[\s-]*fault\s+(?:unit|party|driver|vehicle)\s+(?:is\s+|was\s+)?(?:not\s+known|unknown)")
 FAULT_LEFT_OPEN = compile_literal_first(_FAULT_LEFT_OPEN)
 FAULT_UNDETERMINED = compile_literal_first(_FAULT_LEFT_OPEN + r"|\bno\s+(?:independent\s+)?witness\w*")
 

@@ -29,7 +29,7 @@ from crashtransformer.data.limits import bounded_lines, json_error_text, json_pr
 from crashtransformer.data.text import DECODE_ERRORS
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY, PlanStep, format_plan
-from crashtransformer.plan.collisions import Collision, find_collisions
+from crashtransformer.plan.collisions import Collision, find_collisions, yields_in_left_turns
 from crashtransformer.plan.narrative import Factor, Narrative, find_factors
 
 GENERIC_EFFECT = "collision"  # effect of a plan line whose cause is known but manner is not
@@ -46,6 +46,7 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
     doc = Narrative(narrative or "")
     factors = find_factors(doc)
     collisions = find_collisions(doc, factors, fallback)
+    factors += yields_in_left_turns(doc, collisions)
     prefix = f"{crash_id}:"
 
     used = {m.key for m in doc.mentions if m.kind in ("unit", "pedestrian", "cyclist", "road")}
@@ -162,6 +163,9 @@ def _blamed_unit(graph: dict) -> str | None:
     collision = _primary_collision(graph)
     if collision and collision.get("at_fault") and _short(collision["at_fault"]) in units:
         return _short(collision["at_fault"])
+    vehicles = {_short(unit) for unit in _units(graph)} - set(person_units(graph))
+    if collision and collision.get("key") in ("fixed_object", "rollover") and len(vehicles) == 1:
+        return vehicles.pop()  # the one vehicle left the road or overturned: its driver, whoever the words left out
     return None
 
 

@@ -129,13 +129,23 @@ def _backing(c: Clash) -> str | None:
     return "backing" if cp.BACKING_ACTOR.search(c.context) else None
 
 
+_REAR_FAULTS = frozenset({"followed_too_closely", "failed_to_control_speed"})  # a rear-end's own faults
+
+
 def _lane_change(c: Clash) -> str | None:
-    if not c.two_units or not c.actor_changing_lanes or c.relation not in ("same", None) or _turned_left_last(c):
+    if not c.two_units or c.relation not in ("same", None) or _turned_left_last(c):
+        return None
+    # the striker changed lanes, or struck a unit moving into its lane ("as unit 2 changed lanes unit 1 struck him")
+    target_moved_over = c.did(c.scene.lane_change, c.target) and not c.scene.waiting(c.target.key, c.clause_end)
+    if not (c.actor_changing_lanes or target_moved_over):
         return None
     if c.did(c.scene.from_drive, c.actor) or c.did(c.scene.from_drive, c.target):
         return None  # out of a lot "into the northbound lane", or into a passing unit: across traffic
     if c.parts[:1] == ["back"]:
         return None  # changed lanes, then struck the back of the unit ahead: a rear-end
+    if _REAR_FAULTS & set(c.actor_factors) and c.scene.waiting(c.target.key, c.clause_end) \
+            and not c.did(c.scene.lane_change, c.target):
+        return None  # changed lanes, then failed to control speed into a unit slowing ahead: the queue rule's
     return "sideswipe_same"
 
 
@@ -167,7 +177,7 @@ def _queue(c: Clash) -> str | None:
 def _struck_at_stop_sign(c: Clash) -> bool:
     """"unit 2 was stopped at the stop sign ... unit 1 was following too close and crashed into unit 2":
     a unit waiting at a stop sign, struck by one going its way whose own fault is a rear-end's."""
-    rear_fault = {"followed_too_closely", "failed_to_control_speed"} & set(c.actor_factors)
+    rear_fault = _REAR_FAULTS & set(c.actor_factors)
     return bool(rear_fault) and c.relation in ("same", None) and c.scene.stopped_at_stop_sign(c.target.key, c.clause_end)
 
 
@@ -220,6 +230,9 @@ def _crossing(c: Clash) -> str | None:
     if not c.two_units:
         return None
     scene = c.scene
+    for movement in (scene.entering, scene.other_turn):
+        if c.relation == "same" and all(c.did(movement, u) for u in (c.actor, c.target)):
+            return None  # both turning or entering the same way, one behind the other: no path crossed
     pulled_out = c.did(scene.entering, c.actor) or c.did(scene.entering, c.target)
     turned = c.did(scene.other_turn, c.actor) or c.did(scene.other_turn, c.target)
     crossed = c.did(scene.crossing_road, c.actor) or c.did(scene.crossing_road, c.target)

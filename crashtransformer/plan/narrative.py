@@ -40,7 +40,7 @@ class Narrative:
         self.unplaced_yields: list[tuple[str, int]] = []  # (unit, where it failed to yield)
         self._find_entities()
         self.mention_starts = [m.start for m in self.mentions]
-        self.towed_by = self._find_rigs() if "tow" in self.norm else {}  # towed unit -> the unit towing it
+        self.towed_by = self._find_rigs() if "tow" in self.norm or "trailer" in self.norm else {}  # towed unit -> the unit towing it
 
     def sentence(self, position: int) -> tuple[int, int]:
         index = bisect.bisect_right(self.sentence_starts, position) - 1
@@ -137,6 +137,9 @@ class Narrative:
                 link = pattern.match(self.norm, mention.end)
                 if link and link.end() == following.start and towed.key != tower.key:
                     towed_by.setdefault(towed.key, tower.key)
+            glue = pp.RIG_GLUE.fullmatch(self.norm, mention.end, following.start)
+            if glue and pp.TRAILER_NAMED.match(self.norm, following.end) and following.key != mention.key:
+                towed_by.setdefault(following.key, mention.key)
         for link in pp.TOWING_UNIT.finditer(self.norm):  # "unit 1 was in the left turn lane and was towing unit 2"
             towed = self.agents_between(link.end(), link.end() + 12, kinds=("unit",))
             tower = subject_of(self, link.start())
@@ -183,6 +186,19 @@ def _negated(doc: Narrative, start: int, end: int) -> bool:
     sentence_start, _ = doc.sentence(start)
     before = doc.norm[max(sentence_start, start - 40):start]
     return bool(pp.NEGATION_BEFORE.search(before) or pp.NEGATION_AFTER.match(doc.norm[end:end + 30]))
+
+
+def _not_a_units_finding(doc: Narrative, key: str, start: int) -> bool:
+    """A factor someone only guesses at ("unit 1 believed unit 3 could have been traveling at an unsafe
+    speed"), speed told of a unit fleeing after the crash, a phone not used while driving, or a failure of
+    a vehicle no unit number names."""
+    sentence_start, sentence_end = doc.sentence(start)
+    before = doc.norm[max(sentence_start, start - 40):start]
+    if key == "cell_phone" and pp.PHONE_NOT_DRIVING.search(doc.norm, sentence_start, sentence_end):
+        return True
+    if pp.THIRD_PARTY_BEFORE.search(before):
+        return True  # "observed a vehicle disregard the red light": no unit's
+    return bool(pp.HEDGED_BEFORE.search(before) or key == "unsafe_speed" and pp.AFTER_THE_CRASH_BEFORE.search(before))
 
 
 def claimed(doc: Narrative, start: int) -> bool:
@@ -315,7 +331,7 @@ def find_factors(doc: Narrative) -> list[Factor]:
     seen: set[tuple[str, str | None]] = set()
     non_motorists = any(m.kind in ("pedestrian", "cyclist") for m in doc.mentions)
     for key, start, end in _factor_matches(doc.norm, non_motorists):
-        if claimed(doc, start):
+        if claimed(doc, start) or _not_a_units_finding(doc, key, start):
             continue
         subject = subject_of(doc, start)
         how = "stated"
@@ -341,8 +357,10 @@ def find_factors(doc: Narrative) -> list[Factor]:
         if subject is None:
             subject = doc.lone_unit()  # "the driver said she fell asleep": a one-unit narrative's driver
         actor = subject.key if subject is not None else None
+        actor = doc.towed_by.get(actor, actor)  # "the driver of unit 4/5": a trailer has no driver, its tower does
         if (key, actor) in seen or any(f.key == key and actor is None for f in found):
             continue
         seen.add((key, actor))
         found.append(Factor(key, actor, start, end, how))
-    return found
+    phoning = {f.actor for f in found if f.key == "cell_phone"}  # "looked down to check her phone": one distraction, the phone
+    return [f for f in found if not (f.key == "driver_inattention" and f.actor in phoning)]

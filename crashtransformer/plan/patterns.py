@@ -58,6 +58,9 @@ UNIT_LIST_TAIL = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|and\s+|&\s*|/\s*)#?\s*0
 # "unit 1 towing unit 2", "unit 1 while towing unit 2", "unit 1/towed unit 2"
 TOWING_AFTER = re.compile(r"\s*[(,/]?\s*(?:which\s+|who\s+|while\s+)?(?:was\s+|is\s+|were\s+)?(?:towing|pulling|hauling|(?:with\s+(?:a\s+|the\s+)?)?towed)\s+(?=\S)")
 TOWING_UNIT = re.compile(r"\b(?:towing|pulling|hauling)\s+(?=unit|veh|v\d|u\d|#)")
+# "unit 2 and unit 3 (trailer)": the unit named a trailer is towed by the one it is named with
+TRAILER_NAMED = re.compile(r"\s*\(\s*(?:a\s+|the\s+|its\s+)?(?:\w+\s+)?trailer\s*\)")
+RIG_GLUE = re.compile(r"\s*(?:and|&|,|with)\s*")
 TOWED_BY_AFTER = re.compile(r"\s*[(,]?\s*(?:which\s+|who\s+)?(?:was\s+|is\s+)?(?:being\s+)?towed\s+by\s+(?=\S)")
 PEDESTRIAN = compile_literal_first(r"\b(?:pedestrians?|pedestrain|pedestian|peds?\b|pedes\b|person (?:walking|on foot)|walker|jogger)")
 CYCLIST = compile_literal_first(r"\b(?:bicyclists?|bicycles?|bicycl\w*|cyclists?|peda(?:l\s?)?cycl\w*|bikes?\b|bike rider)")
@@ -129,17 +132,28 @@ CLAUSE_BREAK = re.compile(r",\s|\b(?:but|however|video|witness(?:es)?|the\s+offi
 # fail to ("had ample time to yield" is no such thing)
 KEPT_FROM = re.compile(r"\b(?:depriv\w*|prevent\w*|kept|no|not|without|n't|never|unable|lack\w*)\b[^.;]{0,40}?"
                        r"\b(?:ability|chance|opportunity|time|room)\s+(?:\w+\s+){0,3}?to\s+$")
-NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none)\b[^.;]{0,25}$")
+NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none|0|zero)\b[^.;]{0,25}$")  # "0 clues of"
 # "alcohol was not a factor", "phone not in use", "intoxication results are pending"; "... and could not stop"
 # negates the stopping, not the factor
+# "could have been traveling at an unsafe speed", "appeared to be possibly speeding": a guess, not a finding
+HEDGED_BEFORE = compile_literal_first(r"\b(?:possibl[ey]|probabl[ey]|perhaps|maybe|(?:may|might|could)\s+have)\b[^.;]{0,30}$")
+# "a photo on his personal phone", "as i arrived ... speaking on the phone about the incident": a phone not used driving
+PHONE_NOT_DRIVING = compile_literal_first(r"\bphoto\w*|\babout\s+the\s+(?:incident|crash|accident|collision)|\b(?:i|officers?|deputy)\s+arrived"
+                                          r"|\bcall(?:ed|ing)\s+(?:911|police|dispatch|the\s+police)|\bafter\s+the\s+(?:crash|collision|accident)")
+# "she observed a vehicle disregard the red light": a vehicle no unit number names did it, not the unit speaking
+THIRD_PARTY_BEFORE = compile_literal_first(r"\b(?:a|an|another|other|unknown|the\s+other|non[\s-]*contact|third|white|black|silver)\s+"
+                                           r"(?:\w+\s+)?(?:vehicle|car|truck|suv|van|motorist|sedan|pickup)\s+(?:that\s+|which\s+|who\s+|had\s+)?$")
+# "fled the scene at a high rate of speed": how a unit left, after the crash
+AFTER_THE_CRASH_BEFORE = compile_literal_first(r"\b(?:fled|flee\w*|left\s+the\s+scene|drove\s+(?:off|away)|sped\s+(?:off|away))\b[^.;]{0,30}$")
 NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are)\s+not|negative|ruled\s+out|results?\s+(?:are\s+|is\s+|were\s+)?pending)\b|^[\s,]*(?:\w+\s+)?not\b(?!\s+(?:stop|see|notice|avoid))")
 
 # ----------------------------------------------------------------------------- contributing factors
-_YOU = r"(?:his|her|their|its|the|a|an|unit'?s?|vehicle'?s?|own|my|your)"
+_YOU = r"(?:his|her|their|there|its'?|the|a|an|unit'?s?|vehicle'?s?|motor|own|my|your)"  # "their motor vehicle speed", "there speed"
 _FAIL = r"(?:fa[il]l(?:ed|ing|ure|s)?|faild|fialed|did\s+not|didn'?t|neglected|fta)"
-_CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|cont\.?|contr\.?|ctrl\.?)|\bftc)\s+(?:{_YOU}\s+)*(?:speed|spd|velocity)"
+_CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|contol|conrol|cont\.?|contr\.?|ctrl\.?)|\bftc)\s+(?:{_YOU}\s+)*(?:speed|spd|velocity)"
 _YIELD = (
-    rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bwithout\s+yielding|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
+    rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bfailure\s+of\s+(?:\w+'?s?\s+){{1,4}}?to\s+(?:yield|yeild)|\bwithout\s+yielding"
+    r"|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
     r"|(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
 )
 _RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
@@ -147,7 +161,7 @@ _RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(
 # A unit reversing (plan/collision_patterns.py BACKING_ACTOR too); "traffic was backed up", "the lane was
 # backed up with traffic" is a queue, not a unit reversing
 _QUEUE_BEFORE = "".join(rf"(?<!{what} {verb} )" for what in ("traffic", "lane", "lanes", "road", "roadway", "cars", "vehicles")
-                        for verb in ("was", "were", "is", "are")) + r"(?<!traffic )"
+                        for verb in ("was", "were", "is", "are", "being", "got")) + r"(?<!traffic )"
 BACKING = (_QUEUE_BEFORE + r"\bback(?:ed|ing)\b(?!\s+(?:plane|end|bumper|side|of))(?!\s+up\s+(?:with|due|because)\b)"
            r"|\bbacks?\s+(?:up|out)\b|\brevers(?:ed|ing)\b|\bin\s+reverse\b")
 
@@ -224,19 +238,19 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\binattent\w*|\b(?:not|n't|wasn't|was\s+not|were\s+not)\s+pay(?:ing)?\s+(?:close\s+)?attention|\bnot\s+attentive",
         r"\bdistract(?:ed|ion|ing)?\b(?!\s+by\s+" + gap(2) + r"(?:cell|mobile|phone|text))",
         r"\b(?:looked|looking|glanced|glancing)\s+(?:away|down|back|over|at\s+(?:the|his|her|a)\s+(?:radio|gps|passenger|child))"
-        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|\bnever\s+saw\b|\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"
+        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|(?<!\bi\s)\bnever\s+saw\b|(?<!\bi\s)\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"  # not the officer's "i did not notice"
         r"|\bunaware\s+(?:of|that)\b|\bcheck(?:ed|ing)\s+(?:his|her|their|the)\s+(?:gps|map|navigation|radio)|\bturned\s+(?:around|behind\s+(?:him|her|them))\s+to\s+look"
         r"|\blook(?:ed|ing)\s+at\s+(?:a|an|the)\s+\w+\s+off\s+the\s+road|\breturn(?:ed|ing)\s+(?:his|her|their)\s+attention"
         r"|\breach(?:ed|ing)\s+(?:down|over|back|for)\b|\blook(?:ed|ing)\s+(?:down\s+)?at\s+(?:his|her|their|a|the)\s+(?:radio|gps|screen|navigation|food|drink|passenger|child|kids?)",
     ),
     "cell_phone": (
-        r"\b(?:using|on|looking\s+at|checking|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
+        r"\b(?:using|on|looking\s+at|check(?:ed|ing)?|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
         r"manipulating|answering|dialing|dropped|reaching\s+for|picked\s+up|grab\w*)\s+" + gap(2) + r"(?:cell(?:ular)?\s*phone|phone|mobile|smart\s*phone|device)",
         # a phone named without its use ("photographed with my department-issued cell phone") is not a cause
         r"\btexting\b|\btext\s+messag\w*|\bcell(?:ular)?\s*phone\s+(?:use|usage|distraction)",
     ),
     "under_influence_alcohol": (
-        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
+        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|(?<!visibility\s)(?<!vision\s)(?<!view\s)\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication|the\s+sun|sun|glare|fog))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
         r"\bunder\s+the\s+influence\b(?!\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication))|\b(?:beer|liquor|whiskey|vodka)\b",
     ),
     "under_influence_drugs": (
@@ -262,9 +276,10 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "overcorrected": (r"\bover[\s-]?correct\w*|\bovercorect\w*|\bover\s+steer\w*|\boversteer\w*",),
     "faulty_evasive_action": (
-        r"\bfaulty\s+evasive|\b(?:took|take|taking|made|making|attempted|attempting)\s+(?:an?\s+)?evasive\s+(?:action|maneuver|movement|measures)",
-        # swerving for something in the road is the Texas code; "swerved to avoid a collision" and still struck the unit is not
-        r"\bevasive\s+(?:action|maneuver|movement)|\bswerv(?:ed|ing)\s+" + gap(3) + r"to\s+avoid\b(?!\s+(?:an?\s+|the\s+)?(?:collision|crash|striking|hitting|unit|vehicle|veh)\b)"
+        r"\b(?:faulty|improper|unsafe)\s+evasive",
+        # swerving for something in the road is the Texas code; "swerved to avoid a collision" and still struck the unit is
+        # not, nor is evasive action forced by another unit ("took evasive action to avoid unit 1")
+        r"\bswerv(?:ed|ing)\s+" + gap(3) + r"to\s+avoid\b(?!\s+(?:an?\s+|the\s+)?(?:non[\s-]*contact\s+|other\s+)?(?:collision|crash|striking|hitting|unit|vehicle|veh)\b)"
         r"|\bjerked\s+the\s+(?:steering\s+)?wheel",
     ),
     "defective_brakes": (
@@ -312,7 +327,7 @@ IMPLIED_MANNER = {
 ALCOHOL_NAMED = compile_literal_first(r"\b(?:alcohol\w*|drinking|drank|drunk\w*|beers?|liquor|whiskey|vodka|wine|bac|breath\s+(?:test|sample)|breathalyzer)\b")
 
 # Manners whose striking unit is at fault when no factor names anyone (plan/graph.py at_fault_unit).
-STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on",
+STRIKER_AT_FAULT = frozenset({"rear_end", "backing", "fixed_object", "rollover", "sideswipe_same", "head_on", "angle",
                               "pedestrian", "cyclist"})  # a person struck: the driver, unless a factor names the person
 
 

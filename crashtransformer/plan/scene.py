@@ -36,13 +36,14 @@ RIGHT_TURN = compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?
 U_TURN = compile_literal_first(r"\bu[\s-]?turn")
 LANE_CHANGE = compile_literal_first(
     r"\bchang(?:e|ed|es|ing)\s+(?:of\s+)?lanes?|\bchang(?:e|ed|es|ing)\s+into\s+(?:the\s+)?(?:\w+\s+){0,2}?lane|\blane\s+change|(?<!the\s)(?<!a\s)\bm[eu]rg(?:e|ed|es|ing)\b(?!\s+(?:right\s+|left\s+)?(?:turn\s+)?lane)"  # not "the merge lane"
-    r"|\b(?:get|getting|got)\s+(?:in|into|onto|over\s+into)\s+(?:the\s+|(?:unit\s*#?\d|his|her|its|their)'?s?\s+)?(?:\w+\s+){0,2}?lane|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
+    r"|\b(?:get|getting|got)\s+(?:in|into|onto|over\s+into)\s+(?:the\s+|(?:unit\s*#?\d|his|her|its|their)'?s?\s+)?(?:[\w-]+\s+){0,2}?lane|\bswitch(?:ed|ing)\s+lanes|\bovertak\w*"
     r"|\b(?:pass(?:ed|ing)?|attempt\w*\s+to\s+pass)\b(?!\s+(?:through|the\s+intersection|away|out|by|an?\s+(?:crash|accident|collision|wreck)))"
     r"|\b(?:mov|swerv|veer|drift|cross|driv)(?:ed|ing)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
     r"|\b(?:came|drove)\s+(?:\w+\s+){0,3}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
     # "made an intentional move into the left lane"; "entered the #1 lane" (a lane beside its own, not a road)
     r"|\bmov(?:e|es|ement)\s+(?:\w+\s+){0,4}?(?:into|over\s+into)\s+(?:the\s+)?(?:\w+\s+){0,3}?lane"
     r"|\benter(?:ed|ing|s)?\s+(?:the\s+|his\s+|her\s+|its\s+)?(?:#\s*\d|number\s+\w+|inside|outside|center|middle|adjacent|next|other)\s+lane"
+    r"|\benter(?:ed|ing|s)?\s+(?:(?:unit|u|v|veh)\s*#?\s*\d+|the\s+other\s+(?:unit|vehicle)|their)'?s?\s+lane"  # "attempting to enter u2 lane"
 )
 ENTERING = compile_literal_first(
     r"\b(?:exit(?:ed|ing|s)?|leav(?:e|es|ing)|left|pull(?:ed|ing|s)?\s+out\s+(?:of|from)|pull(?:ed|ing|s)?\s+(?:out\s+)?(?:onto|into)"
@@ -83,6 +84,9 @@ OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
 LEFT_OF = {"n": "w", "w": "s", "s": "e", "e": "n"}  # facing north, west is on the left
 RIGHT_OF = {"n": "e", "e": "s", "s": "w", "w": "n"}
 AN_OBJECT = re.compile(r"\b(?:in\s+front\s+of|behind|past|passing|following|followed)\s+(?:the\s+)?$")
+# "u1 collided with u2 while attempting to enter u2 lane": the striker attempted, not the unit it struck
+_STRUCK_OBJECT = re.compile(r"\b(?:struck|hit|collided\s+with|crashed\s+into|ran\s+into)\s+(?:the\s+)?$")
+_WHILE_ATTEMPTING = re.compile(r"\s*,?\s*(?:while|when)\s+(?:attempting|trying)\s+to\s+$")
 _LIST_GLUE = re.compile(r"^(?:\s*(?:,|&|and|units?|vehicles?|veh|#|nos?\.?)\s*)*$")
 
 # The manner a unit's own contributing factor leaves when nothing else tells it.
@@ -200,6 +204,9 @@ def subjects_of(doc: Narrative, position: int) -> list[Mention]:
         return after[:1]
     while len(before) > 1 and AN_OBJECT.search(doc.norm, max(start, before[-1].start - 12), before[-1].start):
         before.pop()  # "unit 1 turns in front of unit 2 ... trying to make a left turn": unit 1 turned
+    if len(before) > 1 and _WHILE_ATTEMPTING.fullmatch(doc.norm, before[-1].end, position) \
+            and _STRUCK_OBJECT.search(doc.norm, max(start, before[-1].start - 16), before[-1].start):
+        before.pop()
     group = [before[-1]]
     for mention in reversed(before[:-1]):
         if not _LIST_GLUE.match(doc.norm[mention.end:group[-1].start]):
@@ -268,7 +275,7 @@ def unit_directions(doc: Narrative) -> dict[str, str]:
     for match in cp.DIRECTION.finditer(doc.norm):
         if TURNED_TO.search(doc.norm, max(0, match.start() - 30), match.start()) or OTHERS_TRAFFIC.match(doc.norm, match.end()):
             continue  # "preparing to turn nb", "yielding to sb traffic": not its own travel
-        word = match.group("d") or match.group("d2")
+        word = match.group("d") or match.group("d2") or match.group("d3")
         for unit in subjects_of(doc, match.start()):
             directions.setdefault(unit.key, word[0])
     if len(directions) == 1 and cp.SAME_DIRECTION.search(doc.norm):  # "both units were traveling east"
