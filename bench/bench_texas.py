@@ -1,6 +1,6 @@
 """Crash graphs on Texas police prose, against our own labels (docs/labelling-guide.md).
 
-    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round7|development|held_out] [--show_errors N]
+    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round7|all_development|all_held_out] [--show_errors N]
     python bench/bench_texas.py agreement          # first passes vs their blind second passes
     python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
     python bench/bench_texas.py all                # dev and held out, agreement, speed
@@ -233,9 +233,9 @@ def speed(n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["score", "agreement", "speed", "all"])
-    parser.add_argument("--split", choices=["dev", "heldout", "all", *ROUNDS, "development", "held_out"], default="dev",
+    parser.add_argument("--split", choices=["dev", "heldout", "all", *ROUNDS, "all_development", "all_held_out"], default="dev",
                         help=f"rounds {', '.join(HELD_OUT_ROUNDS)}: held out whole; the other rounds: development; "
-                             "development / held_out: every development / held-out label together")
+                             "all_development / all_held_out: every development / held-out label together")
     parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
     parser.add_argument("--n", type=int, default=3000)
     args = parser.parse_args()
@@ -247,9 +247,9 @@ def main() -> None:
             if split in ROUNDS and not ROUNDS[split].is_file():
                 continue
             print(f"[{split}]", end=" ")
-            if split == "development":
+            if split == "all_development":
                 score(development_labels(), texts, args.show_errors)
-            elif split == "held_out":
+            elif split == "all_held_out":
                 score(held_out_labels(), texts)  # scored together, never printed
             elif split in ROUNDS:  # a held-out round's errors are never shown
                 score(read_labels(ROUNDS[split]), texts, 0 if split in HELD_OUT_ROUNDS else args.show_errors)

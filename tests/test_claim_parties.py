@@ -89,3 +89,29 @@ def test_a_unit_named_a_trailer_is_its_rigs_and_the_rig_is_not_the_unit_struck()
                  "and failed to control speed. Unit 1 struck unit 3.")
     assert ("unit", "strike Unit 2") in claims("Unit 1 failed to control its speed, causing it to strike Unit 2.", narrative)
     assert claims("Unit 1 failed to control its speed, causing it to strike Unit 3.", narrative) == []
+
+
+@pytest.mark.parametrize("narrative", [
+    "Unit 1 was traveling south on Main St, posted 30 mph. Unit 2 was legally parked. Unit 1 struck unit 2.",
+    "Unit 1 was pulling a trailer at the traffic light. Unit 2 was parked and unoccupied. Unit 1 struck unit 2.",
+])
+def test_a_fixed_object_needs_an_object_struck_not_a_word_inside_another(narrative):
+    assert ("manner", "fixed object") in claims("Unit 1 struck a fixed object.", narrative)
+
+
+def test_a_yield_to_a_rigs_tower_is_no_trailer_error_and_a_swap_is_one_claim():
+    rig = "Unit 2 was towing unit 3 north through the intersection. Unit 1 failed to yield the right of way and struck unit 3."
+    assert claims("Unit 1 failed to yield to Unit 2.", rig) == []
+    swapped = "Unit 1 was stopped at the light. Unit 2 failed to control speed and struck unit 1."
+    assert [c for c in claims("Unit 1 struck Unit 2.", swapped) if c[0] == "unit"] == [("unit", "Unit 1 struck Unit 2")]
+
+
+@pytest.mark.parametrize("narrative", ["Unit 1 struck unit 2. Unit 1's visibility was severely impaired by fog.",
+                                       "Unit 1 had impaired visibility and struck unit 2."])
+def test_an_impaired_view_is_no_impaired_driver(narrative):
+    assert [c.type for c in check_claims("Unit 1's impairment contributed to the crash.", narrative)] == ["impairment"]
+
+
+def test_to_drive_forward_is_no_private_drive():
+    narrative = "Unit 1 began to drive forward and struck unit 2 in the intersection."
+    assert ("conditions", "private drive") in claims("Unit 1 was exiting a private drive.", narrative)

@@ -196,3 +196,31 @@ def test_a_failure_of_a_vehicle_no_unit_number_names_is_no_units():
     graph = _graph("Unit 1 was stopped waiting for the light. Unit 1 driver stated she observed a vehicle disregard the "
                    "red light. She struck unit 2 on the front right door.")
     assert "disregarded_signal" not in [e["key"] for e in graph["events"] if e["type"] == "factor"]
+
+
+@pytest.mark.parametrize("narrative, factors", [
+    # the unit inside "the failure of unit 1 to yield" failed, not the one the sentence is about
+    ("Unit 2 was traveling north. Unit 2 was struck on the left side due to the failure of unit 1 to yield at the stop "
+     "sign.", [("yield_stop_sign", "7:U1")]),
+    ("Unit 1 braked as hard as possible but failed to control speed and struck the back of unit 2.",
+     [("failed_to_control_speed", "7:U1")]),  # "possible" hedges nothing
+    ("Unit 2 was stopped. Unit 1 driving a Ford truck failed to control speed and struck unit 2.",
+     [("failed_to_control_speed", "7:U1")]),  # a unit's own description is no third party
+    ("Unit 1 admitted she was looking at a photo on her phone when she struck the back of unit 2.", [("cell_phone", "7:U1")]),
+    ("Unit 1 struck the back of unit 2. I checked the phone log of unit 1 with consent.", []),
+    ("Unit 1 took evasive action to avoid a deer and struck a fence.", [("faulty_evasive_action", "7:U1")]),
+    ("Unit 1 swerved to avoid another vehicle and struck a mailbox.", []),
+])
+def test_what_the_reviewed_factor_filters_keep(narrative, factors):
+    assert [(e["key"], e["actor"]) for e in _graph(narrative)["events"] if e["type"] == "factor"] == factors
+
+
+def test_a_direction_to_a_road_named_for_a_direction_keeps_the_units_heading():
+    graph = _graph("Unit 2 was traveling north. Unit 1 was traveling east to North Loop 1604. Unit 1 failed to yield and "
+                   "struck unit 2.")
+    assert primary_manner(graph) == "angle"
+
+
+def test_a_non_contact_pickup_leaves_the_units_collision():
+    graph = _graph("A non-contact pickup cut off unit 1. Unit 1 caused damage to unit 2.")
+    assert [(e["actor"], e["target"]) for e in graph["events"] if e["type"] == "collision"] == [("7:U1", "7:U2")]

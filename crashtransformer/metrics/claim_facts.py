@@ -12,9 +12,10 @@ from crashtransformer.metrics.wording import narrative_stems
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERMINED
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
-from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
+from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, IMPAIRED_VIEW, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
 
-# manner rules (plan/manner_rules.py) that read the scene, not words or planes: a lane change "was" a sideswipe
+# manner rules (plan/manner_rules.py) whose manner the text only implies: the scene (a lane change "was" a
+# sideswipe, crossing paths an angle), a cause, or one side named
 _IMPLIED_BY_SCENE = frozenset({"lane_change", "crossing", "both_turning_left", "same_way", "factor", "side_part"})
 _NON_MOTORIST_YIELD = frozenset({"pedestrian_failed_to_yield", "cyclist_failed_to_yield"})
 # a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
@@ -51,6 +52,11 @@ class NarrativeFacts:
 
     def has(self, cue: re.Pattern) -> bool:
         return cue.search(self.text) is not None
+
+    @cached_property
+    def text_without_impaired_view(self) -> str:
+        """The text with "visibility was impaired" and the like taken out: what an impaired driver is read from."""
+        return IMPAIRED_VIEW.sub(" ", self.text)
 
     @cached_property
     def factor_keys(self) -> set[str]:
@@ -103,6 +109,11 @@ class NarrativeFacts:
     def manners(self) -> set[str]:
         """Manners the words or planes state: one the scene only implies needs its own cue (claim_patterns MANNER_CLAIMS)."""
         return {e["key"] for e in self.collisions if e.get("key") and e.get("rule") not in _IMPLIED_BY_SCENE}
+
+    @cached_property
+    def objects_struck(self) -> bool:
+        """Whether a rule-read collision struck an object entity (a pole, a curb: ids :O1, :O2, ...)."""
+        return any(e.get("target") and e["target"].rsplit(":", 1)[-1].startswith("O") for e in self.collisions)
 
     @cached_property
     def strikes(self) -> set[tuple[str, str]]:

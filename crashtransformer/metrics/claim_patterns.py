@@ -100,6 +100,8 @@ MANNER_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
 ANIMAL = re.compile(r"\b(?:deer|dogs?|cows?|cattle|horses?|animals?|livestock|hogs?|pigs?|armadillos?|coyotes?|goats?|"
                     r"sheep|bulls?|calf|calves|donkeys?|cats?|birds?|elk|moose|raccoons?)\b")
 ANY_ANIMAL = _cue(ANIMAL.pattern, r"\bbovine", r"\bequine", r"\bcanine")
+# "a collision with a fixed object": supported only by an object the graph read as struck (plan/narrative.py)
+FIXED_OBJECT_CLAIM = re.compile(r"\bfixed\s+objects?\b")
 # Objects a summary may say were struck; each needs its own word (or a synonym) in the narrative.
 OBJECTS: tuple[tuple[str, str], ...] = (
     (r"\bpoles?\b", r"pole|light\s+standard|\bpost"), (r"\btrees?\b", r"tree"), (r"\bfences?\b", r"fence"),
@@ -108,10 +110,6 @@ OBJECTS: tuple[tuple[str, str], ...] = (
     (r"\bwalls?\b", r"wall|barrier"), (r"\bbuildings?\b|\bhouses?\b|\bresidences?\b|\bstructures?\b", r"building|house|residence|structure|business|store|home|garage"),
     (r"\bditch(?:es)?\b|\bcanal\b|\bculverts?\b", r"ditch|canal|culvert|creek|water"), (r"\bmail\s*box(?:es)?\b", r"mail\s*box"),
     (r"\bhydrants?\b", r"hydrant"), (r"\bsigns?\b(?!\s*(?:of|that))", r"sign"), (r"\bbridge\b", r"bridge|overpass"),
-    # a parked car is read as a fixed object (the catalogue's manner), but a summary calling it one misleads
-    (r"\bfixed\s+objects?\b", r"pole|post|tree|fence|rail|barrier|curb|median|island|wall|building|house|structure|ditch|culvert"
-                                r"|mail\s*box|hydrant|sign|bridge|overpass|gate|column|pillar|concrete|rock|boulder|barricade|cone"
-                                r"|dumpster|meter|light|tank|bench|embankment|guard|cable|fixed\s+object|object|debris"),
 )
 
 # ----------------------------------------------------------------------------- turns, control
@@ -163,8 +161,8 @@ CONDITION_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
      _cue(r"intersect", r"\bintx?\b", r"\binters\b", r"corner", r"crossroad", r"\bstop\s*sign", r"signal", r"light", r"\bat\s+(?:the\s+)?(?:\w+\s+){1,4}?(?:and|&)\b",
           r"cross\s*street", r"turn")),
     ("a parking lot or private drive", re.compile(r"\bparking\s+(?:lot|area|garage|space|spot)|\bdriveway\b|\bprivate\s+(?:drive|property|road|lot)"),
-     _cue(r"park", r"drive\s*way", r"private", r"\blot\b", r"\bdrive\b(?!\s+(?:to|on|in|at|into|off|away|through))", r"business",
-          r"store", r"\bpd\b", r"\bpvt\b")),  # "drive" as a place, not "to drive"; "driver" never
+     _cue(r"park", r"drive\s*way", r"private", r"\blot\b", r"(?<!\bto\s)\bdrive\b(?!\s+(?:to|on|in|at|into|off|away|through|forward|back))",
+          r"business", r"store", r"\bpvt\b")),  # "drive" as a place, not "to drive" or "drive forward"; "driver" never
 )
 INJURY = re.compile(r"\binjur\w*|\bhurt\b|\bfatal\w*|\bkilled\b|\bdied\b|\bdeaths?\b|\bdeceased\b|\bhospital\w*|\btransported\b"
                     r"|\bambulance\b|\bems\b|\bmedical\s+(?:attention|treatment|care)")
@@ -172,7 +170,7 @@ INJURY_SUPPORT = _cue(r"injur", r"hurt", r"pain", r"fatal", r"killed", r"died", 
                       r"ambulance", r"\bems\b", r"\bmedic", r"bleed", r"\bdoa\b", r"\bk\b", r"\bsuspected\s+(?:serious|minor)",
                       r"complain", r"treated", r"\bdead\b", r"life\s*flight", r"air\s*lift", r"ame\b")
 IMPAIRMENT_WORD = re.compile(r"\bimpair\w*")
-IMPAIRMENT_SUPPORT = _cue(r"(?<!visibility\swas\s)(?<!vision\swas\s)(?<!view\swas\s)impair", r"intox", r"alcohol", r"drunk", r"dwi", r"dui", r"drug", r"influence", r"beer", r"marijuana",
+IMPAIRMENT_SUPPORT = _cue(r"impair", r"intox", r"alcohol", r"drunk", r"dwi", r"dui", r"drug", r"influence", r"beer", r"marijuana",
                           r"sobriety", r"\bbac\b", r"breath")
 
 # ----------------------------------------------------------------------------- units, blame, places
@@ -185,18 +183,15 @@ UNIT_STATES: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("changing lanes", re.compile(r"\bchang\w*\s+lanes?|\blane\s+change|\bmerg\w*"),
      _cue(r"lane", r"merg", r"clwu", r"cluw", r"into\s+the\s+path")),
 )
-STRIKE_VERB = re.compile(r"\s+(?:\w+\s+){0,2}?(?:struck|strikes|striking|hit|hits|hitting|rear[\s-]*ended|ran\s+into|crashed\s+into)\s+"
-                         r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?")
-# any words telling that one unit struck another, however misspelt
-ANY_STRIKE = re.compile(r"\b(?:stru[ck]|strik|hit|coll?id|crash|rear[\s-]*end|impact|contact|ran\s+into|sideswip|swip|clip|rammed|t[\s-]*bon|bump"
-                        r"|backed\s+into|struk|str[ui]ck|damag)")
-# "..., striking Unit 2", "a collision with Unit 2", "failed to yield to Unit 2": the other party a summary names,
-# wherever the unit acting is named
-STRUCK_UNIT = re.compile(r"\b(?:struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|collid\w*\s+(?:with|into)|collision\s+with"
-                         r"|crash\w*\s+into|ran\s+into|yield\w*\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way\s+)?to)\s+(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?(?=unit)")
-# verbs that make their subject the striker ("..., striking Unit 2"); "collided with" and "a collision with" do not
-STRIKER_VERB = re.compile(r"\b(?:struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|rear[\s-]*ending|crash\w*\s+into|ran\s+into"
-                          r"|collid\w*\s+into)\s+(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?(?=unit)")
+# Verbs that make their subject the striker ("struck", "..., striking Unit 2"); "collided with" and "a collision
+# with" do not. One list for the three claim shapes below.
+_STRIKER_VERBS = r"struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|rear[\s-]*ending|crash\w*\s+into|ran\s+into"
+_STRUCK_PART = r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?"
+STRIKE_VERB = re.compile(rf"\s+(?:\w+\s+){{0,2}}?(?:{_STRIKER_VERBS})\s+{_STRUCK_PART}")  # right after a unit: "Unit 1 struck"
+# "..., striking Unit 2", "a collision with Unit 2", "failed to yield to Unit 2": the other party a summary names
+STRUCK_UNIT = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+(?:with|into)|collision\s+with|yield\w*\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way\s+)?to)"
+                         rf"\s+{_STRUCK_PART}(?=unit)")
+STRIKER_VERB = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+into)\s+{_STRUCK_PART}(?=unit)")  # its subject struck
 FAULT_CLAIM = re.compile(r"\bat[\s-]+fault\b|\bresponsib\w*|\bto\s+blame\b|\bcaused\s+(?:the|this)\s+(?:crash|collision|accident)")
 DIRECTIONS = {
     "north": _cue(r"north", r"\bn\s*/?\s*b\b", r"\bn\.?b\.?\b", r"\bn\b"), "south": _cue(r"south", r"\bs\s*/?\s*b\b", r"\bs\b"),

@@ -20,6 +20,7 @@ from crashtransformer.metrics.claim_facts import Claim, NarrativeFacts, ParsedSu
 from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
 from crashtransformer.metrics.wording import unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
+from crashtransformer.plan.collision_patterns import COLLISION_VERB
 from crashtransformer.plan.graph import towed_units
 from crashtransformer.plan.patterns import ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NUMBER_WORDS, UNIT, unit_number
 
@@ -137,6 +138,10 @@ def _check_objects(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             span = summary.claim_at(match)
             if span and not facts.has(re.compile(cue)):
                 summary.unsupported("manner", span, f"the narrative mentions no {match.group()}")
+    for match in cp.FIXED_OBJECT_CLAIM.finditer(summary.text):  # a parked car is the catalogue's fixed object, not a reader's
+        span = summary.claim_at(match)
+        if span and not facts.objects_struck:
+            summary.unsupported("manner", span, "the narrative tells no object struck (a parked vehicle is none)")
 
 
 def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
@@ -149,10 +154,13 @@ def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
         target = verb and UNIT.match(summary.text, verb.end())
         if target:
             struck = f"U{unit_number(target)}"
-            if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
-                summary.unsupported("unit", (start, target.end()), f"the narrative has {struck} striking {striker}")
-            elif not facts.has(cp.ANY_STRIKE):  # "unit 1 and unit 2 were involved in a minor accident"
-                summary.unsupported("unit", (start, target.end()), "the narrative never says which unit struck which")
+            swapped = (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes
+            untold = not facts.has(COLLISION_VERB)  # "unit 1 and unit 2 were involved in a minor accident"
+            span = summary.claim_at((start, target.end())) if swapped or untold else None
+            if span and swapped:
+                summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
+            elif span:
+                summary.unsupported("unit", span, "the narrative never says which unit struck which")
     _check_participle_roles(summary, facts)
     _check_rigs(summary, facts)
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
@@ -181,19 +189,22 @@ def _check_rigs(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for verb in cp.STRUCK_UNIT.finditer(summary.text) if towed else ():
         unit = UNIT.match(summary.text, verb.end())
         other = f"U{unit_number(unit)}" if unit else None
+        yielded = verb.group().startswith("yield")
         trailer = next((t for t, tower in towed.items() if tower == other and t in hit), None)
         if other in towed and other not in hit:
-            summary.unsupported("unit", (verb.start(), unit.end()), f"{other} was towed by {towed[other]}; nothing struck it")
-        elif trailer and other not in hit:
+            reason = "a unit yields to a rig, not to its trailer" if yielded else "nothing struck it"
+            summary.unsupported("unit", (verb.start(), unit.end()), f"{other} was towed by {towed[other]}; {reason}")
+        elif trailer and other not in hit and not yielded:
             summary.unsupported("unit", (verb.start(), unit.end()), f"the narrative has {trailer}, towed by {other}, struck")
 
 
 def _check_simple(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for claim, cue, kind, name in ((cp.INJURY, cp.INJURY_SUPPORT, "injury", "injuries"),
                                    (cp.IMPAIRMENT_WORD, cp.IMPAIRMENT_SUPPORT, "impairment", "impairment")):
+        text = facts.text_without_impaired_view if kind == "impairment" else facts.text  # "visibility was impaired": no driver
         for match in claim.finditer(summary.text):
             span = summary.claim_at(match)
-            if span and not facts.has(cue):
+            if span and not cue.search(text):
                 summary.unsupported(kind, span, f"the narrative says nothing of {name}")
     for match in cp.DIRECTION_CLAIM.finditer(summary.text):
         span = summary.claim_at(match)

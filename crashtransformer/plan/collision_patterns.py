@@ -91,17 +91,21 @@ def code_part(code: str) -> str:
     if code.endswith("q") or code[0] in "lr":
         return "side"
     return "front" if code[0] == "f" else "back"
+_HEADING_ENDS = r"(?:bound)?(?=\s*(?:[,.;]|$|\b(?:and|on|in|along|when|while|at|through)\b))"  # the direction ends the phrase
 DIRECTION = re.compile(
     r"\b(?P<d>north|south|east|west|n|s|e|w)(?:\s*-?\s*bound|/?b)\b|\b(?:traveling|travelling|heading|headed|going|driving|proceeding|moving|facing)\s+"
-    r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)(?!\s+to\s+(?:the\s+)?(?:north|south|east|west)\b)"
-    r"|\b(?:from\s+)?(?:the\s+)?(?:north|south|east|west)\s+to\s+(?:the\s+)?(?P<d3>north|south|east|west)\b"  # "(from) west to east": east
+    r"(?:(?:due|in\s+the|on|in)\s+)?(?P<d2>north|south|east|west)(?!\s+to\s+(?:the\s+)?(?:north|south|east|west)" + _HEADING_ENDS + ")"
+    # "from west to east", "traveling south to north and ...": the second; not "north to West Main St"
+    r"|\bfrom\s+(?:the\s+)?(?:north|south|east|west)\s+to\s+(?:the\s+)?(?P<d3>north|south|east|west)\b"
+    r"|\b(?:north|south|east|west)\s+to\s+(?:the\s+)?(?P<d4>north|south|east|west)" + _HEADING_ENDS
 )
 SAME_DIRECTION = compile_literal_first(r"\bsame\s+direction|\bboth\s+(?:traveling|travelling|going|heading)\s+(?:north|south|east|west)")
 OPPOSITE_DIRECTION = compile_literal_first(r"\bopposite\s+direction|\boncoming\b|\bopposing\s+(?:lane|direction|traffic)")
 BACKING_ACTOR = compile_literal_first(BACKING)
 # "the crash was a non-contact", "u1 and u2 did not make contact": no collision between the units ("a non-contact
 # vehicle" is a third one)
-NON_CONTACT = compile_literal_first(r"\bnon[\s-]*contact\b(?!\s+(?:vehicle|veh|unit|car|truck|suv|driver))|\bdid\s*n[o']?t\s+(?:make\s+)?contact\b"
+NON_CONTACT = compile_literal_first(r"\bnon[\s-]*contact\b(?!\s+(?:[\w-]+\s+)?(?:vehicle|veh|unit|car|truck|suv|driver|pickup|van|semi|motorcycle"
+                                    r"|motorist|sedan|tractor|bus|party|third))|\bdid\s*n[o']?t\s+(?:make\s+)?contact\b"
                                     r"|\bno\s+contact\s+(?:was\s+made|between)")
 ARRIVAL = compile_literal_first(r"\barriv(?:ed|es|ing|al)\b")  # the officer's arrival: the scene after the crash
 PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")

@@ -194,10 +194,14 @@ def _not_a_units_finding(doc: Narrative, key: str, start: int) -> bool:
     a vehicle no unit number names."""
     sentence_start, sentence_end = doc.sentence(start)
     before = doc.norm[max(sentence_start, start - 40):start]
-    if key == "cell_phone" and pp.PHONE_NOT_DRIVING.search(doc.norm, sentence_start, sentence_end):
+    clause = doc.norm[max(sentence_start, start - 60):min(sentence_end, start + 80)]  # the phone's own clause, not the sentence
+    if key == "cell_phone" and pp.PHONE_NOT_DRIVING.search(clause):
         return True
-    if pp.THIRD_PARTY_BEFORE.search(before):
-        return True  # "observed a vehicle disregard the red light": no unit's
+    third = pp.THIRD_PARTY_BEFORE.search(before)
+    described = third and doc.agents_between(max(sentence_start, start - len(before) + third.start() - 16),
+                                             start - len(before) + third.start(), kinds=("unit",))
+    if third and not described:
+        return True  # "observed a vehicle disregard the red light": no unit's ("unit 1, a black sedan that ..." is unit 1's)
     return bool(pp.HEDGED_BEFORE.search(before) or key == "unsafe_speed" and pp.AFTER_THE_CRASH_BEFORE.search(before))
 
 
@@ -333,7 +337,8 @@ def find_factors(doc: Narrative) -> list[Factor]:
     for key, start, end in _factor_matches(doc.norm, non_motorists):
         if claimed(doc, start) or _not_a_units_finding(doc, key, start):
             continue
-        subject = subject_of(doc, start)
+        inside = doc.agents_between(start, end) if doc.norm.startswith("failure of", start) else []
+        subject = inside[0] if inside else subject_of(doc, start)  # "the failure of unit 1 to yield": unit 1
         how = "stated"
         if key == "yield":
             if pp.KEPT_FROM.search(doc.norm, max(doc.sentence(start)[0], start - 80), start):

@@ -136,10 +136,12 @@ NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without
 # "alcohol was not a factor", "phone not in use", "intoxication results are pending"; "... and could not stop"
 # negates the stopping, not the factor
 # "could have been traveling at an unsafe speed", "appeared to be possibly speeding": a guess, not a finding
-HEDGED_BEFORE = compile_literal_first(r"\b(?:possibl[ey]|probabl[ey]|perhaps|maybe|(?:may|might|could)\s+have)\b[^.;]{0,30}$")
+HEDGED_BEFORE = compile_literal_first(r"\b(?:possibly|probably|perhaps|maybe|(?:may|might|could)\s+have)\b[^.;,]{0,30}$")  # not "as hard as possible"
 # "a photo on his personal phone", "as i arrived ... speaking on the phone about the incident": a phone not used driving
-PHONE_NOT_DRIVING = compile_literal_first(r"\bphoto\w*|\babout\s+the\s+(?:incident|crash|accident|collision)|\b(?:i|officers?|deputy)\s+arrived"
-                                          r"|\bcall(?:ed|ing)\s+(?:911|police|dispatch|the\s+police)|\bafter\s+the\s+(?:crash|collision|accident)")
+PHONE_NOT_DRIVING = compile_literal_first(r"\bas\s+a\s+photo|\bphoto\s+(?:taken|provided|shown|of\s+(?:the|his|her|a)\s+(?:tag|license|insurance|registration|plate))"
+                                          r"|\babout\s+the\s+(?:incident|crash|accident|collision)|\b(?:i|officers?|deputy)\s+arrived|\bafter\s+the\s+(?:crash|collision|accident)")
+# "visibility was severely impaired", "had impaired vision": the view, not the driver, was impaired
+IMPAIRED_VIEW = re.compile(r"\b(?:visibility|vision|view|sight)\s+(?:\w+\s+){0,3}?impair\w*|\bimpair\w*\s+(?:\w+\s+)?(?:visibility|vision|view|sight)")
 # "she observed a vehicle disregard the red light": a vehicle no unit number names did it, not the unit speaking
 THIRD_PARTY_BEFORE = compile_literal_first(r"\b(?:a|an|another|other|unknown|the\s+other|non[\s-]*contact|third|white|black|silver)\s+"
                                            r"(?:\w+\s+)?(?:vehicle|car|truck|suv|van|motorist|sedan|pickup)\s+(?:that\s+|which\s+|who\s+|had\s+)?$")
@@ -244,13 +246,13 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"|\breach(?:ed|ing)\s+(?:down|over|back|for)\b|\blook(?:ed|ing)\s+(?:down\s+)?at\s+(?:his|her|their|a|the)\s+(?:radio|gps|screen|navigation|food|drink|passenger|child|kids?)",
     ),
     "cell_phone": (
-        r"\b(?:using|on|looking\s+at|check(?:ed|ing)?|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
+        r"\b(?:using|on|looking\s+at|(?<!\bi\s)check(?:ed|ing)?|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
         r"manipulating|answering|dialing|dropped|reaching\s+for|picked\s+up|grab\w*)\s+" + gap(2) + r"(?:cell(?:ular)?\s*phone|phone|mobile|smart\s*phone|device)",
         # a phone named without its use ("photographed with my department-issued cell phone") is not a cause
         r"\btexting\b|\btext\s+messag\w*|\bcell(?:ular)?\s*phone\s+(?:use|usage|distraction)",
     ),
     "under_influence_alcohol": (
-        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|(?<!visibility\s)(?<!vision\s)(?<!view\s)\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication|the\s+sun|sun|glare|fog))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
+        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|(?<!visibility\s)(?<!vision\s)(?<!view\s)(?<!sight\s)\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication|the\s+sun|sun|glare|fog))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
         r"\bunder\s+the\s+influence\b(?!\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication))|\b(?:beer|liquor|whiskey|vodka)\b",
     ),
     "under_influence_drugs": (
@@ -277,9 +279,11 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     "overcorrected": (r"\bover[\s-]?correct\w*|\bovercorect\w*|\bover\s+steer\w*|\boversteer\w*",),
     "faulty_evasive_action": (
         r"\b(?:faulty|improper|unsafe)\s+evasive",
-        # swerving for something in the road is the Texas code; "swerved to avoid a collision" and still struck the unit is
-        # not, nor is evasive action forced by another unit ("took evasive action to avoid unit 1")
-        r"\bswerv(?:ed|ing)\s+" + gap(3) + r"to\s+avoid\b(?!\s+(?:an?\s+|the\s+)?(?:non[\s-]*contact\s+|other\s+)?(?:collision|crash|striking|hitting|unit|vehicle|veh)\b)"
+        # evading something in the road is the Texas code; evading another unit or a collision, then striking, is not
+        # ("took evasive action to avoid unit 1", "swerved to avoid another vehicle")
+        r"\b(?:swerv(?:ed|ing)\s+" + gap(3) + r"|(?:took|take|taking|made|making)\s+(?:an?\s+)?evasive\s+(?:action|maneuvers?|movements?|measures)\s+)"
+        r"to\s+avoid\b(?!\s+(?:an?\s+|the\s+|another\s+)?(?:non[\s-]*contact\s+|other\s+)?(?:collision|crash|striking|hitting|colliding"
+        r"|unit|vehicle|veh|car|truck|suv|van|traffic|pedestrian|motorist|driver)\b)"
         r"|\bjerked\s+the\s+(?:steering\s+)?wheel",
     ),
     "defective_brakes": (

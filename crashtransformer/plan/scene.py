@@ -275,7 +275,7 @@ def unit_directions(doc: Narrative) -> dict[str, str]:
     for match in cp.DIRECTION.finditer(doc.norm):
         if TURNED_TO.search(doc.norm, max(0, match.start() - 30), match.start()) or OTHERS_TRAFFIC.match(doc.norm, match.end()):
             continue  # "preparing to turn nb", "yielding to sb traffic": not its own travel
-        word = match.group("d") or match.group("d2") or match.group("d3")
+        word = match.group("d") or match.group("d2") or match.group("d3") or match.group("d4")
         for unit in subjects_of(doc, match.start()):
             directions.setdefault(unit.key, word[0])
     if len(directions) == 1 and cp.SAME_DIRECTION.search(doc.norm):  # "both units were traveling east"
