@@ -37,7 +37,7 @@ def test_a_cause_the_graph_does_not_read_is_still_blamed_on_the_unit_it_faults()
 
 
 @pytest.mark.parametrize("summary, expected", [
-    ("Unit 1 struck Unit 2.", [("unit", "Unit 1 struck Unit 2")]),
+    ("Unit 1 struck Unit 2.", [("unit", "struck Unit 2")]),
     ("Unit 1 and Unit 2 were involved in a minor crash in a private parking lot.", []),
 ])
 def test_who_struck_whom_needs_the_narrative_to_say(summary, expected):
@@ -103,7 +103,7 @@ def test_a_yield_to_a_rigs_tower_is_no_trailer_error_and_a_swap_is_one_claim():
     rig = "Unit 2 was towing unit 3 north through the intersection. Unit 1 failed to yield the right of way and struck unit 3."
     assert claims("Unit 1 failed to yield to Unit 2.", rig) == []
     swapped = "Unit 1 was stopped at the light. Unit 2 failed to control speed and struck unit 1."
-    assert [c for c in claims("Unit 1 struck Unit 2.", swapped) if c[0] == "unit"] == [("unit", "Unit 1 struck Unit 2")]
+    assert [c for c in claims("Unit 1 struck Unit 2.", swapped) if c[0] == "unit"] == [("unit", "struck Unit 2")]
 
 
 @pytest.mark.parametrize("narrative", ["Unit 1 struck unit 2. Unit 1's visibility was severely impaired by fog.",

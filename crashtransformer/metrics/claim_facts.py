@@ -12,7 +12,8 @@ from crashtransformer.metrics.wording import narrative_stems
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERMINED
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
-from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, IMPAIRED_VIEW, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
+from crashtransformer.plan.finding_patterns import IMPAIRED_VIEW
+from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
 
 # manner rules (plan/manner_rules.py) whose manner the text only implies: the scene (a lane change "was" a
 # sideswipe, crossing paths an angle), a cause, or one side named
@@ -62,11 +63,12 @@ class NarrativeFacts:
     def factor_keys(self) -> set[str]:
         """Causes the graph read, plus any factor phrasing anywhere in the text (not denied)."""
         keys = {e["key"] for e in self.graph.get("events", []) if e.get("type") == "factor" and e.get("key")}
+        text = self.text_without_impaired_view  # "visibility was impaired" supports no impaired driver
         for key, regex in FACTOR_RES.items():
-            if key in keys or not any(t in self.text for t in FACTOR_TRIGGERS[key]):
+            if key in keys or not any(t in text for t in FACTOR_TRIGGERS[key]):
                 continue
-            for match in regex.finditer(self.text):
-                if key not in NEGATABLE or not NEGATION_BEFORE.search(self.text[max(0, match.start() - 40):match.start()]):
+            for match in regex.finditer(text):
+                if key not in NEGATABLE or not NEGATION_BEFORE.search(text[max(0, match.start() - 40):match.start()]):
                     keys.add(key)
                     break
         return keys
@@ -112,8 +114,9 @@ class NarrativeFacts:
 
     @cached_property
     def objects_struck(self) -> bool:
-        """Whether a rule-read collision struck an object entity (a pole, a curb: ids :O1, :O2, ...)."""
-        return any(e.get("target") and e["target"].rsplit(":", 1)[-1].startswith("O") for e in self.collisions)
+        """Whether a rule-read collision struck a fixed-object entity (a pole, a curb; not a parked unit)."""
+        objects = {e["id"] for e in self.graph.get("entities", []) if e.get("type") == "fixed_object"}
+        return any(e.get("target") in objects for e in self.collisions)
 
     @cached_property
     def strikes(self) -> set[tuple[str, str]]:

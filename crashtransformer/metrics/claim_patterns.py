@@ -184,10 +184,9 @@ UNIT_STATES: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
      _cue(r"lane", r"merg", r"clwu", r"cluw", r"into\s+the\s+path")),
 )
 # Verbs that make their subject the striker ("struck", "..., striking Unit 2"); "collided with" and "a collision
-# with" do not. One list for the three claim shapes below.
+# with" do not. One list for both claim shapes below.
 _STRIKER_VERBS = r"struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|rear[\s-]*ending|crash\w*\s+into|ran\s+into"
 _STRUCK_PART = r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?"
-STRIKE_VERB = re.compile(rf"\s+(?:\w+\s+){{0,2}}?(?:{_STRIKER_VERBS})\s+{_STRUCK_PART}")  # right after a unit: "Unit 1 struck"
 # "..., striking Unit 2", "a collision with Unit 2", "failed to yield to Unit 2": the other party a summary names
 STRUCK_UNIT = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+(?:with|into)|collision\s+with|yield\w*\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way\s+)?to)"
                          rf"\s+{_STRUCK_PART}(?=unit)")

@@ -149,36 +149,28 @@ def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
         number = int(unit[1:])
         if number not in facts.unit_numbers and (facts.unit_numbers or number > 1):
             summary.unsupported("unit", (start, end), f"the narrative names no unit {number}")
-    for start, end, striker in summary.units:
-        verb = cp.STRIKE_VERB.match(summary.text, end)
-        target = verb and UNIT.match(summary.text, verb.end())
-        if target:
-            struck = f"U{unit_number(target)}"
-            swapped = (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes
-            untold = not facts.has(COLLISION_VERB)  # "unit 1 and unit 2 were involved in a minor accident"
-            span = summary.claim_at((start, target.end())) if swapped or untold else None
-            if span and swapped:
-                summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
-            elif span:
-                summary.unsupported("unit", span, "the narrative never says which unit struck which")
-    _check_participle_roles(summary, facts)
+    _check_strike_roles(summary, facts)
     _check_rigs(summary, facts)
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
 
 
-def _check_participle_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
-    """"Unit 1 failed to yield the right of way, striking Unit 2" where the narrative has unit 2 striking
-    unit 1: the striker is the sentence's subject, however far from the verb."""
+def _check_strike_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
+    """Who struck whom: "Unit 1 struck Unit 2", or "Unit 1 failed to yield the right of way, striking
+    Unit 2" (the striker is the sentence's subject, however far from the verb), where the narrative has
+    unit 2 striking unit 1, or tells no strike at all ("were involved in a minor accident")."""
+    untold = not facts.has(COLLISION_VERB)
     for verb in cp.STRIKER_VERB.finditer(summary.text):
         unit = UNIT.match(summary.text, verb.end())
         striker = summary.subject_before(verb.start())
         if unit is None or striker is None:
             continue
         struck = f"U{unit_number(unit)}"
-        if (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes:
-            span = summary.claim_at((verb.start(), unit.end()))
-            if span:
-                summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
+        swapped = (struck, striker) in facts.strikes and (striker, struck) not in facts.strikes
+        span = summary.claim_at((verb.start(), unit.end())) if swapped or untold else None
+        if span and swapped:
+            summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
+        elif span:
+            summary.unsupported("unit", span, "the narrative never says which unit struck which")
 
 
 def _check_rigs(summary: ParsedSummary, facts: NarrativeFacts) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from crashtransformer.plan.finding_patterns import VEHICLE_NOUN
 from crashtransformer.plan.literal_first import compile_literal_first
 from crashtransformer.plan.patterns import BACKING
 
@@ -104,8 +105,7 @@ OPPOSITE_DIRECTION = compile_literal_first(r"\bopposite\s+direction|\boncoming\b
 BACKING_ACTOR = compile_literal_first(BACKING)
 # "the crash was a non-contact", "u1 and u2 did not make contact": no collision between the units ("a non-contact
 # vehicle" is a third one)
-NON_CONTACT = compile_literal_first(r"\bnon[\s-]*contact\b(?!\s+(?:[\w-]+\s+)?(?:vehicle|veh|unit|car|truck|suv|driver|pickup|van|semi|motorcycle"
-                                    r"|motorist|sedan|tractor|bus|party|third))|\bdid\s*n[o']?t\s+(?:make\s+)?contact\b"
+NON_CONTACT = compile_literal_first(rf"\bnon[\s-]*contact\b(?!\s+(?:[\w-]+\s+)?(?:unit|party|third|{VEHICLE_NOUN}))|\bdid\s*n[o']?t\s+(?:make\s+)?contact\b"
                                     r"|\bno\s+contact\s+(?:was\s+made|between)")
 ARRIVAL = compile_literal_first(r"\barriv(?:ed|es|ing|al)\b")  # the officer's arrival: the scene after the crash
 PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")

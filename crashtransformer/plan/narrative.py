@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from crashtransformer.plan import collision_patterns as cp
 from crashtransformer.plan import fault_patterns as fp
 from crashtransformer.plan import patterns as pp
+from crashtransformer.plan.finding_patterns import (AFTER_THE_CRASH_BEFORE, HEDGED_BEFORE, IMPAIRED_VIEW, PHONE_NOT_DRIVING,
+                                                   THIRD_PARTY_BEFORE)
 from crashtransformer.plan.confidence import factor_confidence
 
 TARGET_REACH = 60  # characters after a collision verb in which its object must be named
@@ -189,20 +191,24 @@ def _negated(doc: Narrative, start: int, end: int) -> bool:
 
 
 def _not_a_units_finding(doc: Narrative, key: str, start: int) -> bool:
-    """A factor someone only guesses at ("unit 1 believed unit 3 could have been traveling at an unsafe
-    speed"), speed told of a unit fleeing after the crash, a phone not used while driving, or a failure of
-    a vehicle no unit number names."""
+    """A factor that is no unit's finding (plan/finding_patterns.py): a guess ("could have been traveling
+    at an unsafe speed"), speed while fleeing after the crash, a phone not used while driving, an
+    impaired view read as an impaired driver, or what a vehicle no unit number names did."""
     sentence_start, sentence_end = doc.sentence(start)
-    before = doc.norm[max(sentence_start, start - 40):start]
-    clause = doc.norm[max(sentence_start, start - 60):min(sentence_end, start + 80)]  # the phone's own clause, not the sentence
-    if key == "cell_phone" and pp.PHONE_NOT_DRIVING.search(clause):
+    near = max(sentence_start, start - 40)
+    if HEDGED_BEFORE.search(doc.norm, near, start):
         return True
-    third = pp.THIRD_PARTY_BEFORE.search(before)
-    described = third and doc.agents_between(max(sentence_start, start - len(before) + third.start() - 16),
-                                             start - len(before) + third.start(), kinds=("unit",))
-    if third and not described:
-        return True  # "observed a vehicle disregard the red light": no unit's ("unit 1, a black sedan that ..." is unit 1's)
-    return bool(pp.HEDGED_BEFORE.search(before) or key == "unsafe_speed" and pp.AFTER_THE_CRASH_BEFORE.search(before))
+    if key == "unsafe_speed" and AFTER_THE_CRASH_BEFORE.search(doc.norm, near, start):
+        return True
+    if key == "cell_phone":  # the phone's own clause, not the whole sentence
+        return PHONE_NOT_DRIVING.search(doc.norm, max(sentence_start, start - 60), min(sentence_end, start + 80)) is not None
+    if key in ("under_influence_alcohol", "under_influence_drugs"):
+        view = IMPAIRED_VIEW.search(doc.norm, max(sentence_start, start - 40), min(sentence_end, start + 40))
+        if view and view.start() <= start < view.end():
+            return True
+    third = THIRD_PARTY_BEFORE.search(doc.norm, near, start)
+    # "unit 1, a black sedan that ..." and "unit 1 driving a ford truck" describe unit 1
+    return third is not None and not doc.agents_between(max(sentence_start, third.start() - 16), third.start(), kinds=("unit",))
 
 
 def claimed(doc: Narrative, start: int) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from crashtransformer.plan.finding_patterns import VEHICLE_NOUN
 from crashtransformer.plan.literal_first import (
     compile_literal_first,
     top_level_alternatives,
@@ -135,18 +136,6 @@ KEPT_FROM = re.compile(r"\b(?:depriv\w*|prevent\w*|kept|no|not|without|n't|never
 NEGATION_BEFORE = compile_literal_first(r"\b(?:no|not|never|nor|negative|without|denied|denies|deny|ruled out|none|0|zero)\b[^.;]{0,25}$")  # "0 clues of"
 # "alcohol was not a factor", "phone not in use", "intoxication results are pending"; "... and could not stop"
 # negates the stopping, not the factor
-# "could have been traveling at an unsafe speed", "appeared to be possibly speeding": a guess, not a finding
-HEDGED_BEFORE = compile_literal_first(r"\b(?:possibly|probably|perhaps|maybe|(?:may|might|could)\s+have)\b[^.;,]{0,30}$")  # not "as hard as possible"
-# "a photo on his personal phone", "as i arrived ... speaking on the phone about the incident": a phone not used driving
-PHONE_NOT_DRIVING = compile_literal_first(r"\bas\s+a\s+photo|\bphoto\s+(?:taken|provided|shown|of\s+(?:the|his|her|a)\s+(?:tag|license|insurance|registration|plate))"
-                                          r"|\babout\s+the\s+(?:incident|crash|accident|collision)|\b(?:i|officers?|deputy)\s+arrived|\bafter\s+the\s+(?:crash|collision|accident)")
-# "visibility was severely impaired", "had impaired vision": the view, not the driver, was impaired
-IMPAIRED_VIEW = re.compile(r"\b(?:visibility|vision|view|sight)\s+(?:\w+\s+){0,3}?impair\w*|\bimpair\w*\s+(?:\w+\s+)?(?:visibility|vision|view|sight)")
-# "she observed a vehicle disregard the red light": a vehicle no unit number names did it, not the unit speaking
-THIRD_PARTY_BEFORE = compile_literal_first(r"\b(?:a|an|another|other|unknown|the\s+other|non[\s-]*contact|third|white|black|silver)\s+"
-                                           r"(?:\w+\s+)?(?:vehicle|car|truck|suv|van|motorist|sedan|pickup)\s+(?:that\s+|which\s+|who\s+|had\s+)?$")
-# "fled the scene at a high rate of speed": how a unit left, after the crash
-AFTER_THE_CRASH_BEFORE = compile_literal_first(r"\b(?:fled|flee\w*|left\s+the\s+scene|drove\s+(?:off|away)|sped\s+(?:off|away))\b[^.;]{0,30}$")
 NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are)\s+not|negative|ruled\s+out|results?\s+(?:are\s+|is\s+|were\s+)?pending)\b|^[\s,]*(?:\w+\s+)?not\b(?!\s+(?:stop|see|notice|avoid))")
 
 # ----------------------------------------------------------------------------- contributing factors
@@ -252,7 +241,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\btexting\b|\btext\s+messag\w*|\bcell(?:ular)?\s*phone\s+(?:use|usage|distraction)",
     ),
     "under_influence_alcohol": (
-        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|(?<!visibility\s)(?<!vision\s)(?<!view\s)(?<!sight\s)\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication|the\s+sun|sun|glare|fog))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
+        r"\bintox\w*|\bhad\s+been\s+drinking|\bdrinking\s+(?:alcohol|beer|and\s+driving)|\b(?:was|were|appeared|being)\s+impaired\b(?!\s+by\s+(?:drugs|narcotics|medication|the\s+sun|sun|glare|fog))|\bdwi\b|\bdui\b|\balcohol\w*\b(?!\s+(?:analysis|test\w*|screen\w*|results?|beverage\w*|containers?|bottles?|cans?))|\bdrunk\w*|\bbac\b|\bbreath\s+(?:test|sample)|\bfield\s+sobriety",
         r"\bunder\s+the\s+influence\b(?!\s+of\s+(?:drugs|narcotics|a\s+controlled|marijuana|medication))|\b(?:beer|liquor|whiskey|vodka)\b",
     ),
     "under_influence_drugs": (
@@ -283,7 +272,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         # ("took evasive action to avoid unit 1", "swerved to avoid another vehicle")
         r"\b(?:swerv(?:ed|ing)\s+" + gap(3) + r"|(?:took|take|taking|made|making)\s+(?:an?\s+)?evasive\s+(?:action|maneuvers?|movements?|measures)\s+)"
         r"to\s+avoid\b(?!\s+(?:an?\s+|the\s+|another\s+)?(?:non[\s-]*contact\s+|other\s+)?(?:collision|crash|striking|hitting|colliding"
-        r"|unit|vehicle|veh|car|truck|suv|van|traffic|pedestrian|motorist|driver)\b)"
+        rf"|unit|traffic|pedestrian|{VEHICLE_NOUN})\b)"
         r"|\bjerked\s+the\s+(?:steering\s+)?wheel",
     ),
     "defective_brakes": (

@@ -138,8 +138,8 @@ def _collision_sentence(graph: dict, name_manner: bool = True) -> str | None:
         if manner and person and len(units) == 2:  # "Unit 2, a cyclist": not a third party
             driver = next(u for u in units if u != _unit(person[0]))
             return f"{driver} was in a collision with {_unit(person[0])}, a {person[1]}."
-        if manner and len(units) == 2 and event.get("key") == "fixed_object":  # a unit is a fixed object only when parked
-            return f"{units[0]} was in a collision with {units[1]}, a parked vehicle."
+        if manner and len(units) == 2 and event.get("key") == "fixed_object":  # the struck unit was parked
+            return f"{units[0]} was in {_collision_with('fixed_object', event['target'].rsplit(':', 1)[-1], (), {})}."
         if manner and len(units) == 2 and event.get("key") in ("pedestrian", "cyclist"):
             # one of the two units may be the person: "with a pedestrian" would add a third party
             return f"{who} were in a collision involving a {event['key']}."
