@@ -34,6 +34,7 @@ class RunStats:
     _started: float = field(default_factory=time.monotonic)
     _bar: object = None
     _ticker: threading.Event | None = None
+    _ticker_thread: threading.Thread | None = None
 
     def start(self, total_rows: int) -> None:
         """Show progress: a bar on a terminal; otherwise a log line every PROGRESS_EVERY_SECONDS,
@@ -46,7 +47,8 @@ class RunStats:
             self._bar = tqdm(total=total_rows or None, unit="crash", desc="run")
             return
         self._ticker = threading.Event()
-        threading.Thread(target=self._tick, args=(self._ticker,), name="progress", daemon=True).start()
+        self._ticker_thread = threading.Thread(target=self._tick, args=(self._ticker,), name="progress", daemon=True)
+        self._ticker_thread.start()
 
     def _tick(self, stop: threading.Event) -> None:
         while not stop.wait(PROGRESS_EVERY_SECONDS):
@@ -86,7 +88,8 @@ class RunStats:
             self._bar.close()
         if self._ticker is not None:
             self._ticker.set()
-            self._ticker = None
+            self._ticker_thread.join(timeout=5)  # gone when close returns, not some moments later on a busy machine
+            self._ticker, self._ticker_thread = None, None
 
 
 # Per-crash 0/1 figures whose means run_report.json reports under these names (metrics/claims.py).
