@@ -1,6 +1,6 @@
 """Crash graphs on Texas police prose, against our own labels (docs/labelling-guide.md).
 
-    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round7|all_development|all_held_out] [--show_errors N]
+    python bench/bench_texas.py score [--split dev|heldout|all|round2|...|round8|all_development|all_held_out] [--show_errors N]
     python bench/bench_texas.py agreement          # first passes vs their blind second passes
     python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
     python bench/bench_texas.py all                # dev and held out, agreement, speed
@@ -39,16 +39,18 @@ ROUNDS = {
     "round3": REPO / "data" / "labels" / "cris_crash_labels_round3.jsonl",  # 150, seed 20261203, scored 995b198
     "round4": REPO / "data" / "labels" / "cris_crash_labels_round4.jsonl",  # 130, seed 20261204, scored 995b198
     "round5": REPO / "data" / "labels" / "cris_crash_labels_round5.jsonl",  # 130, seed 20261205, scored 3b3babf
-    "round6": REPO / "data" / "labels" / "cris_crash_labels_round6.jsonl",  # 130, seed 20261208: held out
-    "round7": REPO / "data" / "labels" / "cris_crash_labels_round7.jsonl",  # 130, seed 20261210: held out
+    "round6": REPO / "data" / "labels" / "cris_crash_labels_round6.jsonl",  # 130, seed 20261208, scored 41fc51c
+    "round7": REPO / "data" / "labels" / "cris_crash_labels_round7.jsonl",  # 130, seed 20261210, scored 41fc51c
+    "round8": REPO / "data" / "labels" / "cris_crash_labels_round8.jsonl",  # 130, seed 20261212: held out
 }
-HELD_OUT_ROUNDS = ("round6", "round7")
+HELD_OUT_ROUNDS = ("round8",)
 BLIND_PASSES = {  # second passes made blind, beside the labels they are compared with
     "first": (LABELS, BLIND),
     "round4": (ROUNDS["round4"], REPO / "data" / "labels" / "cris_crash_labels_round4_blind.jsonl"),
     "round5": (ROUNDS["round5"], REPO / "data" / "labels" / "cris_crash_labels_round5_blind.jsonl"),
     "round6": (ROUNDS["round6"], REPO / "data" / "labels" / "cris_crash_labels_round6_blind.jsonl"),
     "round7": (ROUNDS["round7"], REPO / "data" / "labels" / "cris_crash_labels_round7_blind.jsonl"),
+    "round8": (ROUNDS["round8"], REPO / "data" / "labels" / "cris_crash_labels_round8_blind.jsonl"),
 }
 HELD_OUT_PREFIXES = tuple("cdef")  # a quarter of the hash space, scored once, never printed
 NO_MANNER = {"other", "unknown", "none"}  # labels a correct extractor names no manner for

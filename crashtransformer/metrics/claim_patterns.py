@@ -30,11 +30,12 @@ def _cue(*words: str) -> re.Pattern:
 # ----------------------------------------------------------------------------- causes
 # Causes outside the graph's factor catalogue that references like to add, each with its support.
 EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
+    # a loss of control is said, or shown by a spin, skid ("no skid marks" shows none), slide or rollover; leaving the
+    # road or the lane is not one
     ("lost control", re.compile(r"\b(?:lo(?:st|ss\s+of|se|sing)|maintain(?:ing)?)\s+(?:(?:\w+\s+){0,2}?(?:vehicle\s+)?)control\b(?!\s+(?:of\s+)?(?:its\s+|their\s+|his\s+|her\s+)?speed)"
                                 r"|\bcontrol(?:l?ed|l?ing|s)?\s+(?:of\s+)?(?:the\s+|its\s+|his\s+|her\s+|their\s+)?(?:vehicle|car|truck)\b"),  # "failed to control the vehicle"
-     _cue(r"lo(?:st|ss\s+of|se|sing)\s+control", r"spun|spin", r"skid", r"slid", r"over\s*correct", r"fishtail",
-          r"hydroplan", r"(?:left|off)\s+the\s+(?:road|roadway|pavement)", r"veer", r"(?:ran|drove|went)\s+off", r"into\s+(?:a|the)\s+ditch",
-          r"roll", r"overturn", r"asleep", r"drift", r"cross\w*\s+(?:over\s+)?(?:the\s+)?(?:center|median|lane)")),
+     _cue(r"lo(?:st|ss\s+of|se|sing)\s+control", r"out\s+of\s+control", r"(?:unable|could\s*n[o']?t)\s+(?:to\s+)?(?:control|maintain\s+control)",
+          r"spun|spin", r"(?<!\bno\s)(?<!\bany\s)skid", r"slid", r"over\s*correct", r"fishtail", r"hydroplan", r"roll", r"overturn")),
     ("safe distance", re.compile(r"\b(?:safe|sufficient|adequate|proper)\s+(?:following\s+)?distance|\bfollow\w*\s+too\s+clos"),
      _cue(r"distance", r"too\s+clos", r"to\s+clos", r"tailgat", r"\bftc\b(?!\s*s)")),
     ("reckless or aggressive", re.compile(r"\breckless\w*|\baggressiv\w*|\berratic\w*|\bimpatien\w*|\brac(?:e|ing)\b"),
@@ -42,7 +43,9 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("inattention", re.compile(r"\battention\b|\bawareness\b|\bnot\s+(?:properly\s+)?(?:observ|recogni|notic)\w*"
                                r"|\bfail\w*\s+to\s+(?:notice|observe|recogni[sz]e)"),
      _cue(r"attent", r"distract", r"did\s*n[o']?t\s+(?:see|notice|observe)", r"never\s+saw", r"fail\w*\s+to\s+(?:see|notice|observe)",
-          r"look", r"phone", r"aware")),
+          # a phone in use, not "their phones fell into the floorboard" in the crash
+          r"look", r"(?:on|using|used|use\s+of|holding|checking|texting|talking\s+on|dialing|answering)\s+(?:\w+\s+){0,2}?(?:cell\w*\s*)?phone",
+          r"\btext\w*", r"aware")),
     ("excessive speed", re.compile(r"\b(?:excessive|high|unsafe|too\s+much)\s+velocity|\bexceed\w*\s+(?:an?\s+|the\s+)?(?:appropriate|safe|reasonable)\s+speed"),
      _cue(r"speeding", r"too\s+fast", r"high\s+(?:rate\s+of\s+)?speed", r"excessive", r"unsafe\s+speed", r"\bmph\b", r"racing", r"exceed")),
     ("oncoming traffic", re.compile(r"\boncoming\b|\bon-coming\b"),
@@ -113,13 +116,20 @@ OBJECTS: tuple[tuple[str, str], ...] = (
 )
 
 # ----------------------------------------------------------------------------- turns, control
+def _turn_lane_and_turn(side: str) -> str:
+    """A unit in the left-turn lane that the narrative says turned: a left turn ("stopped in the left turn lane
+    ... while turning south onto lake rd"); the lane alone is none ("changed lanes into the left turn lane")."""
+    lane = rf"\b{side}[\s-]+(?:hand\s+)?turn[\s-]+lanes?\b"
+    return rf"{lane}(?=[\s\S]*\bturn(?:ed|ing)\b)|\bturn(?:ed|ing)\b[\s\S]*{lane}"
+
+
 TURN_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
-    ("left turn", re.compile(r"\bleft[\s-]+(?:hand\s+)?turn\w*|\bturn\w*\s+(?:to\s+the\s+)?left\b"),
-     _cue(r"turn\w*\s+(?:\w+\s+){0,4}?(?:left|lt)\b", r"\b(?:left|lt)[\s-]+(?:hand\s+)?turn", r"\bleft\s+(?:onto|into|on\s+to)",
-          r"\bturn\s+lane", r"\blt\b", r"\bl/t\b", r"make\s+a\s+left", r"making\s+a\s+left", r"made\s+a\s+left")),
-    ("right turn", re.compile(r"\bright[\s-]+(?:hand\s+)?turn\w*|\bturn\w*\s+(?:to\s+the\s+)?right\b"),
-     _cue(r"turn\w*\s+(?:\w+\s+){0,4}?(?:right|rt)\b", r"\b(?:right|rt)[\s-]+(?:hand\s+)?turn", r"\bright\s+(?:onto|into|on\s+to)",
-          r"\brt\b", r"\br/t\b", r"make\s+a\s+right", r"making\s+a\s+right", r"made\s+a\s+right")),
+    ("left turn", re.compile(r"\bleft[\s-]+(?:hand\s+)?turn\w*(?!\s+lane)|\bturn\w*\s+(?:to\s+the\s+)?left\b"),
+     _cue(r"turn\w*\s+(?:\w+\s+){0,4}?(?:left|lt)\b", r"\b(?:left|lt)[\s-]+(?:hand\s+)?turn(?!\s+lane)", r"\bleft\s+(?:onto|into|on\s+to)",
+          _turn_lane_and_turn("left"), r"\blt\b", r"\bl/t\b", r"make\s+a\s+left", r"making\s+a\s+left", r"made\s+a\s+left")),
+    ("right turn", re.compile(r"\bright[\s-]+(?:hand\s+)?turn\w*(?!\s+lane)|\bturn\w*\s+(?:to\s+the\s+)?right\b"),
+     _cue(r"turn\w*\s+(?:\w+\s+){0,4}?(?:right|rt)\b", r"\b(?:right|rt)[\s-]+(?:hand\s+)?turn(?!\s+lane)", r"\bright\s+(?:onto|into|on\s+to)",
+          _turn_lane_and_turn("right"), r"\brt\b", r"\br/t\b", r"make\s+a\s+right", r"making\s+a\s+right", r"made\s+a\s+right")),
     ("u-turn", re.compile(r"\bu[\s-]?turn\w*|\bturn\w*\s+around"), _cue(r"\bu[\s-]?turn", r"turn\w*\s+around")),
     ("turning", re.compile(r"\bturn(?:ed|ing|s)?\b|\bturn\b(?!\s+(?:signal|lane))"), _cue(r"turn", r"\b[lr]t\b", r"\b[lr]/t\b")),
 )
@@ -145,8 +155,9 @@ CONDITION_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("darkness", re.compile(r"\bdark\w*|\bnight\w*|\bunlit\b|\bpoorly\s+lit|\blow\s+light|\blighting\b"),
      _cue(r"dark", r"night", r"unlit", r"\blit\b", r"lighting", r"street\s*light", r"headlight", r"\bpm\b", r"\b(?:2[0-3]|0[0-5])[0-5]\d\s*(?:hrs|hours)")),
     ("glare", re.compile(r"\bglare\b|\bsun\w*"), _cue(r"glare", r"\bsun")),
+    # "blocked the view" supports it; "the 2400 block" and "during the interview" do not
     ("visibility", re.compile(r"\bvisib\w*|\bobstruct\w*|\bview\b"),
-     _cue(r"visib", r"obstruct", r"block", r"blind", r"view", r"could\s*n[o']?t\s+see", r"unable\s+to\s+see", r"did\s*n[o']?t\s+see",
+     _cue(r"visib", r"obstruct", r"\bblock(?:ed|ing)\b", r"blind", r"\bview", r"could\s*n[o']?t\s+see", r"unable\s+to\s+see", r"did\s*n[o']?t\s+see",
           r"fog", r"dark", r"glare", r"\bsun")),
     ("curve", re.compile(r"\bcurv\w*|\bbend\b"), _cue(r"curv", r"bend")),
     ("construction", re.compile(r"\bconstruction\b|\bwork\s+zone|\bcones?\b"), _cue(r"construction", r"work\s+zone", r"cone", r"barrel", r"crew")),
@@ -190,6 +201,8 @@ _STRUCK_PART = r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?"
 # "..., striking Unit 2", "a collision with Unit 2", "failed to yield to Unit 2": the other party a summary names
 STRUCK_UNIT = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+(?:with|into)|collision\s+with|yield\w*\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way\s+)?to)"
                          rf"\s+{_STRUCK_PART}(?=unit)")
+# The narrative says a unit was not struck: "unit 1 avoided contact with unit 2", "did not make contact"
+CONTACT_AVOIDED = re.compile(r"\bavoid\w*\s+(?:making\s+)?(?:contact|a\s+collision|colliding|striking|hitting)\b")
 STRIKER_VERB = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+into)\s+{_STRUCK_PART}(?=unit)")  # its subject struck
 FAULT_CLAIM = re.compile(r"\bat[\s-]+fault\b|\bresponsib\w*|\bto\s+blame\b|\bcaused\s+(?:the|this)\s+(?:crash|collision|accident)")
 DIRECTIONS = {

@@ -20,7 +20,7 @@ from crashtransformer.metrics.claim_facts import Claim, NarrativeFacts, ParsedSu
 from crashtransformer.metrics.faithfulness import STOPWORDS, invented_places
 from crashtransformer.metrics.wording import unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
-from crashtransformer.plan.collision_patterns import COLLISION_VERB
+from crashtransformer.plan.collision_patterns import COLLISION_VERB, NON_CONTACT
 from crashtransformer.plan.graph import towed_units
 from crashtransformer.plan.patterns import ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NUMBER_WORDS, UNIT, unit_number
 
@@ -55,7 +55,14 @@ def _check_factors(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             elif key == "under_influence_alcohol" and ALCOHOL_NAMED.search(match.group()) and not facts.has(ALCOHOL_NAMED):
                 summary.unsupported(kind, span, "the narrative says intoxicated or DWI, and names no alcohol")
             else:
-                _check_blame(summary, facts, span, family)
+                _check_blame(summary, facts, span, family, _failing_unit(summary, match))
+
+
+def _failing_unit(summary: ParsedSummary, match: re.Match) -> str | None:
+    """"the failure of Unit #1's driver to control speed": the unit named inside the failure."""
+    if not match.group().startswith("failure of"):
+        return None
+    return next((unit for start, _, unit in summary.units if match.start() <= start < match.end()), None)
 
 
 def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
@@ -67,12 +74,13 @@ def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
     return bool(_SUPPORTED_BY.get(key, {key}) & facts.factor_keys)
 
 
-def _check_blame(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], family: str) -> None:
+def _check_blame(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], family: str,
+                 subject: str | None = None) -> None:
     """A cause pinned on a unit: the narrative must not give it to another, nor leave fault open."""
     # the graph gives the cause to another unit (or, where it reads no such cause, blames another),
     # and no sentence stating it names this one
     owners = facts.actors_by_family.get(family, set()) or facts.blamed
-    _check_owner(summary, span, summary.subject_before(span[0], span[1]), facts.fault_undetermined,
+    _check_owner(summary, span, subject or summary.subject_before(span[0], span[1]), facts.fault_undetermined,
                  owners, owners | facts.units_near(family))
 
 
@@ -150,6 +158,7 @@ def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
         if number not in facts.unit_numbers and (facts.unit_numbers or number > 1):
             summary.unsupported("unit", (start, end), f"the narrative names no unit {number}")
     _check_strike_roles(summary, facts)
+    _check_contact(summary, facts)
     _check_rigs(summary, facts)
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
 
@@ -171,6 +180,21 @@ def _check_strike_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
         elif span:
             summary.unsupported("unit", span, "the narrative never says which unit struck which")
+
+
+def _check_contact(summary: ParsedSummary, facts: NarrativeFacts) -> None:
+    """"A collision with Unit 2" where the narrative says contact with it was avoided and no collision
+    the graph reads involves it ("unit 1 swerved ... and crashed into the business sign; unit 1 avoided
+    contact with unit 2")."""
+    if not (facts.has(cp.CONTACT_AVOIDED) or facts.has(NON_CONTACT)):
+        return
+    involved = {unit for strike in facts.strikes for unit in strike}
+    for verb in cp.STRUCK_UNIT.finditer(summary.text):
+        unit = UNIT.match(summary.text, verb.end())
+        other = f"U{unit_number(unit)}" if unit else None
+        span = summary.claim_at((verb.start(), unit.end())) if other and other not in involved else None
+        if span and not verb.group().startswith("yield"):
+            summary.unsupported("manner", span, f"the narrative says {other} was not struck")
 
 
 def _check_rigs(summary: ParsedSummary, facts: NarrativeFacts) -> None:

@@ -110,3 +110,8 @@ NON_CONTACT = compile_literal_first(rf"\bnon[\s-]*contact\b(?!\s+(?:[\w-]+\s+)?(
 ARRIVAL = compile_literal_first(r"\barriv(?:ed|es|ing|al)\b")  # the officer's arrival: the scene after the crash
 PARKED = compile_literal_first(r"\b(?:legally\s+|illegally\s+|properly\s+)?parked\b|\bunoccupied\b|\bunattended\b")
 ANIMAL = compile_literal_first(r"\b(?:" + _ANIMALS + r")\b")
+# The thing that struck is a unit's load or part, not the unit: "one of the boxes fell off the truck (unit 2)
+# and struck unit 1", "the tire blew out, causing tire rubber to collide with unit 2's windshield"
+LOOSE_OBJECT_BEFORE = re.compile(
+    r"\b(?:fell|came|flew|broke|blew)\s+(?:off|loose|out|away)\b[^.;]{0,60}?\band\s+(?:then\s+)?$"
+    r"|\bcaus\w+\s+(?:(?:the|a|its|tire)\s+)*(?:rubber|debris|tire|tread|load|cargo|box(?:es)?|objects?|pieces?|parts?|wheel)\s+to\s+$")

@@ -21,6 +21,8 @@ from crashtransformer.plan.scene import Scene, parked_units, subjects_of
 PRONOUN_OBJECT = re.compile(r"\s+(?:the\s+(?:back|rear|side)\s+(?:end\s+)?of\s+)?"
                             r"(?:it|them|him|her|(?:his|her|their|its|the\s+other)\s+(?:vehicle|car|truck))\b")
 PRONOUN_SUBJECT = re.compile(r"\s*(?:then\s+)?(?:he|she|they|it)\b")
+# "...; attempting to merge onto the freeway when she changed lanes and struck unit 2": the driver the sentence before named
+PRONOUN_CLAUSE = re.compile(r"\b(?:when|as|while|and|then)\s+(?:he|she|they)\s+(?:\w+\s+){0,3}?$")
 WITH_PART_OF = re.compile(r"\bwith\s+(?:the\s+|its\s+)?(?:[\w-]+\s+){1,8}?of\s+(?=\S)")
 WEAK_VERBS = ("ran", "push", "propel", "force", "shov", "knock", "roll", "contact", "engaged", "went", "drove",
               "driving", "veer", "slid", "skid", "sent", "travel", "continu", "came", "left", "turn", "tuned")  # need a named object
@@ -69,8 +71,12 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
     scene = Scene(doc)
     lone_unit = doc.lone_unit()
     collisions: list[Collision] = []
+    loose_object = False  # a load or part struck: the first harmful event is none of the catalogue's manners
     for index, verb in enumerate(doc.verbs):
         sentence_start, sentence_end = doc.sentence(verb.start())
+        if cp.LOOSE_OBJECT_BEFORE.search(doc.norm, sentence_start, verb.start()):
+            loose_object = loose_object or not collisions
+            continue
         actor, target = _parties(doc, verb, sentence_start, sentence_end)
         if actor is None and target is None:
             continue
@@ -85,9 +91,9 @@ def find_collisions(doc: Narrative, factors: list[Factor], fallback: bool = True
         collisions[:0] = _caused_crash(doc, scene, parked, factors)
     _put_earlier_impacts_first(doc, collisions)
     _blame_unplaced_failures(doc, collisions, factors)
-    if not any(c.manner for c in collisions):
+    if not any(c.manner for c in collisions) and not loose_object:
         collisions[:0] = _single_unit_event(doc)
-    if fallback and not any(c.manner for c in collisions):
+    if fallback and not loose_object and not any(c.manner for c in collisions):
         _learned_manner(doc, collisions)
     _officer_finding(doc, collisions)
     return collisions
@@ -340,7 +346,8 @@ def _subject_before(doc: Narrative, start: int, position: int) -> Mention | None
         return parties[0]  # "unit 1 was behind unit 2 and struck it": unit 1 struck
     if parties:
         return parties[-1]
-    if start and (pp.CONTINUATION.match(doc.norm, start, position) or PRONOUN_SUBJECT.match(doc.norm, start, position)):
+    if start and (pp.CONTINUATION.match(doc.norm, start, position) or PRONOUN_SUBJECT.match(doc.norm, start, position)
+                  or PRONOUN_CLAUSE.search(doc.norm, start, position)):
         # "...westpark twy. and failed to control speed, striking unit 2"; "she attempted to brake and crashed into
         # unit 2": the unit the sentence before was about
         before = doc.agents_between(doc.sentence(start - 1)[0], start, kinds=("unit",))

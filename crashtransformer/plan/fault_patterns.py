@@ -26,5 +26,7 @@ FAULT_UNDETERMINED = compile_literal_first(_FAULT_LEFT_OPEN + r"|\bno\s+(?:indep
 # The officer names the unit at fault ("unit 1 was at fault", "unit 2 found at fault", "the driver of
 # unit 1 admitted she was at fault"); plan/narrative.py stated_fault finds whose.
 FAULT_STATED = compile_literal_first(r"\bat[\s-]?fault\b|\bcaused\s+(?:the\s+|this\s+)?(?:collision|crash|accident)\b")
+# "the crash was caused by unit 2", "this collision was caused by the driver of unit 1": the unit follows
+FAULT_CAUSED_BY = re.compile(r"\b(?:collision|crash|accident)\s+(?:was\s+)?caused\s+by\s+(?:the\s+(?:driver|operator)\s+(?:of\s+)?)?")
 # "both drivers said they were at fault", "not at fault", "who was at fault": no one named
 FAULT_NOT_NAMED = re.compile(r"\b(?:both|neither|either|who|which|whom|whether|if|not|no|they|nobody|none)\b[^.;]{0,30}$")

@@ -79,7 +79,9 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
                               "confidence": factor.confidence, "rule": factor.how})
         caused = _caused_collision(factor, collisions)
         if caused is not None:
-            factor_events[-1]["target"] = _entity_id(prefix, collisions[caused].target)
+            collision = collisions[caused]  # the other party: a unit that passed and was struck led to a crash with its striker
+            other = collision.actor if collision.target == factor.actor else collision.target
+            factor_events[-1]["target"] = _entity_id(prefix, other)
             relationships.append({"type": "CAUSES", "source": event_id, "target": collision_ids[caused]})
     return {"Crash_ID": crash_id, "crash": dict(crash or {}), "entities": entities,
             "events": factor_events + events, "relationships": relationships}

@@ -8,6 +8,7 @@ planes in contact ("the front of V1 contacted the left side of V2", Texas damage
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,6 +42,23 @@ class Clash:
             group = match.lastgroup or ""
             parts.append(cp.code_part(match.group()) if group.startswith("code") else group)
         return parts
+
+    @property
+    def ends(self) -> list[str]:
+        """The parts with each corner read as its end: "rfq" and "right front quarter" are the front."""
+        ends = []
+        for match in cp.PART.finditer(self.clause):
+            text = match.group()
+            if match.lastgroup == "side" or (match.lastgroup or "").startswith("code") and text.endswith("q"):
+                code = text[:2] if text.endswith("q") and len(text) == 3 else ""
+                if "front" in text or "f" in code:
+                    ends.append("front")
+                    continue
+                if "back" in text or "rear" in text or "b" in code:
+                    ends.append("back")
+                    continue
+            ends.append(cp.code_part(text) if (match.lastgroup or "").startswith("code") else match.lastgroup or "")
+        return ends
 
     @property
     def two_units(self) -> bool:
@@ -108,6 +126,10 @@ def _planes(c: Clash) -> str | None:
         return None  # a lone unit's own damaged areas ("front right ... back right") met no other unit
     if c.did(c.scene.backing, c.actor) or c.did(c.scene.backing, c.target):
         return "backing"  # whatever planes met, a reversing unit makes it a backing crash
+    if _follower_struck_leader(c):
+        return "rear_end"  # "U1 was behind U2 ... U1's rfq made contact with U2's lbq": an offset rear-end
+    if c.parts[:2] == ["back", "front"] and c.two_units and c.relation in ("same", None) and SIDE_BY_SIDE.search(c.story):
+        return "sideswipe_same"  # "U2 in the left lane next to U1 ... U1's back left corner struck U2's front right"
     pair = set(c.parts[:2])
     if pair != {"front", "back"} and "back" not in pair and c.two_units and c.relation in ("same", None) \
             and (c.actor_changing_lanes or c.did(c.scene.lane_change, c.target)):
@@ -116,6 +138,16 @@ def _planes(c: Clash) -> str | None:
     if manner == "backing" and not cp.BACKING_ACTOR.search(c.context):
         manner = "angle" if "side" in c.parts[:2] else "rear_end"
     return manner
+
+
+def _follower_struck_leader(c: Clash) -> bool:
+    """The unit said to be behind struck, front first, the unit ahead of it, which neither turned
+    left across it nor changed lanes: a quarter or side it hit is the leader's back corner."""
+    if not c.two_units or (c.actor.key, c.target.key) not in c.scene.behind or c.ends[:1] != ["front"]:
+        return False
+    if c.ends[1] == "front" or c.relation not in ("same", None) or c.actor_changing_lanes:
+        return False
+    return not (c.did(c.scene.left_turn, c.target) or c.did(c.scene.lane_change, c.target))
 
 
 def _codes(c: Clash) -> str | None:
@@ -149,13 +181,19 @@ def _lane_change(c: Clash) -> str | None:
     return "sideswipe_same"
 
 
+_INTENDED = re.compile(r"\bto\s+(?:turn|make\s+a\s+left)\b")  # a turn still to come
+
+
 def _turned_left_last(c: Clash) -> bool:
     """The actor's left turn, unless it changed lanes after it ("made a left turn onto louise st and
     merged into the middle lane, striking unit 2"): then the lane change met the other unit."""
     scene, actor = c.scene, c.actor
     if not c.did(scene.left_turn, actor):
         return False
-    return not (c.did(scene.lane_change, actor) and scene.lane_change[actor.key] > scene.left_turn[actor.key])
+    turn, lane = scene.left_turn[actor.key], scene.lane_change.get(actor.key)
+    if lane is not None and lane < turn and _INTENDED.search(c.doc.norm, max(0, turn - 12), turn + 12):
+        return False  # "moving into the turn lane to turn e/b": the turn was still to come when the lane change met it
+    return not (c.did(scene.lane_change, actor) and lane > turn)
 
 
 def _queue(c: Clash) -> str | None:
@@ -182,17 +220,21 @@ def _struck_at_stop_sign(c: Clash) -> bool:
 
 
 def _rear_part(c: Clash) -> str | None:
-    if c.parts != ["back"] or c.target is None or c.relation in ("crossing", "opposite") or _cut_across(c):
+    # a striker turning right into the back of the unit ahead in its turn crossed nobody: "struck unit 2 on the back end"
+    if c.parts != ["back"] or c.target is None or c.relation in ("crossing", "opposite") or _cut_across(c, striker_turns=True):
         return None
     return "rear_end"
 
 
-def _cut_across(c: Clash) -> bool:
-    """One unit pulled out, U-turned or turned right across the other, which was not behind it."""
+def _cut_across(c: Clash, striker_turns: bool = False) -> bool:
+    """One unit pulled out, U-turned or turned right across the other, which was not behind it; a
+    unit still waiting at its sign or to turn crossed nobody's path. `striker_turns`: the striker's
+    own turn is no crossing."""
     scene, units = c.scene, (c.actor, c.target)
     if c.two_units and (c.actor.key, c.target.key) in scene.behind:
         return False
-    return any(c.did(scene.entering, u) or c.did(scene.other_turn, u) for u in units)
+    return any((c.did(scene.entering, u) or c.did(scene.other_turn, u) and not (striker_turns and u is c.actor))
+               and not scene.held_still(u.key, c.clause_end) for u in units if u is not None)
 
 
 def _left_turn_out_of(c: Clash, unit: Mention | None) -> str:
@@ -315,6 +357,8 @@ def manner_from_parts(first: str, second: str, relation: str | None, turning: st
         # a right turn from the wrong lane that meets the unit alongside side to side sideswipes it
         if turning and not (turning == "angle" and relation == "same"):
             return turning
+        if relation == "crossing":
+            return "angle"  # side to side on crossing roads: their paths met at an angle
         return "sideswipe_opposite" if relation == "opposite" else "sideswipe_same"
     if "back" in pair:
         return "backing"

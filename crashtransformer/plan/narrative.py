@@ -278,6 +278,18 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
         subject = subject_of(doc, match.start())
         if subject is not None and subject.kind == "unit":
             return subject.key, match.start(), match.end()
+    return _caused_by(doc)
+
+
+def _caused_by(doc: Narrative) -> tuple[str, int, int] | None:
+    """The unit a passive finding names: "the crash was caused by unit 2"."""
+    for match in fp.FAULT_CAUSED_BY.finditer(doc.norm):
+        sentence_start, sentence_end = doc.sentence(match.start())
+        if fp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) or claimed(doc, match.start()):
+            continue
+        index = bisect.bisect_left(doc.mention_starts, match.end())
+        if index < len(doc.mentions) and doc.mentions[index].start == match.end() and doc.mentions[index].kind == "unit":
+            return doc.mentions[index].key, match.start(), match.end()
     return None
 
 

@@ -124,7 +124,8 @@ SPEAKER_GLUE = re.compile(r"^\s*(?:'s\s+)?(?:driver|operator|dvr|drvr)?\s*(?:als
 SPEECH = re.compile(r"\b(?:advised|stated|said|told|admitted|reported|explained)\b")
 # A sentence that carries on the one before ("...westpark twy. and failed to control speed"): its subject is there
 # "unit 1 was traveling behind unit 2, failed to control speed": the unit after "behind" is the object, not who failed
-OBJECT_OF = re.compile(r"\b(?:in\s+front\s+of|behind|ahead\s+of|following|followed|next\s+to|beside|alongside)\s+(?:the\s+)?$")
+OBJECT_OF = re.compile(r"\b(?:in\s+front\s+of|behind|ahead\s+of|following|followed|next\s+to|beside|alongside"
+                       r"|(?:drove|went|pulled|swerved)\s+around|passed|passing|overt(?:ook|aking|ake))\s+(?:the\s+)?$")  # "u1 drove around u2 in a no passing zone": u1
 CONTINUATION = re.compile(r"\s*(?:and|then|but|which|who|fail\w*|disregard\w*|ran|struck|strik\w+|collid\w+|hit|caus\w+|turned|proceed\w*)\b")
 # "driver unit 2 claimed that unit 1 changed lanes when unsafe": a party's claim, not the officer's finding
 CLAIMED_BEFORE = compile_literal_first(r"\b(?:reportedly|allegedly|claim(?:s|ed|ing)|alleg(?:es|ed|ing)|accus(?:es|ed|ing)|blam(?:es|ed|ing)|insist(?:s|ed|ing))\b")
@@ -140,14 +141,15 @@ NEGATION_AFTER = re.compile(r"^[^.;]{0,12}\b(?:(?:was|were|is|are)\s+not|negativ
 
 # ----------------------------------------------------------------------------- contributing factors
 _YOU = r"(?:his|her|their|there|its'?|the|a|an|unit'?s?|vehicle'?s?|motor|own|my|your)"  # "their motor vehicle speed", "there speed"
-_FAIL = r"(?:fa[il]l(?:ed|ing|ure|s)?|faild|fialed|did\s+not|didn'?t|neglected|fta)"
+# "the failure of unit 1's driver to control speed": the unit inside is the one that failed (narrative.py, claims.py)
+_FAIL = r"(?:\bfailure\s+of\s+(?:[\w#]+'?s?\s+){1,4}?to|fa[il]l(?:ed|ing|ure|s)?|faild|fialed|did\s+not|didn'?t|neglected|fta)"
 _CONTROL_SPEED = rf"(?:{_FAIL}\s+(?:to\s+|in\s+)?(?:control(?:l?ing|led|s)?|contol|conrol|cont\.?|contr\.?|ctrl\.?)|\bftc)\s+(?:{_YOU}\s+)*(?:speed|spd|velocity)"
 _YIELD = (
-    rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yld)|\bfailure\s+of\s+(?:\w+'?s?\s+){{1,4}}?to\s+(?:yield|yeild)|\bwithout\s+yielding"
+    rf"(?:{_FAIL}\s+(?:to\s+)?(?:yield|yeild|yiled|yeld|yld|give\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way|row)\b)|\bfailure\s+of\s+(?:\w+'?s?\s+){{1,4}}?to\s+(?:yield|yeild)|\bwithout\s+yielding"
     r"|\bftyr?o?w?\b|\bfty\b|failure\s+to\s+grant"
     r"|(?:yield|yeild)(?:ed)?\s+(?:the\s+)?right[\s-]+(?:of[\s-]+)?(?:way|away))"
 )
-_RAN = r"(?:disregard(?:ed|ing|s)?|ran|run(?:s|ning)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
+_RAN = r"(?:disregard(?:ed|ing|s)?|ran(?:\s+through)?|run(?:s|ning)?(?:\s+through)?|ignor(?:ed|ing)|blew|blow(?:ing)?|went\s+through|rolled\s+through|drove\s+through|proceeded\s+through|entered\s+(?:the\s+intersection\s+)?(?:on|against))"
 
 # A unit reversing (plan/collision_patterns.py BACKING_ACTOR too); "traffic was backed up", "the lane was
 # backed up with traffic" is a queue, not a unit reversing
@@ -169,10 +171,12 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
     ),
     "followed_too_closely": (
         r"\bfollow(?:ed|ing|s)?\s+" + gap(3) + r"(?:too|to|2)\s+clos(?:e|ely|ly)\b",
-        r"\bftc\b(?!\s+(?:speed|spd))|\binsufficient\s+following\s+distance|\b(?:unsafe|safe)\s+following\s+distance|\btailgat\w*",
+        r"\bftc\b(?!\s+(?:speed|spd))|\binsufficient\s+following\s+distance|\b(?:unsafe|safe)\s+following\s+distance|\btailgat(?:ed|ing|er)\b",
+        # "they were too close to unit 2": not a truck's tailgate, not "came too close to the curb"
+        r"\b(?:was|were|been|being|got|getting)\s+(?:\w+\s+)?too\s+close\s+(?:to|behind)\s+(?:unit|veh|vehicle|[uv]-?\d|the\s+(?:vehicle|car|truck))",
     ),
     "disregarded_signal": (
-        _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+|solid\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light)",
+        _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+|solid\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light|stop\s*light)",
         # CRIS's factor name "disregard stop and go signal" is the traffic light
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign)|stop\s+and\s+go\s+signal)",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
@@ -188,17 +192,20 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         _RAN + r"\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign(?!\s*(?:/|or)\s*lights?)",
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t|neglected)\s+(?:to\s+)?(?:stop|obey|come\s+to\s+a\s+(?:complete\s+)?stop)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:posted\s+)?stop\s*sign",
         # not CR-3's factor name "disregard stop sign/light" (a red light as often as a sign)
-        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?stop\b(?!\s+and\s+go)(?!\s*signs?\s*(?:/|or)\s*lights?)|\brolling\s+stop\b",
+        r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?stop\b(?!\s+and\s+go)(?!\s*signs?\s*(?:/|or)\s*lights?)(?!\s*lights?)|\brolling\s+stop\b",
         # "failed to obey the stop sign", "failed to obey a traffic control device (stop sign)"
         r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?obey\s+(?:the\s+|a\s+)?(?:posted\s+)?"
         r"(?:traffic\s+control\s+(?:device|sign)s?\s*\(?\s*(?:a\s+|the\s+)?)?stop\s*sign",
     ),
     "unsafe_lane_change": (
-        r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+(?:lane\s+change|chang(?:ed|ing|e)\s+(?:of\s+)?lanes?|merg\w*)",
-        r"\bchang(?:ed|ing|e|es)\s+lanes?\s+" + gap(3) + r"(?:unsafe(?:ly)?|when\s+unsafe|while\s+unsafe|improperly|without\s+(?:safety|signal\w*|clearance|checking|making\s+sure))",
+        r"\b(?:unsafe(?:ly)?|improper(?:ly)?|illegal(?:ly)?)\s+(?:(?:left|right)\s+)?(?:lane\s+change|chang(?:ed|ing|e)\s+(?:of\s+)?lanes?|merg\w*)",
+        r"\b(?:chang|switch)(?:ed|ing|e|es)\s+lanes?\s+" + gap(3) + r"(?:unsafe(?:ly)?|when\s+unsafe|while\s+unsafe|improperly|without\s+(?:safety|signal\w*|clearance|checking|making\s+sure))",
         r"\blane\s+change\s+(?:when|while)?\s*unsafe|\bunsafe\s+lane\b|\bclwu\b|\bcluw\b|\bchang(?:ed|ing|e)\s+lanes?\s+when\s+un-safe",
         # a lane change the officer names as the collision's cause: "changed lanes ... causing a collision with"
+        # ... or a move into another lane that ends in the contact: "attempted to move to the right lane and struck unit 2"
         r"\b(?:attempt(?:ed|ing)?\s+(?:to\s+)?)?chang(?:ed|ing|e)\s+(?:into\s+)?lanes?\b[^.;]{0,60}?\b(?:caus\w+\s+(?:a\s+|the\s+)?collision|and\s+(?:struck|hit|collided)|strik\w+|hitting|collid\w+)",
+        r"\b(?:attempt(?:ed|ing)?\s+(?:to\s+)?)?(?:mov|switch)(?:e|ed|ing)\s+(?:in|into|to|onto)\s+(?:the\s+)?(?:\w+\s+){0,2}?lane\s+"
+        r"(?:and\s+(?:struck|hit|collided|made\s+contact)|strik\w+|hitting|collid\w+)",
         r"\b(?:chang(?:ed|ing)|switch(?:ed|ing)|merg(?:ed|ing)|mov(?:ed|ing))\s+(?:lanes?\s+)?" + gap(4)
         + r"(?:into|in\s+front\s+of)\s+(?:the\s+path\s+of|the\s+side\s+of|unit|veh|vehicle|[uv]-?\d)",
     ),
@@ -229,14 +236,14 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\binattent\w*|\b(?:not|n't|wasn't|was\s+not|were\s+not)\s+pay(?:ing)?\s+(?:close\s+)?attention|\bnot\s+attentive",
         r"\bdistract(?:ed|ion|ing)?\b(?!\s+by\s+" + gap(2) + r"(?:cell|mobile|phone|text))",
         r"\b(?:looked|looking|glanced|glancing)\s+(?:away|down|back|over|at\s+(?:the|his|her|a)\s+(?:radio|gps|passenger|child))"
-        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|(?<!\bi\s)\bnever\s+saw\b|(?<!\bi\s)\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"  # not the officer's "i did not notice"
+        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|" + _FAIL + r"\s+(?:to\s+)?(?:maintain|keep|pay)\s+(?:(?:proper|close|full|his|her|their|its)\s+)?attention|(?<!\bi\s)\bnever\s+saw\b|(?<!\bi\s)\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"  # not the officer's "i did not notice"
         r"|\bunaware\s+(?:of|that)\b|\bcheck(?:ed|ing)\s+(?:his|her|their|the)\s+(?:gps|map|navigation|radio)|\bturned\s+(?:around|behind\s+(?:him|her|them))\s+to\s+look"
         r"|\blook(?:ed|ing)\s+at\s+(?:a|an|the)\s+\w+\s+off\s+the\s+road|\breturn(?:ed|ing)\s+(?:his|her|their)\s+attention"
         r"|\breach(?:ed|ing)\s+(?:down|over|back|for)\b|\blook(?:ed|ing)\s+(?:down\s+)?at\s+(?:his|her|their|a|the)\s+(?:radio|gps|screen|navigation|food|drink|passenger|child|kids?)",
     ),
     "cell_phone": (
-        r"\b(?:using|on|looking\s+at|(?<!\bi\s)check(?:ed|ing)?|reading|holding|texting\s+on|talking\s+on|looked\s+(?:down\s+)?at|distracted\s+by|"
-        r"manipulating|answering|dialing|dropped|reaching\s+for|picked\s+up|grab\w*)\s+" + gap(2) + r"(?:cell(?:ular)?\s*phone|phone|mobile|smart\s*phone|device)",
+        r"\b(?:using|on|looking\s+at|(?<!\bi\s)check(?:ed|ing)?|reading|holding|texting\s+on|talking\s+on|look(?:ed|ing)\s+(?:down\s+)?at|distracted\s+by|"
+        r"manipulating|answering|dialing|dropped|reaching\s+for|picked\s+up|grab\w*|(?:the\s+)?use\s+of)\s+" + gap(2) + r"(?:cell(?:ular)?\s*phone|cellular|phone|mobile|smart\s*phone|device)",
         # a phone named without its use ("photographed with my department-issued cell phone") is not a cause
         r"\btexting\b|\btext\s+messag\w*|\bcell(?:ular)?\s*phone\s+(?:use|usage|distraction)",
     ),
@@ -292,7 +299,7 @@ YIELD_CONTEXT: tuple[tuple[str, re.Pattern], ...] = (
     ("yield_private_drive", compile_literal_first(r"\b(?:from|out\s+of|exit(?:ed|ing|s)?|leav(?:e|es|ing)|facing\s+\w+\s+(?:on|in))\s+"
                                        r"(?:an?\s+|the\s+)?(?:private|driveway|parking\s+lot|business|alley)|\(private")),
     # a U-turn that failed to yield is the left-turn yield (docs/labelling-guide.md)
-    ("yield_turning_left", compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn|\bturn\s+left|\bu[\s-]?turn")),
+    ("yield_turning_left", compile_literal_first(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:the\s+)?)?left|\bleft[\s-]+(?:hand\s+)?turn(?![\s-]+lanes?)|\bturn\s+left|\bu[\s-]?turn")),
     ("yield_private_drive", compile_literal_first(r"\bprivate\s+(?:drive|dr|driveway|road|property)|\bdriveway|\bparking\s+(?:lot|space|area|garage)|\balley|\bprivate\b")),
 )
 # Pedestrians and cyclists who act themselves (subject of the sentence).
@@ -352,7 +359,7 @@ FACTOR_TRIGGERS: dict[str, tuple[str, ...]] = {
     "overcorrected": ("correct", "steer"),
     "faulty_evasive_action": ("evasive", "swerv", "jerk"),
     "defective_brakes": ("brake",),
-    "yield": ("yield", "yeild", "yld", "fty", "grant"),
+    "yield": ("yield", "yeild", "yiled", "yeld", "yld", "fty", "grant", "give"),
     "pedestrian_acts": ("dart", "dash", "ran", "run", "step", "walk", "enter", "cross", "came", "jump", "emerg", "rode",
                         "riding", "swerv", "pull", "cut"),
 }

@@ -66,6 +66,8 @@ FROM_DRIVE = compile_literal_first(
     r"(?:private\s+(?:drive\w*|dr|road|property|lot)|driveway|parking\s+(?:lot|space|stall|area|garage)|p-lot|alley"
     r"|gas\s+station|business(?!\s+(?:\d|hwy|highway|route|loop|us\b))|apartment\s+complex)\b"
     r"|\b(?:at|from|out\s+of)\s+the\s+(?:\w+\s+)?(?:entrance|exit)\s+(?:of|to|for)\b"
+    # "stopped at the intersection of target parking lot and 5400 bosque": at the lot's mouth
+    r"|\bat\s+(?:the\s+)?intersection\s+of\s+(?:the\s+|a\s+)?(?:\w+\s+){0,2}?(?:parking\s+lot|private\s+drive|driveway)\b"
     r"|\b(?:leav(?:e|es|ing)|left)\s+the\s+(?:location|restaurant|store|church|school|residence|house|lot)\b")
 # Waiting in a left-turn lane: struck by a unit coming the other way, it was turning left.
 IN_LEFT_TURN_LANE = compile_literal_first(r"\bleft[\s-]+(?:hand\s+)?turn(?:ing)?[\s-]+(?:only\s+)?lane")
@@ -186,6 +188,10 @@ class Scene:
         start, end = self.doc.sentence(self.stopped[unit])
         return "stop sign" in self.doc.norm[start:end] and not _moved_off(self.doc, unit, self.stopped[unit])
 
+    def held_still(self, unit: str, until: int) -> bool:
+        """Stopped before `until` and never said to have moved off: waiting at a sign or to turn is no movement."""
+        return unit in self.stopped and self.stopped[unit] < until and not _moved_off(self.doc, unit, self.stopped[unit])
+
     def waiting(self, unit: str, until: int) -> bool:
         """Stopped or slowing before `until`, and not said to have moved off into a crossing road."""
         return unit in self.stopped and self.stopped[unit] < until and unit not in self.entering
@@ -252,7 +258,8 @@ def _behind_pairs(doc: Narrative) -> set[tuple[str, str]]:
             continue
         if NOT_A_PLACE.search(doc.norm, before[-1].end, match.start()):
             continue  # "turned in front of U2", "pulled out ahead of": a movement, not a queue
-        ahead = match.group().startswith(("in front", "ahead"))
+        passive = match.group().startswith("follow") and doc.norm.startswith(" by ", match.end())  # "U2 followed by U1"
+        ahead = passive or match.group().startswith(("in front", "ahead"))
         for other in _listed_from(doc, after):  # "U1 was behind U2 and U3"
             pairs.add((other.key, before[-1].key) if ahead else (before[-1].key, other.key))
     return pairs
