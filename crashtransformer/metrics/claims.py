@@ -191,10 +191,11 @@ def _check_contact(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     involved = {unit for strike in facts.strikes for unit in strike}
     for verb in cp.STRUCK_UNIT.finditer(summary.text):
         unit = UNIT.match(summary.text, verb.end())
-        other = f"U{unit_number(unit)}" if unit else None
-        span = summary.claim_at((verb.start(), unit.end())) if other and other not in involved else None
-        if span and not verb.group().startswith("yield"):
-            summary.unsupported("manner", span, f"the narrative says {other} was not struck")
+        if unit is None or verb.group().startswith("yield") or f"U{unit_number(unit)}" in involved:
+            continue  # a unit yielded to was never said to be struck
+        span = summary.claim_at((verb.start(), unit.end()))
+        if span:
+            summary.unsupported("manner", span, f"the narrative says U{unit_number(unit)} was not struck")
 
 
 def _check_rigs(summary: ParsedSummary, facts: NarrativeFacts) -> None:

@@ -272,8 +272,7 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
     for match in fp.FAULT_STATED.finditer(doc.norm):
         sentence_start, sentence_end = doc.sentence(match.start())
         before = doc.norm[max(sentence_start, match.start() - 40):match.start()]
-        if fp.FAULT_NOT_NAMED.search(before) or fp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) \
-                or claimed(doc, match.start()):
+        if fp.FAULT_NOT_NAMED.search(before) or _no_finding(doc, match.start()):
             continue
         subject = subject_of(doc, match.start())
         if subject is not None and subject.kind == "unit":
@@ -281,11 +280,16 @@ def stated_fault(doc: Narrative) -> tuple[str, int, int] | None:
     return _caused_by(doc)
 
 
+def _no_finding(doc: Narrative, position: int) -> bool:
+    """The sentence leaves fault open, or it is one party's word about the other."""
+    sentence_start, sentence_end = doc.sentence(position)
+    return bool(fp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end)) or claimed(doc, position)
+
+
 def _caused_by(doc: Narrative) -> tuple[str, int, int] | None:
     """The unit a passive finding names: "the crash was caused by unit 2"."""
     for match in fp.FAULT_CAUSED_BY.finditer(doc.norm):
-        sentence_start, sentence_end = doc.sentence(match.start())
-        if fp.FAULT_UNDETERMINED.search(doc.norm, sentence_start, sentence_end) or claimed(doc, match.start()):
+        if _no_finding(doc, match.start()):
             continue
         index = bisect.bisect_left(doc.mention_starts, match.end())
         if index < len(doc.mentions) and doc.mentions[index].start == match.end() and doc.mentions[index].kind == "unit":

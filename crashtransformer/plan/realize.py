@@ -3,10 +3,10 @@
 `run` writes it when every model candidate asserts something the narrative does not support
 (infer/summarizer.py, `summary_source: graph`). It states only what the plan states: causes of
 measured precision with the unit the narrative gives them, and the collision's manner only when a
-rule read it from the text (plan/graph.py PLAN_MIN_CONFIDENCE; not a crossing only a cause implies); where the officer writes that fault could not be
-determined, no cause at all. It is only as right as the graph: a misread cause or manner is
-repeated (an independent audit found unsupported claims in 9 of 21 such summaries), so `run`
-writes the first of `realizations` its claim checker passes. A one-sentence summary is followed
+rule read it from the text (plan/graph.py PLAN_MIN_CONFIDENCE; not a crossing only a cause implies);
+where the officer writes that fault could not be determined, no cause at all. It is only as right
+as the graph: a misread cause or manner is repeated (an independent audit found unsupported claims
+in 9 of 21 such summaries), so `run` writes the first of `realizations` its claim checker passes. A one-sentence summary is followed
 by the narrative's scene sentence (`with_scene`); with no readable cause or collision it quotes
 the opening sentence rather than guess."""
 
