@@ -1,6 +1,6 @@
 """The claim-support checker against people (docs/claim-labelling-guide.md).
 
-    python bench/bench_claims.py score [--split dev|heldout|all] [--show_errors N] [--wording]
+    python bench/bench_claims.py score [--split dev|heldout|all] [--show_errors N] [--wording] [--style typed|ocr_scan]
     python bench/bench_claims.py agreement      # first pass vs the blind second pass
     python bench/bench_claims.py ingest FILE... [--blind]   # labelling-pass files -> data/labels
 
@@ -75,8 +75,12 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 3) if b else None
 
 
-def score(split: str, show_errors: int, wording: bool = False) -> dict:
+def score(split: str, show_errors: int, wording: bool = False, style: str = "typed") -> dict:
     rows, labels = shared_rows(), read_jsonl(LABELS)
+    if style == "ocr_scan":  # the same pairs, each narrative as an OCR'd CR-3 scan reads (bench/ocr_style.py)
+        from ocr_style import as_ocr_scan
+
+        rows = {key: (as_ocr_scan(narrative), reference) for key, (narrative, reference) in rows.items()}
     totals = {"all": [0, 0, 0, 0], "facts": [0, 0, 0, 0]}
     pair_hits = {"tp": 0, "fp": 0, "fn": 0, "tn": 0}
     shown = 0
@@ -97,7 +101,7 @@ def score(split: str, show_errors: int, wording: bool = False) -> dict:
             print(f"--- {label['narrative_sha256']}-{label['source'][0]}\nN: {narrative[:600]}\nS: {summary}")
             print("  checker:", [(c["type"], summary[c["span"][0]:c["span"][1]]) for c in found])
             print("  people: ", [(w["type"], summary[w["span"][0]:w["span"][1]]) for w in wanted])
-    result = {"split": split, "wording": wording, "pairs": sum(pair_hits.values())}
+    result = {"split": split, "wording": wording, "style": style, "pairs": sum(pair_hits.values())}
     for name, (hit, found, covered, wanted) in totals.items():
         result[name] = {"precision": _ratio(hit, found), "recall": _ratio(covered, wanted),
                         "checker_claims": found, "labelled_claims": wanted}
@@ -154,6 +158,8 @@ def main() -> None:
     s.add_argument("--split", default="dev", choices=("dev", "heldout", "all"))
     s.add_argument("--show_errors", type=int, default=0)
     s.add_argument("--wording", action="store_true", help="the strict checker run selects with (metrics/wording.py)")
+    s.add_argument("--style", default="typed", choices=("typed", "ocr_scan"),
+                   help="ocr_scan: each narrative re-rendered as an OCR'd CR-3 scan (bench/ocr_style.py)")
     sub.add_parser("agreement")
     i = sub.add_parser("ingest")
     i.add_argument("files", nargs="+")
@@ -161,7 +167,7 @@ def main() -> None:
     i.add_argument("--blind", action="store_true")
     args = parser.parse_args()
     if args.command == "score":
-        print(json.dumps(score(args.split, args.show_errors, args.wording), indent=1))
+        print(json.dumps(score(args.split, args.show_errors, args.wording, args.style), indent=1))
     elif args.command == "agreement":
         print(json.dumps(agreement(), indent=1))
     else:

@@ -4,6 +4,7 @@
     python bench/bench_texas.py agreement          # first passes vs their blind second passes
     python bench/bench_texas.py speed [--n 3000]   # graphs/s on one core: rules only, and with the fallback
     python bench/bench_texas.py all                # dev and held out, agreement, speed
+    python bench/bench_texas.py score|speed --style ocr_scan  # the text as an OCR'd CR-3 scan reads it
 
 Labels: data/labels/cris_crash_labels.jsonl, keyed by the narrative's SHA-256 (first 16 hex
 digits); the text is read from ../shared/data/cris_narratives_llm_summaries.csv. A narrative
@@ -214,12 +215,16 @@ def agreement(first_path: Path = LABELS, blind_path: Path = BLIND) -> dict:
     return result
 
 
-def speed(n: int) -> dict:
+def speed(n: int, style: str = "typed") -> dict:
     import pandas as pd
 
     texts = pd.read_csv(DATA)["Narrative"].fillna("").tolist()
+    if style == "ocr_scan":
+        from ocr_style import as_ocr_scan
+
+        texts = [as_ocr_scan(text) for text in texts]
     texts = (texts * (n // len(texts) + 1))[:n]
-    result = {"narratives": n}
+    result = {"narratives": n, "style": style}
     for name, fallback in (("rules_only", False), ("with_learned_fallback", True)):
         best = float("inf")
         for _ in range(REPEATS):  # the best of a few passes, as timeit does: the first pays for warming up
@@ -240,11 +245,17 @@ def main() -> None:
                              "all_development / all_held_out: every development / held-out label together")
     parser.add_argument("--show_errors", type=int, default=0, help="print N wrong development rows")
     parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--style", choices=["typed", "ocr_scan"], default="typed",
+                        help="ocr_scan: score each narrative re-rendered as an OCR'd CR-3 scan (bench/ocr_style.py)")
     args = parser.parse_args()
     if not DATA.is_file():
         sys.exit(f"{DATA} not found: this benchmark needs ../shared/data (see its README)")
     if args.what in ("score", "all"):
         texts, labels = narratives_by_digest(), read_labels()
+        if args.style == "ocr_scan":
+            from ocr_style import as_ocr_scan
+
+            texts = {key: as_ocr_scan(text) for key, text in texts.items()}
         for split in (["dev", "heldout", *ROUNDS] if args.what == "all" else [args.split]):
             if split in ROUNDS and not ROUNDS[split].is_file():
                 continue
@@ -264,7 +275,7 @@ def main() -> None:
                 print(f"[{name}]", end=" ")
                 agreement(first_path, blind_path)
     if args.what in ("speed", "all"):
-        speed(args.n)
+        speed(args.n, args.style)
 
 
 if __name__ == "__main__":

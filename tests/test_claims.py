@@ -341,3 +341,12 @@ def test_a_numbered_lane_is_read_in_its_spellings_and_not_from_a_unit_or_a_count
 def test_words_near_a_stop_that_are_no_failure_support_no_failure_to_stop(scene):
     narrative = f"Unit 2 was traveling north behind Unit 1 {scene}. Unit 2 was unable to stop in time and struck Unit 1."
     assert [c.type for c in check_claims("Unit 2 failed to stop in time and struck Unit 1.", narrative)] == ["factor"]
+
+
+def test_an_object_is_read_from_a_word_not_from_inside_one():
+    # "street lighting" holds the letters of "tree"; "signal" those of "sign": neither names the object
+    narrative = ("The area was dark with no street lighting. Vehicle 1 failed to control speed at the signal and "
+                 "struck the curb.")
+    found = check_claims("Vehicle 1 failed to control speed and struck a tree.", narrative)
+    assert [(c.type, c.text) for c in found] == [("manner", "tree")]
+    assert check_claims("Vehicle 1 failed to control speed and struck the curb.", narrative) == []

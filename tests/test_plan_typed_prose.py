@@ -224,3 +224,13 @@ def test_a_direction_to_a_road_named_for_a_direction_keeps_the_units_heading():
 def test_a_non_contact_pickup_leaves_the_units_collision():
     graph = _graph("A non-contact pickup cut off unit 1. Unit 1 caused damage to unit 2.")
     assert [(e["actor"], e["target"]) for e in graph["events"] if e["type"] == "collision"] == [("7:U1", "7:U2")]
+
+
+def test_a_merge_into_a_unit_entering_the_intersection_is_no_sideswipe():
+    # merging from the access road as the other unit entered the intersection: across its path, no shared lane
+    graph = _graph("Unit 1 was merging onto the highway from the access road. Unit 2 was entering the intersection "
+                   "traveling s/b. Unit 1 failed to yield at the yield sign and collided with the left side of unit 2.")
+    assert primary_manner(graph) != "sideswipe_same"
+    graph = _graph("Unit 1 and unit 2 were traveling north. Unit 1 merged into the inside lane and collided with the "
+                   "right side of unit 2.")
+    assert primary_manner(graph) == "sideswipe_same"  # a merge into the lane beside it still is one

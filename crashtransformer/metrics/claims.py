@@ -144,7 +144,7 @@ def _check_objects(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for claim, cue in cp.OBJECTS:
         for match in re.finditer(claim, summary.text):
             span = summary.claim_at(match)
-            if span and not facts.has(re.compile(cue)):
+            if span and not facts.has(re.compile(rf"\b(?:{cue})")):  # a word's start: "street" holds no tree
                 summary.unsupported("manner", span, f"the narrative mentions no {match.group()}")
     for match in cp.FIXED_OBJECT_CLAIM.finditer(summary.text):  # a parked car is the catalogue's fixed object, not a reader's
         span = summary.claim_at(match)

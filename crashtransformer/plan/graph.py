@@ -31,6 +31,7 @@ from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY, PlanStep, format_plan
 from crashtransformer.plan.collisions import Collision, find_collisions, yields_in_left_turns
 from crashtransformer.plan.narrative import Factor, Narrative, find_factors
+from crashtransformer.plan.scan_repair import map_span, repair
 
 GENERIC_EFFECT = "collision"  # effect of a plan line whose cause is known but manner is not
 # A plan states a cause, or a manner, only when words in the narrative gave it (for a manner: not the
@@ -43,7 +44,9 @@ PLAN_MIN_CONFIDENCE = 0.75
 def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None, fallback: bool = True) -> dict:
     """The crash graph of one narrative (see the module docstring for its shape); `fallback=False`
     keeps to the rules (no learned guess at the manner when no rule gives one)."""
-    doc = Narrative(narrative or "")
+    narrative = narrative or ""
+    mended, offsets = repair(narrative)  # an OCR'd scan's clipped and split words, mended
+    doc = Narrative(mended)
     factors = find_factors(doc)
     collisions = find_collisions(doc, factors, fallback)
     factors += yields_in_left_turns(doc, collisions)
@@ -52,9 +55,10 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
     used = {m.key for m in doc.mentions if m.kind in ("unit", "pedestrian", "cyclist", "road")}
     used |= {c.target for c in collisions if c.target} | {c.actor for c in collisions if c.actor}
     entities = []
-    for key, (text, start, end) in sorted(doc.entity_text.items(), key=lambda item: item[1][1]):
+    for key, (_, start, end) in sorted(doc.entity_text.items(), key=lambda item: item[1][1]):
         if key in used:
-            entities.append({"id": prefix + key, "type": doc.kind_of(key), "text": text,
+            start, end = map_span((start, end), offsets)
+            entities.append({"id": prefix + key, "type": doc.kind_of(key), "text": narrative[start:end],
                              "evidence_span": [start, end]})
             if key in doc.towed_by:
                 entities[-1]["towed_by"] = prefix + doc.towed_by[key]
@@ -66,16 +70,17 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
         events.append({"id": collision_ids[-1], "type": "collision", "key": manner.key if manner else None,
                       "label": manner.plan_text if manner else GENERIC_EFFECT,
                       "actor": _entity_id(prefix, collision.actor), "target": _entity_id(prefix, collision.target),
-                      "evidence_span": [collision.start, collision.end], "confidence": collision.confidence,
+                      "evidence_span": map_span((collision.start, collision.end), offsets),
+                       "confidence": collision.confidence,
                        "rule": collision.rule, "at_fault": _entity_id(prefix, collision.at_fault)})
         if collision.fault_span:
-            events[-1]["at_fault_evidence_span"] = list(collision.fault_span)
+            events[-1]["at_fault_evidence_span"] = map_span(collision.fault_span, offsets)
     factor_events = []
     for number, factor in enumerate(factors, start=1):
         event_id = f"{prefix}E{number}"
         factor_events.append({"id": event_id, "type": "factor", "key": factor.key,
                               "label": FACTOR_BY_KEY[factor.key].plan_text, "actor": _entity_id(prefix, factor.actor),
-                              "target": None, "evidence_span": [factor.start, factor.end],
+                              "target": None, "evidence_span": map_span((factor.start, factor.end), offsets),
                               "confidence": factor.confidence, "rule": factor.how})
         caused = _caused_collision(factor, collisions)
         if caused is not None:

@@ -173,6 +173,8 @@ def _lane_change(c: Clash) -> str | None:
         return None
     if c.did(c.scene.from_drive, c.actor) or c.did(c.scene.from_drive, c.target):
         return None  # out of a lot "into the northbound lane", or into a passing unit: across traffic
+    if c.relation is None and c.did(c.scene.into_intersection, c.target):
+        return None  # merging as the other "was entering the intersection ... s/b": across its path, no shared lane
     if c.parts[:1] == ["back"]:
         return None  # changed lanes, then struck the back of the unit ahead: a rear-end
     if _REAR_FAULTS & set(c.actor_factors) and c.scene.waiting(c.target.key, c.clause_end) \

@@ -60,6 +60,8 @@ ENTERING = compile_literal_first(
 CROSSING_ROAD = compile_literal_first(
     r"\bcross(?:ed|ing|es)\s+(?:over\s+)?(?:the\s+)?(?:\w+\s+){0,3}?(?:blvd|boulevard|road|rd|street|st|avenue|ave|highway|hwy"
     r"|parkway|pkwy|intersection|traffic)\b")
+# Into an intersection: its path crosses the other road's traffic, it joins no lane of it
+INTO_INTERSECTION = compile_literal_first(r"\b(?:enter(?:ed|ing|s)?|cross(?:ed|ing|es)|pull(?:ed|ing|s)?\s+into)\s+(?:the\s+|an\s+)?intersection\b")
 # Out of a driveway or lot (a left turn out of one is an angle; a left turn into one stays a left turn).
 FROM_DRIVE = compile_literal_first(
     r"\b(?:out\s+of|from|exit(?:ed|ing|s)?(?:\s+of)?|leav(?:e|es|ing)|left(?![\s-]+(?:hand|turn|lane|side|into|onto|in\b))|in|inside|within)\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+){0,3}?"
@@ -145,6 +147,10 @@ class Scene:
     @cached_property
     def crossing_road(self) -> dict[str, int]:
         return _marked(self.doc, CROSSING_ROAD, ("cross",))
+
+    @cached_property
+    def into_intersection(self) -> dict[str, int]:
+        return _marked(self.doc, INTO_INTERSECTION, ("intersection",))
 
     @cached_property
     def lane_change(self) -> dict[str, int]:
