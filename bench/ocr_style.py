@@ -6,10 +6,14 @@ what a readable scan shows, not a worst case.
 
     from ocr_style import as_ocr_scan
     as_ocr_scan("unit 1 struck unit 2.")   # 'UNIT 1 STRUCK UNIT 2.' (short: no break to damage)
+
+    # a CSV of scans for `run`: a random 300 of the shared CRIS file, as `docs/plan-extraction.md` ran it
+    python bench/ocr_style.py ../shared/data/cris_narratives_llm_summaries.csv --sample 300 --seed 300 --out scans.csv
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import random
 
@@ -59,3 +63,24 @@ def _wrapped(words: list[str], rng: random.Random) -> list[str]:
         else:
             current = f"{current} {word}" if current else word
     return lines + [current] if current else lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write a CSV of narratives rendered as OCR'd CR-3 scans.")
+    parser.add_argument("csv", help="a CSV with a Narrative column")
+    parser.add_argument("--sample", type=int, default=None, help="a random N of its rows (default: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    import pandas as pd
+
+    frame = pd.read_csv(args.csv, dtype=str)
+    if args.sample:
+        frame = frame.sample(args.sample, random_state=args.seed)
+    scans = [as_ocr_scan(text) for text in frame["Narrative"].fillna("")]
+    pd.DataFrame({"Crash_ID": [f"SCAN{i:05d}" for i in range(len(scans))], "Narrative": scans}).to_csv(args.out, index=False)
+    print(f"{len(scans)} scans -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -51,6 +51,7 @@ def test_evidence_spans_point_into_the_scan_as_given():
     ("UNIT 1 5TRUCK UNIT 2 1MPACTING\nIT", "UNIT 1 STRUCK UNIT 2 IMPACTING\nIT"),  # look-alike digits
     ("UNIT 1\nSTR UCK UNIT 2", "UNIT 1\nSTRUCK UNIT 2"),  # a split word in a scan
     ("UNIT 1 WAS\nTRUCK IN THE REAR", "UNIT 1 WAS\nSTRUCK IN THE REAR"),  # a clipped "struck" that reads as a truck
+    ("UNIT 1 RAN\nHE RED LIGHT AND\nHE STRUCK IT", "UNIT 1 RAN\nTHE RED LIGHT AND\nHE STRUCK IT"),  # "the", not "he"
 ])
 def test_a_scans_broken_words_are_mended(scanned, mended):
     assert repair(scanned)[0] == mended
@@ -79,6 +80,17 @@ def test_a_span_maps_back_across_a_restored_letter_and_a_removed_space():
     assert narrative[slice(*map_span((start, start + len("STRUCK")), offsets))] == "STR UCK"
     start = mended.index("FAILED")
     assert narrative[slice(*map_span((start, start + 6), offsets))] == "AILED"
+
+
+def test_a_scan_read_from_a_file_keeps_the_lines_its_mends_need():
+    # the reader collapses spaces, not line breaks: a clipped letter is restored at a line start
+    from crashtransformer.data.records import CrashRecord, clean_record
+    from crashtransformer.plan.policy import plan_crash
+
+    record = clean_record(CrashRecord("1", "UNIT 2 WAS STOPPED.  UNIT 1   WAS BEHIND UNIT 2 AND\r\nAILED TO CONTROL SPEED\n"
+                                           "TRIKING THE REAR OF UNIT 2."))
+    assert "\nAILED" in record.narrative
+    assert plan_crash(record).plan_lines == ["1) failed to control speed -> rear-end collision | actors=U1 -> U2"]
 
 
 def test_the_checker_reads_the_scan_as_mended():

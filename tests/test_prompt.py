@@ -114,7 +114,7 @@ def test_train_and_run_feed_the_model_byte_identical_inputs(family, tiny_t5, tin
     assert planned.plan_source == "extracted" and "failed to control speed" in planned.plan_lines[0]
     assert len(dataset["input_ids"][1]) > len(tokenizer(training_records[1].narrative)["input_ids"])
     assert [r.narrative for r in training_records] == [r.narrative for r in run_records]  # one cleaning policy
-    assert training_records[2].narrative == "Unit 1 backed into Unit 2 in the driver's lot."  # mojibake repaired
+    assert training_records[2].narrative == "Unit 1 backed into\nUnit 2 in the driver's lot."  # mojibake repaired, the line kept
 
 
 def test_inputs_are_capped_at_the_models_position_table():
@@ -136,3 +136,11 @@ def test_the_default_input_length_is_the_models_own_limit_at_most_512():
     assert input_limit(SimpleNamespace(max_position_embeddings=256), None) == 256  # the shipped model: no notice
     assert input_limit(SimpleNamespace(max_position_embeddings=1024), None) == 512  # BART-base
     assert input_limit(SimpleNamespace(), None) == 512  # T5: no position table
+
+
+def test_a_scan_reaches_the_model_mended_on_one_line_and_in_lower_case(bart_tokenizer):
+    # the models learn from typed, mostly lower-case narratives: a scan's capitals and broken words would be new to them
+    built = build_model_input("UNIT 1 WAS TRAVELING NORTH AND\nAILED TO CONTROL SPEED", [], bart_tokenizer, "bart", 128)
+    assert built.text.endswith("unit 1 was traveling north and failed to control speed")
+    mixed = build_model_input("Unit 1 struck UNIT 2 on FM 1960.", [], bart_tokenizer, "bart", 128)
+    assert mixed.text.endswith("Unit 1 struck UNIT 2 on FM 1960.")  # typed text keeps its case

@@ -282,9 +282,16 @@ def test_mojibake_repair_keeps_original():
     assert repair_mojibake("driverâ€™s side") == "driver's side"
     assert repair_mojibake("the lane.\u00e2\u00a0 unit 1") == "the lane.  unit 1"
     record = clean_record(CrashRecord("1", "unit 1  struck\n unit 2.\u00e2\u00a0 the driverâ€™s door"))
-    assert record.narrative == "unit 1 struck unit 2. the driver's door"
+    assert record.narrative == "unit 1 struck\nunit 2. the driver's door"  # a line break stays: a scan's lines
     assert record.metadata[ORIGINAL_KEY] == "unit 1  struck\n unit 2.\u00e2\u00a0 the driverâ€™s door"
     assert ORIGINAL_KEY not in clean_record(CrashRecord("2", "only  spaces ")).metadata
+
+
+def test_whitespace_is_collapsed_within_lines_and_line_breaks_kept_one_per_run():
+    # a scan's line starts are where plan/scan_repair.py restores a clipped letter; a blank line parts paragraphs
+    assert clean_record(CrashRecord("1", " UNIT 1\tFAILED TO \r\n\n\n  \nCONTROL  SPEED\r\nAND")).narrative == \
+        "UNIT 1 FAILED TO\n\nCONTROL SPEED\nAND"
+    assert clean_record(CrashRecord("2", "  unit 1   struck unit 2 ")).narrative == "unit 1 struck unit 2"
 
 
 def test_scrub_pii_masks_phones_and_emails_not_block_numbers():

@@ -30,6 +30,7 @@ _TYPOGRAPHIC = str.maketrans({
     "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "",
 })
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n\s*")
 
 # Phone numbers: 10 digits with separators (a bare 10-digit run could be a crash ID, kept).
 _PHONE = re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}(?![\w-])")
@@ -37,10 +38,15 @@ _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}\b")
 
 
 def normalize_whitespace(text: str) -> str:
-    """Control characters dropped, runs of spaces/tabs/newlines collapsed to one space."""
-    if not text.isprintable():  # only then can there be control characters (str.split is the fast path)
-        text = _CONTROL.sub("", text)
-    return " ".join(text.split())
+    """Control characters dropped, runs of spaces and tabs collapsed to one space, each line stripped.
+    Line breaks stay, one per run (two where a blank line parts paragraphs): a scanned narrative's
+    line starts are where its margin clipped letters, which plan/scan_repair.py restores."""
+    if text.isprintable():  # no line break, no control character: the fast path
+        return " ".join(text.split())
+    text = _CONTROL.sub("", text).replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = ("\n".join(" ".join(line.split()) for line in part.split("\n") if line.strip())
+                  for part in _BLANK_LINE.split(text))
+    return "\n\n".join(part for part in paragraphs if part)
 
 
 def _repair_match(match: re.Match) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from crashtransformer.core.logs import log
+from crashtransformer.plan.scan_repair import repair
 
 # Families that were pre-trained with task prefixes; the prefix lives here and nowhere else.
 T5_FAMILY = frozenset({"t5", "mt5", "umt5", "longt5"})
@@ -50,7 +51,9 @@ def build_model_input(narrative: str, plan_lines: Sequence[str], tokenizer, fami
                       max_length: int = 512, no_plan: bool = False) -> ModelInput:
     """Tokenized prompt of at most `max_length` tokens; only the narrative is ever cut."""
     prefix = prompt_prefix(plan_lines, family, no_plan)
-    narrative = " ".join(narrative.split())
+    narrative = " ".join(repair(narrative)[0].split())  # a scan's broken words mended, on one line
+    if narrative.isupper():
+        narrative = narrative.lower()  # a scan's capitals: the models learn from typed, mostly lower-case narratives
     text = prefix + narrative
     ids = tokenizer(text, add_special_tokens=True)["input_ids"]
     if len(ids) <= max_length:

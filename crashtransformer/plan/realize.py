@@ -186,8 +186,8 @@ def scene_sentence(narrative: str) -> str:
     """The narrative's first sentence that names a unit ("unit 1 was traveling north on ..."),
     capitalised; "" when none does (an opening like "officers responded to a crash" says nothing).
     Sentences end where the crash graph's do (plan/patterns.py SENTENCE_END): "n. fairfield" or
-    "preston rd. in the left lane" is not cut into a fragment."""
-    narrative = narrative or ""
+    "preston rd. in the left lane" is not cut into a fragment. A scan's broken words are quoted mended."""
+    narrative = repair(narrative or "")[0]
     norm = normalize(narrative)
     ends = [m.end() for m in SENTENCE_END.finditer(norm)]
     for start, end in zip([0] + ends, ends + [len(norm)]):

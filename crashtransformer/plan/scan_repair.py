@@ -39,6 +39,9 @@ _WORD_PAIR = re.compile(r"(?=\b([A-Za-z]{2,}) ([A-Za-z]{2,})\b)")
 _CLIPPED_VERBS = {"truck": "struck"}
 _VERB_OBJECT = re.compile(r"\s+(?:unit|units|u\d|v\d|veh|vehicle|the|a|an|it|him|her|his|its|by|#)\b", re.I)
 _VERB_PASSIVE = re.compile(r"\b(?:was|were|been|being|then|had)\s*$", re.I)
+# "RAN\nHE RED LIGHT": a clipped "the" where a pronoun cannot stand, before what only "the" precedes
+_ARTICLE_NOUN = re.compile(r"\s+(?:red|green|yellow|rear|front|intersection|roadway|road|street|highway|lane|inside"
+                           r"|outside|center|middle|traffic|light|signal|stop|same|other|driver|vehicle|unit|\d)\b", re.I)
 
 
 def _label_pattern(label: str) -> str:
@@ -135,8 +138,8 @@ def _clipped_letters(text: str) -> list[tuple[int, str, int]]:
         if word in _CLIPPED_VERBS and (_VERB_OBJECT.match(text, match.end(1))
                                        or _VERB_PASSIVE.search(text, max(0, match.start() - 12), match.start())):
             letter = _CLIPPED_VERBS[word][0]
-        elif word == "o":  # "FAILED\nO CONTROL": no word is a lone "o"
-            letter = "t"
+        elif word == "o" or (word == "he" and _ARTICLE_NOUN.match(text, match.end(1))):
+            letter = "t"  # "FAILED\nO CONTROL": no word is a lone "o"; "RAN\nHE RED LIGHT"
         elif word in KNOWN_WORDS or len(word) < 2:
             continue
         else:
