@@ -49,6 +49,7 @@ def test_evidence_spans_point_into_the_scan_as_given():
     ("UNIT 1 WAS\nAILED TO YIELD", "UNIT 1 WAS\nFAILED TO YIELD"),  # a clipped first letter
     ("UNIT 1 FAILED\nO CONTROL SPEED", "UNIT 1 FAILED\nTO CONTROL SPEED"),  # "to" clipped to a lone "o"
     ("UNIT 1 5TRUCK UNIT 2 1MPACTING\nIT", "UNIT 1 STRUCK UNIT 2 IMPACTING\nIT"),  # look-alike digits
+    ("UNIT 1 FAILED T0 CONTROL SPEED", "UNIT 1 FAILED TO CONTROL SPEED"),  # a short word's look-alike
     ("UNIT 1\nSTR UCK UNIT 2", "UNIT 1\nSTRUCK UNIT 2"),  # a split word in a scan
     ("UNIT 1 WAS\nTRUCK IN THE REAR", "UNIT 1 WAS\nSTRUCK IN THE REAR"),  # a clipped "struck" that reads as a truck
     ("UNIT 1 RAN\nHE RED LIGHT AND\nHE STRUCK IT", "UNIT 1 RAN\nTHE RED LIGHT AND\nHE STRUCK IT"),  # "the", not "he"
@@ -58,7 +59,7 @@ def test_a_scans_broken_words_are_mended(scanned, mended):
 
 
 @pytest.mark.parametrize("typed", [
-    "unit 1s rear bumper struck u5.",  # possessive numbers and unit names are no look-alikes
+    "unit 1s rear bumper struck u5 and v0.",  # possessive numbers and unit names are no look-alikes
     "unit 2 was parked in the drive way to pick up a child and unit 1 side swiped it.",  # as people write
     "UNIT 1 DID\nOT SEE UNIT 2",  # "ot": "not" or "lot", no guess
     "THE DRIVER OF A\nTRUCK WAS TOWING A TRAILER",  # a truck

@@ -112,6 +112,9 @@ def _without_look_alikes(text: str) -> str:
 
 def _known_reading(token: str) -> str | None:
     slots = [i for i, char in enumerate(token) if char in _LOOK_ALIKES]
+    if len(token) == 2 and token[1] == "0" and token[0].isalpha():  # "FAILED T0 CONTROL": "to", "no", "so", "go"
+        word = token[0].lower() + "o"
+        return (word.upper() if token[0].isupper() else word) if word in COMMON_WORDS else None
     if len(slots) > _MAX_LOOK_ALIKES or len(token) - len(slots) < _MIN_LETTERS:
         return None
     readings = set()
