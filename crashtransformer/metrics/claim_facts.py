@@ -13,8 +13,7 @@ from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERMINED
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
 from crashtransformer.plan.finding_patterns import IMPAIRED_VIEW
-from crashtransformer.plan.scan_repair import repair
-from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, unit_number
+from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, normalize_narrative, unit_number
 
 # manner rules (plan/manner_rules.py) whose manner the text only implies: the scene (a lane change "was" a
 # sideswipe, crossing paths an angle), a cause, or one side named
@@ -44,7 +43,7 @@ class NarrativeFacts:
     """What a narrative supports, computed once per crash and shared by all its candidates."""
 
     def __init__(self, narrative: str, graph: dict | None = None):
-        self.text = normalize(repair(narrative or "")[0])  # a scan's broken words mended, as the graph reads them
+        self.text = normalize_narrative(narrative)  # a scan's broken words mended, as the graph reads them
         self.graph = graph if graph is not None else extract_graph(narrative or "", fallback=False)
         self._near: dict[str, set[str]] = {}
 

@@ -1,8 +1,8 @@
 """The patterns behind offline plan extraction (plan/graph.py), compiled once at import.
 
-Everything here runs on a *normalized* copy of the narrative (see `normalize`): lower case,
-OCR look-alikes repaired, non-ASCII debris blanked, and always the same length as the
-original, so a match's offsets are valid evidence spans into the text the user gave us.
+Everything here runs on a *normalized* copy of the narrative (see `normalize`, after plan/scan_repair.py):
+lower case, OCR look-alikes read as letters, non-ASCII debris blanked, and always the same length as
+the text given, so a match's offsets are valid evidence spans into it.
 
 Patterns were written from real police narratives (Texas CRIS, NHTSA CISS) and generalise
 over word order, inflection, filler words ("failed to control HIS speed") and the officers'
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from crashtransformer.plan.finding_patterns import VEHICLE_NOUN
+from crashtransformer.plan.scan_repair import guessed_letters, repair
 from crashtransformer.plan.literal_first import (
     compile_literal_first,
     top_level_alternatives,
@@ -21,8 +22,6 @@ from crashtransformer.plan.literal_first import (
 
 # ----------------------------------------------------------------------------- normalization
 _NON_ASCII = {code: " " for code in range(128, 0x3000)}  # "â " debris etc. -> blank, same length
-_OCR_IN_WORD = compile_literal_first(r"(?<=[a-z])[0|1](?=[a-z])|(?<=[a-z]{2})[0|](?=\b)|\b0(?=[a-z])")
-_OCR_FIX = {"0": "o", "1": "l", "|": "l"}
 _WORD = r"[a-z']+"
 _GAP = r"(?:[a-z0-9'#\-]+\s+){0,%d}?"  # up to N filler words, lazily
 
@@ -32,12 +31,17 @@ def gap(words: int) -> str:
 
 
 def normalize(text: str) -> str:
-    """Lower-cased, OCR-repaired text of exactly the same length (offsets stay valid)."""
+    """Lower-cased text of exactly the same length (offsets stay valid), look-alike digits read as
+    the letters they most often are (plan/scan_repair.py, which mends a narrative before this)."""
     lowered = text.lower()
     if len(lowered) != len(text):  # a few Unicode letters change length when lowered
         lowered = "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
-    lowered = lowered.translate(_NON_ASCII)
-    return _OCR_IN_WORD.sub(lambda m: _OCR_FIX[m.group()], lowered)
+    return guessed_letters(lowered.translate(_NON_ASCII))
+
+
+def normalize_narrative(narrative: str) -> str:
+    """A narrative as the patterns read it: a scan's broken words mended, then normalized."""
+    return normalize(repair(narrative or "")[0])
 
 
 # ----------------------------------------------------------------------------- entities

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from crashtransformer.plan.catalogue import FACTOR_BY_PLAN_TEXT, MANNER_BY_PLAN_TEXT, PlanStep
 from crashtransformer.plan.graph import PLAN_MIN_CONFIDENCE, person_units, plan_steps_from_graph
 from crashtransformer.plan.fault_patterns import FAULT_UNDETERMINED
-from crashtransformer.plan.patterns import ALCOHOL_NAMED, SENTENCE_END, UNIT, normalize
+from crashtransformer.plan.patterns import ALCOHOL_NAMED, SENTENCE_END, UNIT, normalize, normalize_narrative
 from crashtransformer.plan.scan_repair import repair
 
 # Each cause as a verb phrase after the unit ("Unit 1 <phrase>").
@@ -69,7 +69,7 @@ def _unit(actor: str | None) -> str | None:
 
 
 def _said(narrative: str) -> frozenset[str]:
-    norm = normalize(repair(narrative or "")[0])
+    norm = normalize_narrative(narrative)
     return frozenset(word for word, pattern in _SAID.items() if pattern.search(norm))
 
 
@@ -219,7 +219,7 @@ def realize_summary(graph: dict, narrative: str, scene: bool = True, name_manner
     the plan's causes stated (realizations lists the combinations, most informative first)."""
     # where the officer writes that fault was not established, the causes are the parties' claims:
     # none is stated, only the collision
-    undetermined = FAULT_UNDETERMINED.search(normalize(repair(narrative or "")[0])) is not None
+    undetermined = FAULT_UNDETERMINED.search(normalize_narrative(narrative)) is not None
     steps = [] if undetermined or not causes else plan_steps_from_graph(graph)[:2]
     if not steps:
         collision = _collision_sentence(graph, name_manners)

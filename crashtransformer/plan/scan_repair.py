@@ -15,6 +15,7 @@ text's offsets back to the narrative's: evidence spans stay offsets into the tex
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -31,6 +32,9 @@ _MIN_LETTERS = 2  # a word with fewer real letters is a unit or a number ("u5", 
 _INFLECTION_TAILS = frozenset("ed ing ped ded led red ted ned ly er ers ion ions".split())
 _LOOK_ALIKE = re.compile(r"[015|](?<=[A-Za-z][015|])|[015|](?=[A-Za-z])")  # opens with a class: re skips ahead to it
 _WORD_AROUND = re.compile(r"[A-Za-z015|]*")
+# What is left after the known readings: a 0, 1 or | inside a word, a 0 or | ending one, a 0 opening one
+_IN_WORD = compile_literal_first(r"(?<=[a-z])[0|1](?=[a-z])|(?<=[a-z]{2})[0|](?=\b)|\b0(?=[a-z])")
+_DEFAULT_LETTER = {"0": "o", "1": "l", "|": "l"}
 _LINE_START_WORD = re.compile(r"(?:^|(?<=\n))[ \t]*([A-Za-z]+)")
 _WORD_PAIR = re.compile(r"(?=\b([A-Za-z]{2,}) ([A-Za-z]{2,})\b)")
 # A clipped word that is a word itself, mended only where it reads as the verb: its object follows
@@ -54,7 +58,8 @@ def _label_pattern(label: str) -> str:
 _FORM_LABEL = compile_literal_first("|".join(_label_pattern(label) for label in FORM_LABELS))
 
 
-def repair(narrative: str) -> tuple[str, list[int] | None]:
+@functools.lru_cache(maxsize=256)  # the graph, the checker, the graph's summary and the prompt each read one crash
+def repair(narrative: str) -> tuple[str, tuple[int, ...] | None]:
     """The mended text and, when its length changed, the original offset of each of its offsets
     (one more entry than characters, for span ends); None when offsets are unchanged."""
     text = _without_form_labels(_without_look_alikes(narrative))
@@ -72,10 +77,10 @@ def repair(narrative: str) -> tuple[str, list[int] | None]:
         cursor = position + delete
     pieces.append(text[cursor:])
     offsets.extend(range(cursor, len(text) + 1))
-    return "".join(pieces), offsets
+    return "".join(pieces), tuple(offsets)
 
 
-def map_span(span: list[int] | tuple[int, int], offsets: list[int] | None) -> list[int]:
+def map_span(span: list[int] | tuple[int, int], offsets: tuple[int, ...] | None) -> list[int]:
     """An evidence span in the mended text, as offsets into the narrative as given."""
     if offsets is None:
         return list(span)
@@ -91,6 +96,13 @@ def _without_form_labels(text: str) -> str:
         pieces += [text[cursor:match.start()], " " * (match.end() - match.start())]
         cursor = match.end()
     return "".join(pieces) + text[cursor:] if pieces else text
+
+
+def guessed_letters(lowered: str) -> str:
+    """The letter OCR most often means by a 0, 1 or | inside a word (same length): how the
+    patterns read what `repair` could not confirm ("hosp1tal", "rai|road"); a guess, so it is not
+    put into the text a summary quotes."""
+    return _IN_WORD.sub(lambda m: _DEFAULT_LETTER[m.group()], lowered)
 
 
 def _without_look_alikes(text: str) -> str:
