@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from crashtransformer.plan.graph import at_fault_unit, collision_roles, extract_graph, primary_manner
+from crashtransformer.plan.realize import realize_summary
 
 
 def _graph(narrative: str) -> dict:
@@ -161,3 +162,17 @@ def test_fault_left_open_or_named_by_a_failure(narrative, fault):
 ])
 def test_the_factors_police_prose_states(narrative, factors):
     assert [e["key"] for e in _graph(narrative)["events"] if e["type"] == "factor"] == factors
+
+
+def test_where_a_unit_came_to_rest_is_not_how_it_traveled():
+    # investigator prose: the units' final headings differ, their travel did not
+    narrative = ("Both vehicles were traveling west in lane one of a divided highway. V2 was ahead of V1, stopped and "
+                 "disabled in lane one. V1 steered to the left into lane two. The right side of V1 impacted the left back "
+                 "corner of V2. V1 rotated clockwise and came to rest in lane two, facing northwest. V2 came to rest in lane "
+                 "one, facing west.")
+    assert primary_manner(_graph(narrative)) == "sideswipe_same"
+
+
+def test_a_lone_units_animal_strike_is_told_of_that_unit():
+    narrative = "V1 was southbound on a two lane roadway. A deer entered the road, striking the front end of the vehicle."
+    assert realize_summary(_graph(narrative), narrative).startswith("Unit 1 was in a collision with an animal.")

@@ -234,3 +234,46 @@ def test_a_merge_into_a_unit_entering_the_intersection_is_no_sideswipe():
     graph = _graph("Unit 1 and unit 2 were traveling north. Unit 1 merged into the inside lane and collided with the "
                    "right side of unit 2.")
     assert primary_manner(graph) == "sideswipe_same"  # a merge into the lane beside it still is one
+
+
+def test_a_cause_with_no_unit_numbered_is_the_reports_unit_1():
+    graph = _graph("While travelling north on county road 308 the driver of the vehicle made an incorrect left-hand turn "
+                   "and ran into an iron pipe fence.")
+    assert at_fault_unit(graph) == "U1"
+    assert at_fault_unit(_graph("A fence was found damaged on county road 308.")) is None  # no cause: no one blamed
+
+
+def test_a_vehicle_numbered_in_parentheses_is_a_unit():
+    graph = _graph("Vehicle (1) was turning left from Cedar Bend Trail. Vehicle (2) was traveling on FM-3286. Vehicle (1) "
+                   "failed to yield and struck vehicle (2).")
+    assert at_fault_unit(graph) == "U1"
+    assert collision_roles(graph) == {"U1": "striking", "U2": "struck"}
+
+
+@pytest.mark.parametrize("narrative, fled", [
+    ("Unit 2 was stationary and unoccupied in the parking lot. The owner found the back end of unit 2 damaged. Unit 1 "
+     "fled the location before exchanging information.", {"U1"}),
+    ("Unit 1 collided with unit 2 and failed to stop and give information.", {"U1"}),
+    ("Unit 2 was struck by unit 1, which sped off.", {"U1"}),
+    # the drivers spoke and then left: no hit-and-run; two units joined are neither alone
+    ("Unit 1 struck unit 2. Unit 3 left the location after speaking with the drivers.", set()),
+    ("Unit 1 struck unit 2. Unit 1 and unit 2 pulled over, then both left without giving information.", set()),
+])
+def test_a_unit_that_fled_is_marked_and_blamed_when_nothing_else_blames_one(narrative, fled):
+    graph = _graph(narrative)
+    assert {e["id"].rsplit(":", 1)[-1] for e in graph["entities"] if e.get("fled")} == fled
+    if fled == {"U1"}:
+        assert at_fault_unit(graph) == "U1"
+
+
+def test_a_witness_who_did_not_see_a_unit_stop_is_not_inattentive():
+    narrative = ("Unit 3 was stopped for traffic at an inoperative signal. Unit 1 proceeded south and collided with unit 2. "
+                 "Driver unit 3 also did not see unit 1 stop as required.")
+    keys = {(e["key"], e["actor"]) for e in _graph(narrative)["events"] if e["type"] == "factor"}
+    assert ("driver_inattention", "7:U3") not in keys
+    assert ("driver_inattention", "7:U1") in {(e["key"], e["actor"]) for e in _graph(
+        "Unit 1 did not see unit 2 and struck the back of unit 2.")["events"] if e["type"] == "factor"}
+    # "did not see unit 2 stopped" is the driver's own inattention
+    assert ("driver_inattention", "7:U1") in {(e["key"], e["actor"]) for e in _graph(
+        "Unit 2 was stopped at a red light. The driver of unit 1 did not see unit 2 stopped at the light and struck the "
+        "back of unit 2.")["events"] if e["type"] == "factor"}

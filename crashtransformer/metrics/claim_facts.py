@@ -13,7 +13,7 @@ from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERMINED
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
 from crashtransformer.plan.finding_patterns import IMPAIRED_VIEW
-from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_BEFORE, UNIT, normalize, normalize_narrative, unit_number
+from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_AFTER, NEGATION_BEFORE, UNIT, normalize, normalize_narrative, unit_number
 
 # manner rules (plan/manner_rules.py) whose manner the text only implies: the scene (a lane change "was" a
 # sideswipe, crossing paths an angle), a cause, or one side named
@@ -22,6 +22,10 @@ _NON_MOTORIST_YIELD = frozenset({"pedestrian_failed_to_yield", "cyclist_failed_t
 # a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
 _OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|with|into"
                             r"|behind|toward|towards|past|passing)\s+(?:the\s+)?$")
+# "the unknown vehicle changed lanes", "another car pulled out": a party no unit number names
+_UNNUMBERED_VEHICLE = re.compile(r"\b(?:unknown?|another|other|second|unidentified|oncoming|third)\s+(?:\w+\s+)?"
+                                 r"(?:vehicle|car|truck|suv|van|pickup|semi|motorcycle|bus|driver)s?\b")
+_YIELD_WORDS = re.compile(r"\byield|right[\s-]+of[\s-]+way|\bfty|\brow\b")
 # "... on the part of Unit 2", "... by Unit 2": who the cause is pinned on; not "was struck by Unit 2", the striker
 _ON_THE_PART_OF = re.compile(r"[^.;]{0,40}?\b(?:on\s+the\s+part\s+of|(?<!struck\s)(?<!hit\s)(?<!impacted\s)(?<!contacted\s)"
                              r"(?<!sideswiped\s)(?<!rear-ended\s)(?<!rear\sended\s)by)\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + UNIT.pattern)
@@ -68,7 +72,8 @@ class NarrativeFacts:
             if key in keys or not any(t in text for t in FACTOR_TRIGGERS[key]):
                 continue
             for match in regex.finditer(text):
-                if key not in NEGATABLE or not NEGATION_BEFORE.search(text[max(0, match.start() - 40):match.start()]):
+                if key not in NEGATABLE or not (NEGATION_BEFORE.search(text[max(0, match.start() - 40):match.start()])
+                                                or NEGATION_AFTER.search(text[match.end():match.end() + 60])):
                     keys.add(key)
                     break
         return keys
@@ -111,6 +116,20 @@ class NarrativeFacts:
     def manners(self) -> set[str]:
         """Manners the words or planes state: one the scene only implies needs its own cue (claim_patterns MANNER_CLAIMS)."""
         return {e["key"] for e in self.collisions if e.get("key") and e.get("rule") not in _IMPLIED_BY_SCENE}
+
+    @cached_property
+    def other_party(self) -> bool:
+        """Whether anyone besides a lone vehicle is in the crash: a second unit, a pedestrian or a cyclist."""
+        others = {e.get("type") for e in self.graph.get("entities", [])} & {"pedestrian", "cyclist"}
+        return len(self.unit_numbers) > 1 or bool(others) or self.has(_UNNUMBERED_VEHICLE)
+
+    @cached_property
+    def rear_end_without_yield(self) -> bool:
+        """The first collision is a rear-end and the narrative says nothing of yielding or a right of way: a
+        striker from behind had none to yield (the scene's yield cues read crossing paths, not queues)."""
+        first = next((e.get("key") for e in self.collisions if e.get("key")), None)
+        return first == "rear_end" and not _YIELD_WORDS.search(self.text) and "yield" not in {
+            factor_family(k) for k in self.factor_keys}
 
     @cached_property
     def objects_struck(self) -> bool:
@@ -176,6 +195,12 @@ class ParsedSummary:
 
     def unsupported(self, kind: str, span: tuple[int, int], reason: str) -> None:
         self.found.append(Claim(kind, span[0], span[1], self.original[span[0]:span[1]], reason))
+
+    def unit_named_before(self, position: int) -> str | None:
+        """The unit named last before `position` in its sentence, whatever its role ("a collision with Unit 2
+        after it stopped": Unit 2)."""
+        sentence_start = max(self.text.rfind(c, 0, position) for c in ".;!?") + 1
+        return next((unit for start, _, unit in reversed(self.units) if sentence_start <= start < position), None)
 
     def subject_before(self, position: int, end: int | None = None) -> str | None:
         """Who the claim at `position` is about: the unit of "... on the part of Unit 2" right after

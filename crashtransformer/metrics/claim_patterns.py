@@ -35,13 +35,15 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("lost control", re.compile(r"\b(?:lo(?:st|ss\s+of|se|sing)|maintain(?:ing)?)\s+(?:(?:\w+\s+){0,2}?(?:vehicle\s+)?)control\b(?!\s+(?:of\s+)?(?:its\s+|their\s+|his\s+|her\s+)?speed)"
                                 r"|\bcontrol(?:l?ed|l?ing|s)?\s+(?:of\s+)?(?:the\s+|its\s+|his\s+|her\s+|their\s+)?(?:vehicle|car|truck)\b"),  # "failed to control the vehicle"
      _cue(r"lo(?:st|ss\s+of|se|sing)\s+control", r"out\s+of\s+control", r"(?:unable|could\s*n[o']?t)\s+(?:to\s+)?(?:control|maintain\s+control)",
-          r"spun|spin", r"(?<!\bno\s)(?<!\bany\s)skid", r"slid", r"over\s*correct", r"fishtail", r"hydroplan", r"roll", r"overturn")),
+          # a vehicle rolling over, not "controlled intersection", "patrol" or "the concrete rolled into the lane"
+          r"\bspun\b|\bspin", r"(?<!\bno\s)(?<!\bany\s)skid", r"\bslid", r"over\s*correct", r"fishtail", r"hydroplan",
+          r"\broll(?:ed|ing|s)?\s+(?:over|onto|on\s+(?:to\s+)?its)|\brollover", r"overturn")),
     ("safe distance", re.compile(r"\b(?:safe|sufficient|adequate|proper)\s+(?:following\s+)?distance|\bfollow\w*\s+too\s+clos"),
      _cue(r"distance", r"too\s+clos", r"to\s+clos", r"tailgat", r"\bftc\b(?!\s*s)")),
     ("reckless or aggressive", re.compile(r"\breckless\w*|\baggressiv\w*|\berratic\w*|\bimpatien\w*|\brac(?:e|ing)\b"),
      _cue(r"reckless", r"aggressiv", r"erratic", r"impatien", r"racing", r"road\s+rage", r"evad", r"flee|fled|pursuit")),
     ("inattention", re.compile(r"\battention\b|\bawareness\b|\bnot\s+(?:properly\s+)?(?:observ|recogni|notic)\w*"
-                               r"|\bfail\w*\s+to\s+(?:notice|observe|recogni[sz]e)"),
+                               r"|\bfail\w*\s+to\s+(?:notice|observe|recogni[sz]e|see)\b|\b(?:did\s*n[o']?t|not)\s+see(?:ing)?\b"),
      _cue(r"attent", r"distract", r"did\s*n[o']?t\s+(?:see|notice|observe)", r"never\s+saw", r"fail\w*\s+to\s+(?:see|notice|observe)",
           # a phone in use, not "their phones fell into the floorboard" in the crash
           r"look", r"(?:on|using|used|use\s+of|holding|checking|texting|talking\s+on|dialing|answering)\s+(?:\w+\s+){0,2}?(?:cell\w*\s*)?phone",
@@ -50,6 +52,13 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
      _cue(r"speeding", r"too\s+fast", r"high\s+(?:rate\s+of\s+)?speed", r"excessive", r"unsafe\s+speed", r"\bmph\b", r"racing", r"exceed")),
     ("oncoming traffic", re.compile(r"\boncoming\b|\bon-coming\b"),
      _cue(r"oncoming", r"on[\s-]coming", r"opposite", r"head[\s-]*on", r"facing", r"wrong\s+way")),
+    # a check the driver skipped (before the mirrors below, whose "checking for traffic" a "without" would deny), or an
+    # error of judgment: an explanation LLM references add where police state only
+    # the failure ("without ensuring it was safe" and "did not properly assess" mostly restate a stated failure: left)
+    ("judgment", re.compile(r"\bwithout\s+(?:first\s+)?(?:properly\s+|adequately\s+)?checking\b|\bfailure\s+to\s+(?:properly\s+)?check\b"
+                            r"|\berror\s+(?:in|of)\s+judg\w*|\b(?:incorrect|mistaken|false|wrong)\s+assum\w*"),
+     _cue(r"(?:did|could|was)\s*n[o']?t\s+see", r"never\s+saw", r"fail\w*\s+to\s+see", r"\bcheck", r"\blook", r"judg", r"assum",
+          r"\bthought\b", r"believ")),
     ("blind spot or mirrors", re.compile(r"\bblind\s*spot|\bmirrors?\b|\bcheck(?:ed|ing)?\s+(?:for\s+)?(?:traffic|clearance)"),
      _cue(r"blind", r"mirror", r"check", r"clear", r"did\s*n[o']?t\s+see", r"never\s+saw", r"fail\w*\s+to\s+see")),
     # "failed to stop in time" is a fault: the officer's failure, a stated cause a failed stop follows from, or a
@@ -72,7 +81,31 @@ EXTRA_FACTORS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
      _cue(r"react", r"respon(?:se|d\w*)\s+time", r"delay", r"scan", r"judg", r"perceiv", r"percept", r"procedur")),
     ("failed to signal", re.compile(r"\bwithout\s+signal\w*|\bfail\w*\s+to\s+signal|\bturn\s+signal|\bblinker"),
      _cue(r"signal", r"blinker", r"indicator")),
+    ("traction", re.compile(r"\btraction\b"),
+     _cue(r"traction", r"skid", r"\bslid", r"hydroplan", r"\bwet\b", r"\bic(?:e|y)\b", r"rain", r"gravel", r"\bspun\b|\bspin",
+          r"lo(?:st|ss\s+of|se|sing)\s+control", r"slick", r"sand", r"\bmud")),
+    # a part that failed: the narrative must say that one did ("the right tire made contact with the curb" is no failure)
+    ("a malfunction", re.compile(r"\bmalfunction\w*|\bmiscalibrat\w*|\bmechanical\s+(?:failure|issues?|problems?|defects?)"
+                                 r"|\bmaintenance\b|\bwear\b|\bdefect\w*|\b(?:tires?|brakes?|steering|axle|hitch|wheel)\s+(?:had\s+)?fail(?:ed|ure)\b(?!\s+to)"),
+     _cue(r"malfunction", r"defect", r"mechanic", r"broke", r"\bblew\b", r"blow\s*out", r"\bflat\b", r"went\s+out", r"gave\s+out",
+          r"brakes?\s+(?:fail|went|gave|did\s*n[o']?t|stopped)", r"tire\w*\s+(?:\w+\s+)?(?:fail|burst|deflat|separat|came\s+(?:apart|off))",
+          r"lost\s+power|power\s+steering\s+(?:fail|went|lost)", r"steering\s+(?:fail|lock|went)", r"calibrat", r"maintenance",
+          r"\bworn\b|\bwear\b", r"unravel", r"fail(?:ed|ure)\s+(?:of\s+)?(?:the\s+)?(?:brake|tire|steer|axle|hitch|wheel)"))
 )
+# "distraction" needs a distraction (docs/claim-labelling-guide.md); "inattentive" or "did not see" is none
+DISTRACTION = _cue(r"distract", r"phone", r"\btext", r"radio", r"\bgps\b", r"navigat", r"(?:look|glanc)\w*\s+(?:down|away|over|back|at|to)",
+                   r"reach", r"passenger", r"child", r"\bkids?\b", r"\bdogs?\b", r"\beat", r"drink", r"food", r"cigar", r"music",
+                   r"screen", r"\bmap\b", r"visor", r"watch", r"dropp", r"\bbee\b|insect|wasp", r"spill", r"turned\s+around")
+# A failure to yield is read into a unit entering another's path: turning, pulling out, merging, changing lanes,
+# entering from a drive, a lot or a stop sign (labellers accept it there). Units that both entered or crossed an
+# intersection ("V1 and V2 entered the intersection at the same time"), a unit that "entered the roadway" again after
+# leaving it, and a deer that "entered the road" give no one a right of way to yield.
+YIELD_SCENE = re.compile(r"in\s+front\s+of|into\s+(?:the\s+)?(?:path|lane)|pull\w*\s+(?:out|into|onto|from)|turn\w*\s+(?:in|left|right)"
+                         r"|(?<!quarter\s)(?<!half\s)turn\w*\s+(?:\S+\s+){0,5}?(?:into|onto)|right\s+of\s+way|\byield|\bfty|stop\s*sign|merg\w*|\bwaved"
+                         r"|(?:chang|switch)\w*\s+lanes?|lane\s+change|from\s+lane\s+\S+\s+to\s+lane|\bcut\s+(?:in|off|over|across)"
+                         r"|(?:exit|leav|enter|cross)\w*\s+(?:from\s+)?(?:a|the|an)\s+(?:\w+\s+)?(?:private|parking|drive\s*way|business|lot|alley|gas|store|median)"
+                         r"|from\s+(?:a|the)\s+(?:\w+\s+)?(?:private\s+(?:drive|road|property)|drive\s*way|parking\s+lot|stop|alley)")
+SIGNAL_SCENE = re.compile(r"(?:obey|disregard|ran|run|through|against)\w*\s+(?:\w+\s+){0,4}?(?:signal|light)")
 # "a safe speed for the conditions" restates a failure to control speed; the speed family checks it.
 SAFE_SPEED = re.compile(r"\b(?:maintain|keep|control|regulat)\w*\s+(?:a\s+|its\s+|his\s+|her\s+|their\s+)?"
                         r"(?:safe\s+)?speed|\bsafe\s+speed")
@@ -137,10 +170,14 @@ CONTROL_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("red light", re.compile(r"\bred\s+(?:light|signal)|\bred\b"), _cue(r"\bred\b", r"disregard\w*\s+(?:the\s+)?(?:traffic\s+)?(?:signal|light)")),
     ("green light", re.compile(r"\bgreen\b"), _cue(r"green")),
     ("yellow light", re.compile(r"\byellow\b|\bamber\b"), _cue(r"yellow", r"amber")),
-    ("traffic signal", re.compile(r"\btraffic\s+(?:signal|light|control\s+(?:signal|device))s?|\bsignal(?:ized)?\s+(?:light|intersection|indication)|\bstop\s*light"),
+    # a traffic control device is any sign or signal
+    ("traffic control device", re.compile(r"\btraffic\s+control\s+devices?"),
+     _cue(r"signal", r"light", r"\bsigns?\b", r"stop[\s-]*sign", r"yield", r"traffic\s+control", r"\bred\b", r"green", r"flash", r"way\s+stop",
+          r"\bonly\b", r"arrow", r"marking", r"stripe")),  # a lane-use marking ("a left turn only lane") is one too
+    ("traffic signal", re.compile(r"\btraffic\s+(?:signal|light|control\s+signal)s?|\bsignal(?:ized)?\s+(?:light|intersection|indication)|\bstop\s*light"),
      _cue(r"signal", r"traffic\s+light", r"(?:red|green|yellow|stop)\s*light", r"\bred\b", r"green", r"yellow", r"amber", r"traffic\s+control",
           r"light\s+(?:was|turned|changed|cycled)")),
-    ("stop sign", re.compile(r"\bstop\s*signs?\b"), _cue(r"stop\s*sign", r"stop\s+bar", r"way\s+stop", r"\bstop\b")),
+    ("stop sign", re.compile(r"\bstop\s*signs?\b"), _cue(r"stop[\s-]*sign", r"way\s+stop", r"\bstop\s+(?:line|bar)")),
     ("yield sign", re.compile(r"\byield\s+signs?\b"), _cue(r"yield\s+sign")),
     ("flashing signal", re.compile(r"\bflashing\b"), _cue(r"flash")),
 )
@@ -168,6 +205,8 @@ CONDITION_CLAIMS: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
           r"oil", r"sand", r"mud")),
     ("traffic", re.compile(r"\b(?:heavy|slow\w*|stopped|congested|dense)\s+traffic|\bcongestion|\btraffic\s+(?:ahead|jam|backup)"),
      _cue(r"traffic", r"congest", r"backed\s+up", r"stopped", r"slow")),
+    ("busy traffic", re.compile(r"\bbusy\b"),
+     _cue(r"busy", r"heavy", r"congest", r"backed\s+up", r"rush\s+hour", r"bumper\s+to\s+bumper", r"stop\s+and\s+go", r"dense")),
     ("intersection", re.compile(r"\bintersection\b"),
      _cue(r"intersect", r"\bintx?\b", r"\binters\b", r"corner", r"crossroad", r"\bstop\s*sign", r"signal", r"light", r"\bat\s+(?:the\s+)?(?:\w+\s+){1,4}?(?:and|&)\b",
           r"cross\s*street", r"turn")),
@@ -187,23 +226,36 @@ IMPAIRMENT_SUPPORT = _cue(r"impair", r"intox", r"alcohol", r"drunk", r"dwi", r"d
 # ----------------------------------------------------------------------------- units, blame, places
 UNIT_STATES: tuple[tuple[str, re.Pattern, re.Pattern], ...] = (
     ("stopped", re.compile(r"\b(?:was|were|had|being)\s+(?:\w+\s+)?(?:stopped|stationary|at\s+a\s+stop)|\bstopped\s+(?:at|for|in)\b"
-),
+                           r"|\b(?:the|a|an)\s+(?:stationary|stopped)\s+(?:vehicle|car|truck|unit)\b"),
      _cue(r"stop", r"stationary", r"wait", r"standing", r"halt", r"parked", r"slow")),
     ("parked", re.compile(r"\b(?:was|were)\s+(?:legally\s+)?parked\b"), _cue(r"park", r"unoccupied", r"unattended")),
     ("backing", re.compile(r"\bback(?:ed|ing)\b(?!\s+(?:of|end|bumper|side))|\brevers\w*"), _cue(r"\bback(?:ed|ing|s)?\b", r"revers")),
     ("changing lanes", re.compile(r"\bchang\w*\s+lanes?|\blane\s+change|\bmerg\w*"),
      _cue(r"lane", r"merg", r"clwu", r"cluw", r"into\s+the\s+path")),
+    # a stop or a slowing called sudden or unexpected: the narrative must say so, in some words
+    ("sudden or unexpected", re.compile(r"\b(?:sudden|unexpected|abrupt)\s+(?:\w+\s+){0,2}?(?:stop|slow|brak|decrease|reduction|deceler"
+                                        r"|application|swerv|lane\s+change|turn|maneuver|movement)\w*"
+                                        r"|\b(?:sudden|unexpected|abrupt)ly\s+(?:\w+\s+)?(?:stop|slow|brak|swerv|turn|chang|mov|deceler)\w*"),
+     _cue(r"sudden", r"unexpect", r"abrupt", r"without\s+warning", r"slam", r"out\s+of\s+nowhere", r"last\s+(?:second|minute)",
+          r"cut\s+(?:off|in|over)", r"\bdart", r"hard\s+brak|brak\w*\s+hard", r"brake[\s-]*check", r"emergency", r"quick", r"immediate")),
 )
 # Verbs that make their subject the striker ("struck", "..., striking Unit 2"); "collided with" and "a collision
 # with" do not. One list for both claim shapes below.
 _STRIKER_VERBS = r"struck|strikes?|striking|hit|hits|hitting|rear[\s-]*ended|rear[\s-]*ending|crash\w*\s+into|ran\s+into"
 _STRUCK_PART = r"(?:the\s+)?(?:rear\s+of\s+|back\s+of\s+|side\s+of\s+)?"
+_UNIT_AHEAD = r"(?=unit|veh|[uv]\s?-?#?\d)"  # "Unit 2", "vehicle 2", "V2": what plan.patterns.UNIT reads next
 # "..., striking Unit 2", "a collision with Unit 2", "failed to yield to Unit 2": the other party a summary names
 STRUCK_UNIT = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+(?:with|into)|collision\s+with|yield\w*\s+(?:the\s+)?(?:right[\s-]+of[\s-]+way\s+)?to)"
-                         rf"\s+{_STRUCK_PART}(?=unit)")
+                         rf"\s+{_STRUCK_PART}{_UNIT_AHEAD}")
 # The narrative says a unit was not struck: "unit 1 avoided contact with unit 2", "did not make contact"
 CONTACT_AVOIDED = re.compile(r"\bavoid\w*\s+(?:making\s+)?(?:contact|a\s+collision|colliding|striking|hitting)\b")
-STRIKER_VERB = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+into)\s+{_STRUCK_PART}(?=unit)")  # its subject struck
+STRIKER_VERB = re.compile(rf"\b(?:{_STRIKER_VERBS}|collid\w*\s+into)\s+{_STRUCK_PART}{_UNIT_AHEAD}")  # its subject struck
+# "Unit 1 ..., resulting in a rear-end collision with Unit 2": its subject struck the other's rear; wrong where the
+# narrative has the other unit striking the subject. ("Colliding with Unit 2" is left: readers accept it of the unit
+# that failed to yield and was struck.)
+MET_VERB = re.compile(rf"\brear[\s-]*end\s+collision\s+with\s+{_STRUCK_PART}{_UNIT_AHEAD}")
+# "... on the part of the driver of Unit 2": whom a summary pins its cause on
+ON_THE_PART_OF = re.compile(r"\bon\s+the\s+part\s+of\s+(?:the\s+)?(?:driver\s+of\s+|operator\s+of\s+)?" + _UNIT_AHEAD)
 FAULT_CLAIM = re.compile(r"\bat[\s-]+fault\b|\bresponsib\w*|\bto\s+blame\b|\bcaused\s+(?:the|this)\s+(?:crash|collision|accident)")
 DIRECTIONS = {
     "north": _cue(r"north", r"\bn\s*/?\s*b\b", r"\bn\.?b\.?\b", r"\bn\b"), "south": _cue(r"south", r"\bs\s*/?\s*b\b", r"\bs\b"),
@@ -212,4 +264,9 @@ DIRECTIONS = {
 # "in the outside lane": the narrative must name that lane ("outside lane", "#2 lane", "inside ln").
 LANE_CLAIM = re.compile(r"(?<![\w#])(inside|outside|left|right|center|middle|fast|slow|#\s*\d|number\s+\d|first|second|third)"
                         r"(?:[\s-]+most)?\s+(?:travel\s+|traffic\s+)?lanes?\b")
+# "in the adjacent lane": the narrative must put the units in lanes side by side, not on crossing streets
+ADJACENT_LANE = re.compile(r"\b(?:adjacent|neighbou?ring|next)\s+(?:travel\s+)?lanes?\b")
+ADJACENT_SUPPORT = _cue(r"adjacent", r"next\s+to", r"beside", r"alongside", r"next\s+lane", r"other\s+lane", r"side\s+by\s+side",
+                        r"(?:chang|switch)\w*\s+lanes?|lane\s+change", r"merg", r"drift", r"\b(?:left|right|center|middle|inside|outside)\s+lane",
+                        r"\blane\s*#?\s*(?:\d|one|two|three|four)\b|#\s*\d\s+lane", r"\bramp\b")
 DIRECTION_CLAIM = re.compile(r"\b(north|south|east|west)(?:bound|ward)?\b")

@@ -22,7 +22,8 @@ from crashtransformer.metrics.wording import unsupported_words
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.collision_patterns import COLLISION_VERB, NON_CONTACT
 from crashtransformer.plan.graph import towed_units
-from crashtransformer.plan.patterns import ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NUMBER_WORDS, UNIT, unit_number
+from crashtransformer.plan.patterns import (ALCOHOL_NAMED, FACTOR_RES, FACTOR_TRIGGERS, NEGATION_AFTER, NEGATION_BEFORE,
+                                            NUMBER_WORDS, UNIT, unit_number)
 
 # How a factor claim is typed: the checker reports speed and impairment apart from other causes.
 _CLAIM_TYPE_OF_FAMILY = {"speed": "factor", "impairment": "impairment"}
@@ -32,10 +33,6 @@ _SUPPORTED_BY = {
     "driver_inattention": {"driver_inattention", "cell_phone"},
     "failed_single_lane": {"failed_single_lane", "unsafe_lane_change"},
 }
-# A failure to yield is read into any entering or crossing of another's path (labellers accept it there).
-_YIELD_SCENE = re.compile(r"in\s+front\s+of|into\s+(?:the\s+)?(?:path|lane)|pull\w*\s+(?:out|into|onto|from)|turn\w*\s+(?:into|onto|in|left|right)"
-                          r"|enter\w*|right\s+of\s+way|\byield|stop\s*sign|cross\w*|merg\w*|chang\w*\s+lanes?|exit\w*")
-_SIGNAL_SCENE = re.compile(r"(?:obey|disregard|ran|run|through|against)\w*\s+(?:\w+\s+){0,4}?(?:signal|light)")
 _MANNER_KEYS = {"rear-end": {"rear_end"}, "head-on": {"head_on"}, "sideswipe": {"sideswipe_same", "sideswipe_opposite"},
                 "angle": {"angle", "left_turn"}, "rollover": {"rollover"}, "pedestrian": {"pedestrian"},
                 "cyclist": {"cyclist"}, "parked vehicle": {"fixed_object"}}
@@ -54,6 +51,10 @@ def _check_factors(summary: ParsedSummary, facts: NarrativeFacts) -> None:
                 summary.unsupported(kind, span, f"the narrative gives no cue for '{label}'")
             elif key == "under_influence_alcohol" and ALCOHOL_NAMED.search(match.group()) and not facts.has(ALCOHOL_NAMED):
                 summary.unsupported(kind, span, "the narrative says intoxicated or DWI, and names no alcohol")
+            elif key == "driver_inattention" and "distract" in match.group() and not facts.has(cp.DISTRACTION):
+                summary.unsupported(kind, span, "the narrative names no distraction (inattention is not one)")
+            elif key == "yield" and facts.rear_end_without_yield:
+                summary.unsupported(kind, span, "a rear-end: the narrative has no right of way to yield")
             else:
                 _check_blame(summary, facts, span, family, _failing_unit(summary, match))
 
@@ -67,9 +68,10 @@ def _failing_unit(summary: ParsedSummary, match: re.Match) -> str | None:
 
 def _factor_supported(key: str, facts: NarrativeFacts) -> bool:
     if key == "yield" or factor_family(key) == "yield":
-        return any(factor_family(k) == "yield" for k in facts.factor_keys) or "left_turn" in facts.manners \
-            or facts.has(_YIELD_SCENE)
-    if key == "disregarded_signal" and facts.has(_SIGNAL_SCENE):
+        said = any(factor_family(k) == "yield" for k in facts.factor_keys)
+        # a scene's yield needs someone to yield to: not a lone vehicle's run off the road
+        return said or (facts.other_party and ("left_turn" in facts.manners or facts.has(cp.YIELD_SCENE)))
+    if key == "disregarded_signal" and facts.has(cp.SIGNAL_SCENE):
         return True
     return bool(_SUPPORTED_BY.get(key, {key}) & facts.factor_keys)
 
@@ -90,6 +92,12 @@ def _check_fault_words(summary: ParsedSummary, facts: NarrativeFacts) -> None:
         span = summary.claim_at(match)
         if span is not None:
             _check_owner(summary, span, subject, facts.fault_undetermined, facts.blamed, facts.blamed)
+    for match in cp.ON_THE_PART_OF.finditer(summary.text):  # "... on the part of the driver of Unit 2"
+        unit = UNIT.match(summary.text, match.end())
+        already = any(c.type == "blame" and 0 <= match.start() - c.end <= 45 for c in summary.found)
+        span = summary.claim_at((match.start(), unit.end())) if unit and not already else None
+        if span is not None:
+            _check_owner(summary, span, f"U{unit_number(unit)}", facts.fault_undetermined, facts.blamed, facts.blamed)
 
 
 def _check_owner(summary: ParsedSummary, span: tuple[int, int], subject: str | None, left_open: bool,
@@ -113,10 +121,35 @@ def _check_cued(summary: ParsedSummary, facts: NarrativeFacts, kind: str, table)
                 continue
             if kind == "manner" and _MANNER_KEYS.get(name, set()) & facts.manners:
                 continue
-            if not facts.has(cue):
+            if kind == "unit" and facts.has(cue):
+                _check_state_of(summary, facts, span, name, claim)
+            elif not facts.has(cue):
                 summary.unsupported(kind, span, f"the narrative says nothing of '{name}'")
+            elif name == "lost control":
+                _check_control_lost_by(summary, facts, span, cue)
             elif kind == "factor":
                 _check_cause_owner(summary, facts, span, claim)
+
+
+def _check_state_of(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], name: str,
+                    claim: re.Pattern) -> None:
+    """"Unit 2 was stopped", "a collision with Unit 2 after it changed lanes": the unit named last before the
+    claim must be one the narrative names where it says the same words (any unit of that sentence), where it
+    says them of any.
+    (Turns are left: "Unit 1 failed to yield to Unit 2's right of way while turning left" names its turner first.)"""
+    said_of = facts.units_before(claim)
+    unit = summary.unit_named_before(span[0])
+    if said_of and unit and unit not in said_of:
+        summary.unsupported("unit", span, f"{unit}: {name}; the narrative says it of {', '.join(sorted(said_of))}")
+
+
+def _check_control_lost_by(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], cue: re.Pattern) -> None:
+    """A loss of control is what a unit did, not a fault to pin on the one blamed: where the narrative names
+    who lost control (or spun, or rolled over), the summary must name one of them."""
+    losers = facts.units_before(cue)
+    subject = summary.subject_before(span[0], span[1])
+    if losers and subject and subject not in losers:
+        summary.unsupported("factor", span, f"{subject} lost control; the narrative says it of {', '.join(sorted(losers))}")
 
 
 def _check_cause_owner(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
@@ -157,10 +190,24 @@ def _check_units(summary: ParsedSummary, facts: NarrativeFacts) -> None:
         number = int(unit[1:])
         if number not in facts.unit_numbers and (facts.unit_numbers or number > 1):
             summary.unsupported("unit", (start, end), f"the narrative names no unit {number}")
+    _check_self_reference(summary)
     _check_strike_roles(summary, facts)
     _check_contact(summary, facts)
     _check_rigs(summary, facts)
     _check_cued(summary, facts, "unit", cp.UNIT_STATES)
+
+
+def _check_self_reference(summary: ParsedSummary) -> None:
+    """"Unit 2 failed to yield to Unit 2", "Unit 1 struck Unit 1": one unit on both sides of what happened, the
+    only unit its sentence names ("Unit 1 failed to yield to Unit 2's right of way, colliding with Unit 2" is fine)."""
+    for verb in cp.STRUCK_UNIT.finditer(summary.text):
+        unit = UNIT.match(summary.text, verb.end())
+        sentence_start = max(summary.text.rfind(c, 0, verb.start()) for c in ".;!?") + 1
+        before = {u for start, _, u in summary.units if sentence_start <= start < verb.start()}
+        if unit and before == {f"U{unit_number(unit)}"}:
+            span = summary.claim_at(unit.span())  # the second naming: the verb may be a claim of its own
+            if span:
+                summary.unsupported("unit", span, f"names U{unit_number(unit)} on both sides")
 
 
 def _check_strike_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
@@ -180,6 +227,19 @@ def _check_strike_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             summary.unsupported("unit", span, f"the narrative has {struck} striking {striker}")
         elif span:
             summary.unsupported("unit", span, "the narrative never says which unit struck which")
+
+
+def _check_rear_end_roles(summary: ParsedSummary, facts: NarrativeFacts) -> None:
+    """"Unit 1 ... led to a rear-end collision with Unit 2" where the narrative has Unit 2 striking Unit 1.
+    (Run before the manner claims, whose "rear-end" would cover the span.)"""
+    for verb in cp.MET_VERB.finditer(summary.text):
+        unit = UNIT.match(summary.text, verb.end())
+        mover = summary.subject_before(verb.start())
+        other = f"U{unit_number(unit)}" if unit else None
+        if mover and other and (other, mover) in facts.strikes and (mover, other) not in facts.strikes:
+            span = summary.claim_at((verb.start(), unit.end()))
+            if span:
+                summary.unsupported("unit", span, f"the narrative has {other} striking {mover}")
 
 
 def _check_contact(summary: ParsedSummary, facts: NarrativeFacts) -> None:
@@ -215,18 +275,28 @@ def _check_rigs(summary: ParsedSummary, facts: NarrativeFacts) -> None:
             summary.unsupported("unit", (verb.start(), unit.end()), f"the narrative has {trailer}, towed by {other}, struck")
 
 
+def _said(cue: re.Pattern, text: str) -> bool:
+    """The cue, not denied ("was determined not to be intoxicated", "intox results are pending")."""
+    return any(not NEGATION_BEFORE.search(text, max(0, m.start() - 30), m.start())
+               and not NEGATION_AFTER.search(text[m.end():m.end() + 60]) for m in cue.finditer(text))
+
+
 def _check_simple(summary: ParsedSummary, facts: NarrativeFacts) -> None:
     for claim, cue, kind, name in ((cp.INJURY, cp.INJURY_SUPPORT, "injury", "injuries"),
                                    (cp.IMPAIRMENT_WORD, cp.IMPAIRMENT_SUPPORT, "impairment", "impairment")):
         text = facts.text_without_impaired_view if kind == "impairment" else facts.text  # "visibility was impaired": no driver
         for match in claim.finditer(summary.text):
             span = summary.claim_at(match)
-            if span and not cue.search(text):
+            if span and not _said(cue, text):
                 summary.unsupported(kind, span, f"the narrative says nothing of {name}")
     for match in cp.DIRECTION_CLAIM.finditer(summary.text):
         span = summary.claim_at(match)
         if span and not facts.has(cp.DIRECTIONS[match[1]]):
             summary.unsupported("specifics", span, f"the narrative gives no {match[1]}bound travel")
+    for match in cp.ADJACENT_LANE.finditer(summary.text):
+        span = summary.claim_at(match)
+        if span and not facts.has(cp.ADJACENT_SUPPORT):
+            summary.unsupported("specifics", span, "the narrative puts no units in lanes side by side")
     for match in cp.LANE_CLAIM.finditer(summary.text):
         span = summary.claim_at(match)
         if span and not facts.has(_lane_named(match[1])):
@@ -289,6 +359,7 @@ def check_claims(summary: str, narrative: str | None = None, graph: dict | None 
     _check_factors(parsed, facts)
     _check_fault_words(parsed, facts)
     _check_extra_factors(parsed, facts)
+    _check_rear_end_roles(parsed, facts)
     _check_cued(parsed, facts, "manner", cp.MANNER_CLAIMS)
     _check_cued(parsed, facts, "turn", cp.TURN_CLAIMS)
     _check_cued(parsed, facts, "control", cp.CONTROL_CLAIMS)

@@ -15,6 +15,14 @@ VEHICLE_NOUN = r"(?:vehicle|veh|car|truck|suv|van|pickup|sedan|semi|motorcycle|m
 HEDGED_BEFORE = compile_literal_first(r"\b(?:possibly|probably|perhaps|maybe|(?:may|might|could)\s+have)\b[^.;,]{0,30}$")  # not "as hard as possible"
 # "fled the scene at a high rate of speed": how a unit left, after the crash
 AFTER_THE_CRASH_BEFORE = compile_literal_first(r"\b(?:fled|flee\w*|left\s+the\s+scene|drove\s+(?:off|away)|sped\s+(?:off|away))\b[^.;]{0,30}$")
+# A unit that left without stopping to give its information: a hit-and-run striker, at fault when nothing else blames a
+# unit (docs/labelling-guide.md); not "left the location after speaking with the drivers"
+LEFT_THE_SCENE = compile_literal_first(r"\b(?:fled|flee(?:s|ing)?|fail\w*\s+to\s+stop\s+and\s+(?:give|render|leave|exchange|provide)|fsgi"
+                                       r"|(?:left|drove\s+(?:off|away)|sped\s+(?:off|away))\s+(?:(?:the|from\s+the)\s+(?:scene|location)\s+)?"
+                                       r"without\s+(?:stopping|giving|providing|exchanging|leaving|rendering)|sped\s+(?:off|away)"
+                                       r"|did\s*n[o']?t\s+stop\s+(?:and|to)\s+(?:give|exchange|provide|render))\b")
+# the unit right before these words is what was struck or passed, not who left ("struck unit 2 and fled")
+OBJECT_BEFORE = re.compile(r"\b(?:struck|strik\w*|hit\w*|into|with|rear[\s-]?ended|sideswiped|contacted|behind|past|passed|of)\s+(?:the\s+)?$")
 # "provided as a photo on his personal phone", "as i arrived ... on the phone about the incident": a phone not used driving
 PHONE_NOT_DRIVING = compile_literal_first(
     r"\bas\s+a\s+photo|\bphoto\s+(?:taken|provided|shown|of\s+(?:the|his|her|a)\s+(?:tag|license|insurance|registration|plate))"

@@ -9,7 +9,8 @@ The graph keeps the original CrashTransformer's shape so its users' tools keep w
                  "evidence_span": [7, 30], "confidence": 0.9}, ...],
      "relationships": [{"type": "CAUSES", "source": "123:E1", "target": "123:E2"}]}
 
-A towed unit's entity names its tower (`"towed_by": "123:U1"`); a collision the officer assigns
+A towed unit's entity names its tower (`"towed_by": "123:U1"`), and one that fled or left without stopping to
+give its information says so (`"fled": true`); a collision the officer assigns
 fault for keeps the words (`"at_fault_evidence_span"`), and so does one where the officer writes
 that fault could not be determined (`"at_fault": null`: no unit is blamed). Every event points at
 the words that support it (`evidence_span`, character offsets into the narrative as given). A narrative with no recognisable cause gives an empty plan: a
@@ -22,11 +23,13 @@ plan/patterns.py.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from crashtransformer.core.errors import UserError
 from crashtransformer.data.limits import bounded_lines, json_error_text, json_problem, too_long_detail
 from crashtransformer.data.text import DECODE_ERRORS
+from crashtransformer.plan import finding_patterns as finding
 from crashtransformer.plan import patterns as pp
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY, PlanStep, format_plan
 from crashtransformer.plan.collisions import Collision, find_collisions, yields_in_left_turns
@@ -54,7 +57,7 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
 
     used = {m.key for m in doc.mentions if m.kind in ("unit", "pedestrian", "cyclist", "road")}
     used |= {c.target for c in collisions if c.target} | {c.actor for c in collisions if c.actor}
-    entities = []
+    entities, left = [], units_that_left(doc)
     for key, (_, start, end) in sorted(doc.entity_text.items(), key=lambda item: item[1][1]):
         if key in used:
             start, end = map_span((start, end), offsets)
@@ -62,6 +65,8 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
                              "evidence_span": [start, end]})
             if key in doc.towed_by:
                 entities[-1]["towed_by"] = prefix + doc.towed_by[key]
+            if key in left:
+                entities[-1]["fled"] = True
 
     events, relationships, collision_ids = [], [], []  # factor events come first: E1..En
     for collision in collisions:
@@ -90,6 +95,21 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
             relationships.append({"type": "CAUSES", "source": event_id, "target": collision_ids[caused]})
     return {"Crash_ID": crash_id, "crash": dict(crash or {}), "entities": entities,
             "events": factor_events + events, "relationships": relationships}
+
+
+def units_that_left(doc: Narrative) -> set[str]:
+    """Units said to have fled or left without stopping ("unit 1 fled the location", "unit 1 struck unit 2
+    and failed to stop and give information"): the unit named last before the words in their sentence,
+    skipping one named as what was struck; none where two are joined ("unit 1 and unit 2 ... fled")."""
+    left = set()
+    for match in finding.LEFT_THE_SCENE.finditer(doc.norm):
+        start = max(doc.norm.rfind(".", 0, match.start()), doc.norm.rfind(";", 0, match.start())) + 1
+        named = [m for m in doc.mentions if m.kind == "unit" and start <= m.start < match.start()
+                 and not finding.OBJECT_BEFORE.search(doc.norm, start, m.start)]
+        joined = len(named) > 1 and re.fullmatch(r"\s*(?:and|&)\s*", doc.norm[named[-2].end:named[-1].start])
+        if named and not joined:  # "unit 1 and unit 2 pulled over ... and left": neither alone
+            left.add(named[-1].key)
+    return left
 
 
 def _entity_id(prefix: str, key: str | None) -> str | None:
@@ -173,6 +193,12 @@ def _blamed_unit(graph: dict) -> str | None:
     vehicles = {_short(unit) for unit in _units(graph)} - set(person_units(graph))
     if collision and collision.get("key") in ("fixed_object", "rollover") and len(vehicles) == 1:
         return vehicles.pop()  # the one vehicle left the road or overturned: its driver, whoever the words left out
+    fled = [_short(e["id"]) for e in graph.get("entities", []) if e.get("fled")]
+    striker = _short(collision["actor"]) if collision and collision.get("actor") else None
+    if len(fled) == 1 and fled[0] in units and striker in (None, fled[0]):
+        return fled[0]  # a hit-and-run striker no cause or scene blamed (a struck unit that left caused nothing)
+    if not units and any(e.get("type") == "factor" for e in graph.get("events", [])):
+        return "U1"  # a cause but no unit numbered ("the driver of the vehicle made an incorrect turn"): the report's unit 1
     return None
 
 

@@ -47,7 +47,7 @@ def normalize_narrative(narrative: str) -> str:
 # ----------------------------------------------------------------------------- entities
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 UNIT = re.compile(
-    r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?)?\s*0*(?P<n>[1-9]\d?|"
+    r"(?:\b|(?<=\d))(?:(?:unit|un[il]t|nit|veh(?:icle)?|vehcile|vechicle|car|driver|op[ea]{1,2}rat[oe]r|motorist)s?\.?\s*(?:-|#|no\.?|\()?\s*0*(?P<n>[1-9]\d?|"
     + "|".join(NUMBER_WORDS) + r")(?:\b|(?=s\b))"  # "unit 2s left side", "unit twos rear": a possessive without its apostrophe
     r"|(?P<short>[uv])\s?-?#?0*(?P<sn>[1-9]\d?)(?=\b|'|s\b))"
     # a bare "#1" only as a subject ("#1 was traveling nb"): "the #2 lane" is a lane
@@ -183,7 +183,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         _RAN + r"\s+(?:the\s+|a\s+)?(?:steady\s+|solid\s+)?(?:red\s+(?:light|signal|traffic\s+(?:light|signal))|redlight|traf(?:fic|\.)?\s+(?:signal|light|control\s+signal)|signal\s+light|stop\s*light)",
         # CRIS's factor name "disregard stop and go signal" is the traffic light
         r"\bdisregard(?:ed|ing|s)?\s+(?:the\s+|a\s+)?(?:signal|light|traffic\s+control(?!\s+sign)|stop\s+and\s+go\s+signal)",
-        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop|obey)\s+(?:at|for)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
+        r"\b(?:fail(?:ed|ure)?|did\s+not|didn'?t)\s+(?:to\s+)?(?:stop\s+(?:at|for)|obey(?:\s+(?:at|for))?)\s+(?:the\s+|a\s+)?(?:steady\s+)?(?:red\s+|stop\s+)?(?:traf(?:fic|\.)?\s+)?(?:light|signal)",
         r"\bhad\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\s+(?:and\s+)?(?:still\s+)?(?:entered|proceeded|went|continued|drove)",
         # "entered on a red light" is a finding; "had stopped on a red light" is a unit waiting at one
         r"(?<!stopped\s)(?<!waiting\s)(?<!stationary\s)\b(?:on|against)\s+(?:a\s+|the\s+)?(?:steady\s+)?red\s+(?:light|signal)\b|\bred\s+light\s+runn\w*",
@@ -240,7 +240,7 @@ FACTOR_PATTERNS: dict[str, tuple[str, ...]] = {
         r"\binattent\w*|\b(?:not|n't|wasn't|was\s+not|were\s+not)\s+pay(?:ing)?\s+(?:close\s+)?attention|\bnot\s+attentive",
         r"\bdistract(?:ed|ion|ing)?\b(?!\s+by\s+" + gap(2) + r"(?:cell|mobile|phone|text))",
         r"\b(?:looked|looking|glanced|glancing)\s+(?:away|down|back|over|at\s+(?:the|his|her|a)\s+(?:radio|gps|passenger|child))"
-        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|" + _FAIL + r"\s+(?:to\s+)?(?:maintain|keep|pay)\s+(?:(?:proper|close|full|his|her|their|its)\s+)?attention|(?<!\bi\s)\bnever\s+saw\b|(?<!\bi\s)\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b"  # not the officer's "i did not notice"
+        r"|\blost\s+focus|\b(?:not|n't|wasn't|was\s+not)\s+(?:watching|looking\s+at)\s+(?:the\s+)?(?:road|traffic|where)|\bfailed\s+to\s+(?:see|notice|observe|pay\s+attention)|" + _FAIL + r"\s+(?:to\s+)?(?:maintain|keep|pay)\s+(?:(?:proper|close|full|his|her|their|its)\s+)?attention|(?<!\bi\s)\bnever\s+saw\b|(?<!\bi\s)\bdid\s*n[o']?t\s+(?:see|notice|observe|realize)\b(?!\s+(?:unit|veh\w*|[uv])\s*#?\s*\d+\s+(?:stop|slow|yield|signal|brake)\b)"  # not "i did not notice", nor "did not see unit 1 stop": a witness
         r"|\bunaware\s+(?:of|that)\b|\bcheck(?:ed|ing)\s+(?:his|her|their|the)\s+(?:gps|map|navigation|radio)|\bturned\s+(?:around|behind\s+(?:him|her|them))\s+to\s+look"
         r"|\blook(?:ed|ing)\s+at\s+(?:a|an|the)\s+\w+\s+off\s+the\s+road|\breturn(?:ed|ing)\s+(?:his|her|their)\s+attention"
         r"|\breach(?:ed|ing)\s+(?:down|over|back|for)\b|\blook(?:ed|ing)\s+(?:down\s+)?at\s+(?:his|her|their|a|the)\s+(?:radio|gps|screen|navigation|food|drink|passenger|child|kids?)",

@@ -136,13 +136,19 @@ def _same_collision_groups(steps: list[PlanStep]) -> list[list[PlanStep]]:
     return groups
 
 
+def _lone_unit(graph: dict) -> list[str]:
+    """The graph's one unit, when it names just one: a deer struck "the vehicle" is Unit 1's collision, not "the units'"."""
+    units = [e["id"].rsplit(":", 1)[-1] for e in graph.get("entities", []) if e.get("type") == "unit"]
+    return [u for u in map(_unit, units) if u] if len(units) == 1 else []
+
+
 def _collision_sentence(graph: dict, name_manner: bool = True) -> str | None:
     """Units and manner of the first rule-read collision, without saying who struck whom."""
     for event in graph.get("events", []):
         if event.get("type") != "collision" or str(event.get("rule", "")).startswith("learned"):
             continue
         ends = dict.fromkeys((event.get("actor"), event.get("target")))
-        units = [u for u in (_unit(e.rsplit(":", 1)[-1]) for e in ends if e) if u]
+        units = [u for u in (_unit(e.rsplit(":", 1)[-1]) for e in ends if e) if u] or _lone_unit(graph)
         manner = MANNER_PHRASES.get(event.get("key") or "") if name_manner and _named(event) else None
         who = " and ".join(units) if units else "The units"
         person = _person_unit(graph, ends)

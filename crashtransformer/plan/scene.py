@@ -85,6 +85,8 @@ TURN_TOWARD = compile_literal_first(
 TO_DIRECTION = compile_literal_first(r"\b(?:on)?to\s+(?:travel\s+|go\s+|head\s+)?" + _HEADING)  # a cheap gate for the last
 TURNED_TO = re.compile(r"\bturn(?:ed|ing|s)?\s+(?:to\s+(?:travel|go|head|proceed)\s+)?$")
 OTHERS_TRAFFIC = re.compile(r"\s+(?:traffic|vehicles)\b")
+# "V1 rotated clockwise and came to rest in lane two, facing northwest": where it ended, not how it traveled
+AT_REST_BEFORE = re.compile(r"\b(?:came\s+to\s+(?:a\s+)?(?:final\s+)?rest|final\s+rest|at\s+rest|rotated|spun|yawed)\b[^.;]{0,40}$")
 LEFT_OF = {"n": "w", "w": "s", "s": "e", "e": "n"}  # facing north, west is on the left
 RIGHT_OF = {"n": "e", "e": "s", "s": "w", "w": "n"}
 AN_OBJECT = re.compile(r"\b(?:in\s+front\s+of|behind|past|passing|following|followed)\s+(?:the\s+)?$")
@@ -286,8 +288,9 @@ def unit_directions(doc: Narrative) -> dict[str, str]:
     ("units 1 and 2 were northbound" gives both)."""
     directions: dict[str, str] = {}
     for match in cp.DIRECTION.finditer(doc.norm):
-        if TURNED_TO.search(doc.norm, max(0, match.start() - 30), match.start()) or OTHERS_TRAFFIC.match(doc.norm, match.end()):
-            continue  # "preparing to turn nb", "yielding to sb traffic": not its own travel
+        if TURNED_TO.search(doc.norm, max(0, match.start() - 30), match.start()) or OTHERS_TRAFFIC.match(doc.norm, match.end()) \
+                or AT_REST_BEFORE.search(doc.norm, max(0, match.start() - 60), match.start()):
+            continue  # "preparing to turn nb", "yielding to sb traffic", "came to rest facing west": not its own travel
         word = match.group("d") or match.group("d2") or match.group("d3") or match.group("d4")
         for unit in subjects_of(doc, match.start()):
             directions.setdefault(unit.key, word[0])
