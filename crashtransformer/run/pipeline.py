@@ -235,6 +235,13 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float, ide
 
     if not dist.is_initialized():  # the launcher set RANK/WORLD_SIZE/MASTER_ADDR; gloo runs anywhere
         dist.init_process_group(backend="gloo")
+    try:
+        return _run_sharded_steps(cfg, inputs, shard, started, identity)
+    finally:  # on an error too: a process group still alive at exit can abort the process ("terminate called ...")
+        dist.destroy_process_group()
+
+
+def _run_sharded_steps(cfg, inputs: list[InputFile], shard: Shard, started: float, identity: ModelIdentity) -> RunResult:
     main = shard.rank == 0
     out_dir = Path(cfg.out_dir)
     part_dir = out_dir / ".parts" / f"rank{shard.rank}"
@@ -258,7 +265,6 @@ def _run_sharded(cfg, inputs: list[InputFile], shard: Shard, started: float, ide
             if main:
                 report_path = _merge_parts(cfg, out_dir, shard, stats, processor, main_store, ledger, finished,
                                            started, identity)
-    dist.destroy_process_group()
     return _result(stats, report_path, out_dir)
 
 
