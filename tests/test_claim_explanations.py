@@ -17,7 +17,7 @@ def found(summary: str, narrative: str) -> list[tuple[str, str]]:
 def test_a_loss_of_control_belongs_to_the_unit_the_narrative_says_lost_it():
     narrative = ("Unit 1 was inattentive and struck the front left of Unit 2. The force of the impact caused Unit 2 "
                  "to lose control and collide with Unit 3.")
-    assert ("factor", "loss of control") in found("Unit 1 was inattentive, resulting in a loss of control.", narrative)
+    assert ("blame", "loss of control") in found("Unit 1 was inattentive, resulting in a loss of control.", narrative)
     assert found("Unit 1 was inattentive and struck Unit 2, causing Unit 2 to lose control.", narrative) == []
 
 

@@ -255,6 +255,8 @@ def test_a_vehicle_numbered_in_parentheses_is_a_unit():
      "fled the location before exchanging information.", {"U1"}),
     ("Unit 1 collided with unit 2 and failed to stop and give information.", {"U1"}),
     ("Unit 2 was struck by unit 1, which sped off.", {"U1"}),
+    ("Unit 2 was parked. Unit 1 struck unit 2 and fled.", {"U1"}),  # the striker, not the unit struck
+    ("Unit 2 was parked on Main St. The driver of unit 1 then fled.", {"U1"}),
     # the drivers spoke and then left: no hit-and-run; two units joined are neither alone
     ("Unit 1 struck unit 2. Unit 3 left the location after speaking with the drivers.", set()),
     ("Unit 1 struck unit 2. Unit 1 and unit 2 pulled over, then both left without giving information.", set()),

@@ -12,16 +12,13 @@ from crashtransformer.metrics.wording import narrative_stems
 from crashtransformer.plan.catalogue import FACTOR_BY_KEY
 from crashtransformer.plan.fault_patterns import FAULT_LEFT_OPEN, FAULT_UNDETERMINED
 from crashtransformer.plan.graph import at_fault_unit, extract_graph
-from crashtransformer.plan.finding_patterns import IMPAIRED_VIEW
+from crashtransformer.plan.finding_patterns import IMPAIRED_VIEW, OBJECT_BEFORE
 from crashtransformer.plan.patterns import FACTOR_RES, FACTOR_TRIGGERS, NEGATABLE, NEGATION_AFTER, NEGATION_BEFORE, UNIT, normalize, normalize_narrative, unit_number
 
 # manner rules (plan/manner_rules.py) whose manner the text only implies: the scene (a lane change "was" a
 # sideswipe, crossing paths an angle), a cause, or one side named
 _IMPLIED_BY_SCENE = frozenset({"lane_change", "crossing", "both_turning_left", "same_way", "factor", "side_part"})
 _NON_MOTORIST_YIELD = frozenset({"pedestrian_failed_to_yield", "cyclist_failed_to_yield"})
-# a unit named as what was struck or passed ("a collision with Unit 2", "backed into Unit 3"), not as the actor
-_OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|with|into"
-                            r"|behind|toward|towards|past|passing)\s+(?:the\s+)?$")
 # "the unknown vehicle changed lanes", "another car pulled out": a party no unit number names
 _UNNUMBERED_VEHICLE = re.compile(r"\b(?:unknown?|another|other|second|unidentified|oncoming|third)\s+(?:\w+\s+)?"
                                  r"(?:vehicle|car|truck|suv|van|pickup|semi|motorcycle|bus|driver)s?\b")
@@ -196,11 +193,14 @@ class ParsedSummary:
     def unsupported(self, kind: str, span: tuple[int, int], reason: str) -> None:
         self.found.append(Claim(kind, span[0], span[1], self.original[span[0]:span[1]], reason))
 
-    def unit_named_before(self, position: int) -> str | None:
-        """The unit named last before `position` in its sentence, whatever its role ("a collision with Unit 2
-        after it stopped": Unit 2)."""
+    def units_in_sentence_before(self, position: int) -> list[str]:
+        """The units named before `position` in its sentence, in order, whatever their roles."""
         sentence_start = max(self.text.rfind(c, 0, position) for c in ".;!?") + 1
-        return next((unit for start, _, unit in reversed(self.units) if sentence_start <= start < position), None)
+        return [unit for start, _, unit in self.units if sentence_start <= start < position]
+
+    def unit_named_before(self, position: int) -> str | None:
+        """The unit named last before `position` in its sentence ("a collision with Unit 2 after it stopped": Unit 2)."""
+        return (self.units_in_sentence_before(position) or [None])[-1]
 
     def subject_before(self, position: int, end: int | None = None) -> str | None:
         """Who the claim at `position` is about: the unit of "... on the part of Unit 2" right after
@@ -211,5 +211,5 @@ class ParsedSummary:
                 return f"U{unit_number(after)}"
         sentence_start = max(self.text.rfind(c, 0, position) for c in ".;!?") + 1
         named = [(start, unit) for start, _, unit in self.units if sentence_start <= start < position]
-        actors = [unit for start, unit in named if not _OBJECT_BEFORE.search(self.text, sentence_start, start)]
+        actors = [unit for start, unit in named if not OBJECT_BEFORE.search(self.text, sentence_start, start)]
         return (actors or [unit for _, unit in named] or [None])[-1]

@@ -147,9 +147,7 @@ def _check_control_lost_by(summary: ParsedSummary, facts: NarrativeFacts, span: 
     """A loss of control is what a unit did, not a fault to pin on the one blamed: where the narrative names
     who lost control (or spun, or rolled over), the summary must name one of them."""
     losers = facts.units_before(cue)
-    subject = summary.subject_before(span[0], span[1])
-    if losers and subject and subject not in losers:
-        summary.unsupported("factor", span, f"{subject} lost control; the narrative says it of {', '.join(sorted(losers))}")
+    _check_owner(summary, span, summary.subject_before(span[0], span[1]), False, losers, losers)
 
 
 def _check_cause_owner(summary: ParsedSummary, facts: NarrativeFacts, span: tuple[int, int], claim: re.Pattern) -> None:
@@ -202,9 +200,7 @@ def _check_self_reference(summary: ParsedSummary) -> None:
     only unit its sentence names ("Unit 1 failed to yield to Unit 2's right of way, colliding with Unit 2" is fine)."""
     for verb in cp.STRUCK_UNIT.finditer(summary.text):
         unit = UNIT.match(summary.text, verb.end())
-        sentence_start = max(summary.text.rfind(c, 0, verb.start()) for c in ".;!?") + 1
-        before = {u for start, _, u in summary.units if sentence_start <= start < verb.start()}
-        if unit and before == {f"U{unit_number(unit)}"}:
+        if unit and set(summary.units_in_sentence_before(verb.start())) == {f"U{unit_number(unit)}"}:
             span = summary.claim_at(unit.span())  # the second naming: the verb may be a claim of its own
             if span:
                 summary.unsupported("unit", span, f"names U{unit_number(unit)} on both sides")

@@ -21,8 +21,10 @@ LEFT_THE_SCENE = compile_literal_first(r"\b(?:fled|flee(?:s|ing)?|fail\w*\s+to\s
                                        r"|(?:left|drove\s+(?:off|away)|sped\s+(?:off|away))\s+(?:(?:the|from\s+the)\s+(?:scene|location)\s+)?"
                                        r"without\s+(?:stopping|giving|providing|exchanging|leaving|rendering)|sped\s+(?:off|away)"
                                        r"|did\s*n[o']?t\s+stop\s+(?:and|to)\s+(?:give|exchange|provide|render))\b")
-# the unit right before these words is what was struck or passed, not who left ("struck unit 2 and fled")
-OBJECT_BEFORE = re.compile(r"\b(?:struck|strik\w*|hit\w*|into|with|rear[\s-]?ended|sideswiped|contacted|behind|past|passed|of)\s+(?:the\s+)?$")
+# a unit named as what was struck or passed ("struck unit 2 and fled", "a collision with Unit 2", "backed into Unit 3"),
+# not as the one who acted: read by the graph's hit-and-run units and the claim checker's subjects
+OBJECT_BEFORE = re.compile(r"\b(?:struck|strikes?|striking|hit|hits|hitting|rear[\s-]?end(?:ed|ing)|sideswip(?:ed|ing)|contacted|with"
+                           r"|into|behind|toward|towards|past|passing)\s+(?:the\s+)?$")
 # "provided as a photo on his personal phone", "as i arrived ... on the phone about the incident": a phone not used driving
 PHONE_NOT_DRIVING = compile_literal_first(
     r"\bas\s+a\s+photo|\bphoto\s+(?:taken|provided|shown|of\s+(?:the|his|her|a)\s+(?:tag|license|insurance|registration|plate))"

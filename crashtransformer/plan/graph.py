@@ -23,7 +23,6 @@ plan/patterns.py.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from crashtransformer.core.errors import UserError
@@ -35,6 +34,7 @@ from crashtransformer.plan.catalogue import FACTOR_BY_KEY, MANNER_BY_KEY, PlanSt
 from crashtransformer.plan.collisions import Collision, find_collisions, yields_in_left_turns
 from crashtransformer.plan.narrative import Factor, Narrative, find_factors
 from crashtransformer.plan.scan_repair import map_span, repair
+from crashtransformer.plan.scene import subjects_of
 
 GENERIC_EFFECT = "collision"  # effect of a plan line whose cause is known but manner is not
 # A plan states a cause, or a manner, only when words in the narrative gave it (for a manner: not the
@@ -98,17 +98,19 @@ def extract_graph(narrative: str, crash_id: str = "", crash: dict | None = None,
 
 
 def units_that_left(doc: Narrative) -> set[str]:
-    """Units said to have fled or left without stopping ("unit 1 fled the location", "unit 1 struck unit 2
-    and failed to stop and give information"): the unit named last before the words in their sentence,
-    skipping one named as what was struck; none where two are joined ("unit 1 and unit 2 ... fled")."""
+    """Units said to have fled or left without stopping ("unit 1 fled the location", "the driver of unit 1
+    fsgi"): the subject of the words (plan/scene.py subjects_of), or of the strike before them ("unit 1 struck
+    unit 2 and fled": unit 1); none where two units are its subject ("unit 1 and unit 2 ... left")."""
     left = set()
     for match in finding.LEFT_THE_SCENE.finditer(doc.norm):
-        start = max(doc.norm.rfind(".", 0, match.start()), doc.norm.rfind(";", 0, match.start())) + 1
-        named = [m for m in doc.mentions if m.kind == "unit" and start <= m.start < match.start()
-                 and not finding.OBJECT_BEFORE.search(doc.norm, start, m.start)]
-        joined = len(named) > 1 and re.fullmatch(r"\s*(?:and|&)\s*", doc.norm[named[-2].end:named[-1].start])
-        if named and not joined:  # "unit 1 and unit 2 pulled over ... and left": neither alone
-            left.add(named[-1].key)
+        subjects = subjects_of(doc, match.start())
+        while len(subjects) == 1 and finding.OBJECT_BEFORE.search(doc.norm, max(0, subjects[0].start - 30), subjects[0].start):
+            striker = subjects_of(doc, subjects[0].start)
+            if not striker or striker[0].start >= subjects[0].start:
+                break
+            subjects = striker
+        if len(subjects) == 1:
+            left.add(subjects[0].key)
     return left
 
 
